@@ -1,0 +1,57 @@
+"""The engine's error family. Every failure ends in one of two outcomes.
+
+* ``ReauthRequired``: the person must reconnect (token revoked, refresh refused).
+* ``TryLater``: a temporary problem (provider down, rate limited, malformed page); the next
+  run tries again and nothing stored is lost.
+
+Messages are written for people and never contain a secret: they are built from status codes
+and short provider error codes, and pass through ``redaction.redact`` before being stored.
+"""
+
+
+class IntegrationError(Exception):
+    code = "error"
+
+    def __init__(self, message: str, *, code: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        if code:
+            self.code = code
+
+
+class ReauthRequired(IntegrationError):
+    code = "reauth_required"
+
+
+class TryLater(IntegrationError):
+    code = "try_later"
+
+
+class ProviderUnavailable(TryLater):
+    code = "provider_unavailable"
+
+
+class RateLimited(TryLater):
+    code = "rate_limited"
+
+    def __init__(self, message: str, *, retry_after: float | None = None) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
+
+
+class ProviderDataError(TryLater):
+    """The provider answered, but not with what its API promises (malformed or error body)."""
+
+    code = "bad_provider_data"
+
+
+class ConnectionTestFailed(IntegrationError):
+    """A credential or username was refused when tested before saving."""
+
+    code = "test_failed"
+
+
+class ProviderNotAvailable(IntegrationError):
+    """The provider is registered but not configured here (no client id, sandbox off)."""
+
+    code = "provider_not_available"

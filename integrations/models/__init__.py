@@ -1,0 +1,9 @@
+from .audit import ApiCall as ApiCall
+from .audit import AuditEvent as AuditEvent
+from .connections import Connection as Connection
+from .credentials import Credential as Credential
+from .items import ExternalItem as ExternalItem
+from .items import Interest as Interest
+from .items import UserInterest as UserInterest
+from .sync import StreamState as StreamState
+from .sync import SyncRun as SyncRun

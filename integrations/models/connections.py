@@ -1,0 +1,69 @@
+from django.conf import settings
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+
+class Connection(models.Model):
+    """One person's link to one outside service: identity, sync settings and health.
+
+    Secrets never live here; they are in the one-to-one Credential.
+    """
+
+    class Status(models.TextChoices):
+        ACTIVE = "active", _("Connected")
+        NEEDS_REAUTH = "needs_reauth", _("Needs reconnecting")
+        ERROR = "error", _("Error")
+        DISABLED = "disabled", _("Disabled")
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="connections",
+        verbose_name=_("user"),
+    )
+    provider = models.CharField(_("provider"), max_length=50)
+    status = models.CharField(
+        _("status"), max_length=20, choices=Status.choices, default=Status.ACTIVE
+    )
+    external_account_id = models.CharField(_("external account id"), max_length=255)
+    account_label = models.CharField(_("account label"), max_length=255, blank=True)
+    scopes = models.JSONField(_("scopes granted"), default=list, blank=True)
+    social_account = models.OneToOneField(
+        "socialaccount.SocialAccount", on_delete=models.SET_NULL, null=True, blank=True,
+        related_name="connection", verbose_name=_("allauth account"),
+    )
+    sync_enabled = models.BooleanField(_("sync enabled"), default=True)
+    auto_sync = models.BooleanField(_("sync automatically"), default=True)
+    stream_settings = models.JSONField(
+        _("per-stream toggles"), default=dict, blank=True,
+        help_text=_("Stream name to true/false; a stream not listed is on."),
+    )
+    last_sync_at = models.DateTimeField(_("last sync"), null=True, blank=True)
+    last_sync_status = models.CharField(_("last sync status"), max_length=20, blank=True)
+    next_sync_at = models.DateTimeField(_("next sync"), null=True, blank=True)
+    last_success_at = models.DateTimeField(_("last success"), null=True, blank=True)
+    last_error = models.TextField(_("last error"), blank=True)
+    consecutive_failures = models.PositiveIntegerField(_("consecutive failures"), default=0)
+    # Set by the conditional UPDATE that queues a run; cleared when the run ends. It is what
+    # keeps two runs of one connection from being queued at once.
+    sync_claimed_at = models.DateTimeField(_("sync claimed at"), null=True, blank=True)
+    created_at = models.DateTimeField(_("created"), auto_now_add=True)
+    updated_at = models.DateTimeField(_("updated"), auto_now=True)
+
+    class Meta:
+        verbose_name = _("connection")
+        verbose_name_plural = _("connections")
+        ordering = ["provider", "pk"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["user", "provider"], name="integrations_connection_unique_user_provider"
+            ),
+        ]
+        indexes = [
+            # The dispatcher's "which connections are due" query.
+            models.Index(fields=["status", "next_sync_at"], name="integrations_conn_due"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.provider} for {self.user} ({self.account_label or self.external_account_id})"
+
+    def stream_enabled(self, stream_name: str) -> bool:
+        return bool(self.stream_settings.get(stream_name, True))

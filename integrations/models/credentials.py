@@ -1,0 +1,40 @@
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+from fernet_fields import EncryptedTextField
+
+
+class Credential(models.Model):
+    """The secrets of a Connection, Fernet-encrypted at rest, plus metadata staff may see.
+
+    Only the Encrypted* fields hold secrets. ``secret`` holds a JSON object (API key, basic
+    password, bot token) serialised then encrypted. Ciphertext is random, so these columns
+    cannot be filtered on.
+    """
+
+    connection = models.OneToOneField(
+        "integrations.Connection", on_delete=models.CASCADE, related_name="credential",
+        verbose_name=_("connection"),
+    )
+    access_token = EncryptedTextField(_("access token"), blank=True, default="")
+    refresh_token = EncryptedTextField(_("refresh token"), blank=True, default="")
+    secret = EncryptedTextField(_("other secret (JSON)"), blank=True, default="")
+    token_type = models.CharField(_("token type"), max_length=40, blank=True)
+    expires_at = models.DateTimeField(_("expires at"), null=True, blank=True)
+    refreshed_at = models.DateTimeField(_("last refreshed"), null=True, blank=True)
+    fingerprint = models.CharField(
+        _("fingerprint"), max_length=8, blank=True,
+        help_text=_("Last 4 hex digits of a SHA-256 of the secret, to tell tokens apart."),
+    )
+    created_at = models.DateTimeField(_("created"), auto_now_add=True)
+    updated_at = models.DateTimeField(_("updated"), auto_now=True)
+
+    class Meta:
+        verbose_name = _("credential")
+        verbose_name_plural = _("credentials")
+
+    def __str__(self) -> str:
+        return f"credential …{self.fingerprint}" if self.fingerprint else "credential"
+
+    @property
+    def has_refresh_token(self) -> bool:
+        return bool(self.refresh_token)

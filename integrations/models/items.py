@@ -1,0 +1,86 @@
+from django.conf import settings
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+
+class ExternalItem(models.Model):
+    """A record imported from a provider, reduced to what a feature uses (data minimisation)."""
+
+    connection = models.ForeignKey(
+        "integrations.Connection", on_delete=models.CASCADE, related_name="items",
+        verbose_name=_("connection"),
+    )
+    kind = models.CharField(_("kind"), max_length=50)
+    external_id = models.CharField(_("external id"), max_length=255)
+    title = models.CharField(_("title"), max_length=500)
+    attrs = models.JSONField(_("attributes"), default=dict, blank=True)
+    content_hash = models.CharField(_("content hash"), max_length=64)
+    first_seen_at = models.DateTimeField(_("first seen"), auto_now_add=True)
+    last_seen_at = models.DateTimeField(_("last changed"), auto_now=True)
+    deleted_at = models.DateTimeField(_("deleted at"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("imported item")
+        verbose_name_plural = _("imported items")
+        ordering = ["kind", "title"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["connection", "kind", "external_id"],
+                name="integrations_externalitem_unique_external_id",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.title
+
+
+class Interest(models.Model):
+    """An interest signal ThinkAlike matches on, e.g. ``music:shoegaze``."""
+
+    slug = models.SlugField(_("slug"), max_length=150, unique=True)
+    label = models.CharField(_("label"), max_length=150)
+    category = models.CharField(_("category"), max_length=50)
+
+    class Meta:
+        verbose_name = _("interest")
+        verbose_name_plural = _("interests")
+        ordering = ["category", "label"]
+
+    def __str__(self) -> str:
+        return self.label
+
+
+class UserInterest(models.Model):
+    """How strongly one connection says a person holds an interest, and for which purposes.
+
+    ``purposes`` lists the consent purposes of the streams the signal came from; the data is
+    handed to a purpose only when it is listed here *and* consent allows it.
+    """
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="interests",
+        verbose_name=_("user"),
+    )
+    interest = models.ForeignKey(
+        Interest, on_delete=models.CASCADE, related_name="holders", verbose_name=_("interest")
+    )
+    connection = models.ForeignKey(
+        "integrations.Connection", on_delete=models.CASCADE, related_name="interests",
+        verbose_name=_("connection"),
+    )
+    weight = models.FloatField(_("weight"))
+    purposes = models.JSONField(_("purposes served"), default=list)
+    updated_at = models.DateTimeField(_("updated"), auto_now=True)
+
+    class Meta:
+        verbose_name = _("user interest")
+        verbose_name_plural = _("user interests")
+        ordering = ["-weight", "interest__label"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["connection", "interest"], name="integrations_userinterest_unique"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.interest} ({self.weight:.2f})"

@@ -1,0 +1,201 @@
+"""The declarative types a provider is made of: Provider, Stream, FormField and the mapping results.
+
+A provider package fills these in; OAuth, refresh, paging, retries and storage live once in the
+shared modules (http.py, tokens.py, sync.py). Hooks here are small and named for what they
+return.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, ClassVar
+
+from integrations.exceptions import ProviderDataError
+from integrations.pagination import Paginator
+
+if TYPE_CHECKING:
+    from integrations.http import ApiClient
+    from integrations.models import Connection, Credential
+
+
+class AuthKind(enum.StrEnum):
+    OAUTH2 = "oauth2"  # through allauth
+    OAUTH2_PASSWORD = "oauth2_password"
+    API_KEY = "api_key"
+    BASIC = "basic"
+    BOT_TOKEN = "bot_token"
+    USERNAME = "username"  # public data, identified by a username
+    NONE = "none"
+
+
+@dataclass(frozen=True)
+class FormField:
+    """A field of the connect form for credential-based providers."""
+
+    name: str
+    label: str
+    help_text: str = ""
+    secret: bool = False  # stored encrypted in Credential.secret, never shown again
+    max_length: int = 200
+    pattern: str = ""  # a regular expression the whole value must match
+
+
+@dataclass(frozen=True)
+class MappedItem:
+    """What a raw record becomes: the ExternalItem row, minus bookkeeping."""
+
+    external_id: str
+    title: str
+    attrs: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class InterestSignal:
+    slug: str  # "<category>:<slug>", e.g. "music:art-rock"
+    label: str
+    category: str
+    weight: float = 1.0
+
+
+@dataclass(frozen=True)
+class AccountInfo:
+    """The remote account a credential belongs to."""
+
+    external_id: str
+    label: str
+
+
+def no_interests(attrs: Mapping[str, Any]) -> Iterable[InterestSignal]:
+    return ()
+
+
+@dataclass(frozen=True)
+class Stream:
+    """One kind of data a provider can sync, and the consent purposes it serves."""
+
+    name: str
+    label: str
+    kind: str  # ExternalItem.kind of the rows it writes
+    purposes: tuple[str, ...]
+    path: str  # relative to the API base; {placeholders} come from the connection and segment
+    paginator: Paginator
+    # map_record(raw, segment) -> MappedItem; raises ProviderDataError on a bad record.
+    map_record: Callable[[Mapping[str, Any], Mapping[str, str]], MappedItem]
+    # interests(attrs) -> signals, from the stored attrs of one item (pure).
+    interests: Callable[[Mapping[str, Any]], Iterable[InterestSignal]] = no_interests
+    params: Mapping[str, Any] = field(default_factory=dict)
+    # One pass of the stream per segment, e.g. one per Open Library shelf.
+    segments: tuple[Mapping[str, str], ...] = ({},)
+    # enrich(client, item) -> item: extra calls for new or changed items only.
+    enrich: Callable[[ApiClient, MappedItem], MappedItem] | None = None
+    incremental: bool = False
+
+
+class Provider:
+    """A provider's declaration. Subclasses set class attributes and override a few hooks."""
+
+    slug: ClassVar[str]
+    name: ClassVar[str]
+    description: ClassVar[str]
+    icon: ClassVar[str] = ""
+    category: ClassVar[str] = ""
+    auth_kind: ClassVar[AuthKind]
+    allauth_id: ClassVar[str | None] = None
+    scopes: ClassVar[tuple[str, ...]] = ()
+    api_base_url: ClassVar[str] = ""
+    # (requests, seconds): the provider's published or observed limit; None when unknown.
+    rate_limit: ClassVar[tuple[int, float] | None] = None
+    form_fields: ClassVar[tuple[FormField, ...]] = ()
+    streams: ClassVar[tuple[Stream, ...]] = ()
+    actions: ClassVar[tuple[str, ...]] = ()
+    # RFC 7009 revocation endpoint, for providers that have one.
+    revoke_url: ClassVar[str | None] = None
+    revoke_help: ClassVar[str] = ""
+    # Keys whose values diagnostics and error texts must never show.
+    redact_keys: ClassVar[frozenset[str]] = frozenset(
+        {"access_token", "refresh_token", "client_secret", "code", "code_verifier", "password"}
+    )
+
+    # -- availability ---------------------------------------------------------------------
+    def is_available(self) -> bool:
+        """Can people connect it on this installation (configured, switched on)?"""
+        return True
+
+    def unavailable_reason(self) -> str:
+        return ""
+
+    @property
+    def is_oauth(self) -> bool:
+        return self.auth_kind == AuthKind.OAUTH2
+
+    @property
+    def supports_revoke(self) -> bool:
+        return bool(self.get_revoke_url())
+
+    def get_stream(self, name: str) -> Stream:
+        for stream in self.streams:
+            if stream.name == name:
+                return stream
+        raise KeyError(name)
+
+    # -- requests -------------------------------------------------------------------------
+    def get_api_base_url(self) -> str:
+        return self.api_base_url
+
+    def get_revoke_url(self) -> str | None:
+        return self.revoke_url
+
+    def connection_params(self, connection: Connection) -> dict[str, str]:
+        """Values for {placeholders} in stream paths."""
+        return {}
+
+    def auth_headers(self, *, access_token: str = "", secrets: Mapping[str, str]) -> dict:
+        """Headers that authenticate a request. OAuth providers send a Bearer token."""
+        if access_token:
+            return {"Authorization": f"Bearer {access_token}"}
+        return {}
+
+    def check_payload(self, payload: Any) -> None:
+        """Raise ProviderDataError when a successful response carries an error in its body."""
+
+    # -- connect --------------------------------------------------------------------------
+    def test_credentials(self, client: ApiClient, fields: Mapping[str, str]) -> AccountInfo:
+        """Make a cheap call with the given form values; return the account they belong to.
+
+        Raises ConnectionTestFailed with a message for the person when they are refused.
+        """
+        raise NotImplementedError
+
+    def test_connection(self, client: ApiClient, connection: Connection) -> AccountInfo:
+        """A cheap authenticated call for an existing connection ("Test connection")."""
+        raise NotImplementedError
+
+    def revoke_request_data(self, credential: Credential) -> dict[str, str]:
+        """The RFC 7009 body: revoking the refresh token ends the whole grant."""
+        if credential.refresh_token:
+            return {"token": credential.refresh_token, "token_type_hint": "refresh_token"}
+        return {"token": credential.access_token, "token_type_hint": "access_token"}
+
+
+def require(record: Mapping[str, Any], key: str, kind: type | tuple[type, ...] = str) -> Any:
+    """``record[key]`` checked against ``kind``; ProviderDataError instead of KeyError/TypeError."""
+    if not isinstance(record, Mapping):
+        raise ProviderDataError(f"expected an object, got {type(record).__name__}")
+    value = record.get(key)
+    if value is None or not isinstance(value, kind) or isinstance(value, bool) and kind is not bool:
+        raise ProviderDataError(f"field {key!r} is missing or has the wrong type")
+    if isinstance(value, str) and not value.strip():
+        raise ProviderDataError(f"field {key!r} is empty")
+    return value
+
+
+def string_list(record: Mapping[str, Any], key: str) -> list[str]:
+    """An optional list of strings; anything else in it is ignored, a non-list is an error."""
+    value = record.get(key)
+    if value is None:
+        return []
+    if not isinstance(value, list):
+        raise ProviderDataError(f"field {key!r} is not a list")
+    return [v.strip() for v in value if isinstance(v, str) and v.strip()]

@@ -1,0 +1,229 @@
+"""Settings for ThinkAlike Connected Services.
+
+Everything that differs between a laptop, CI and production comes from the environment; the
+README's configuration table lists every variable read here.
+"""
+
+import os
+from pathlib import Path
+
+import dj_database_url
+from django.core.management.utils import get_random_secret_key
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+
+
+def env_bool(name: str, default: bool = False) -> bool:
+    value = os.environ.get(name)
+    if value is None or value == "":
+        return default
+    return value.strip().lower() in {"1", "true", "yes", "on"}
+
+
+def env_list(name: str, default: str = "") -> list[str]:
+    return [item.strip() for item in os.environ.get(name, default).split(",") if item.strip()]
+
+
+DEBUG = env_bool("DEBUG")
+# A random key per process keeps a forgotten SECRET_KEY from being guessable; sessions then last
+# one process, which is the right failure for a misconfigured deployment.
+SECRET_KEY = os.environ.get("SECRET_KEY") or get_random_secret_key()
+ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", "127.0.0.1,localhost" if DEBUG else "")
+CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS")
+
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "django_htmx",
+    "django_q",
+    "allauth",
+    "allauth.account",
+    "allauth.socialaccount",
+    # Our own allauth providers: the sandbox, and Spotify with its profile call fixed (Bearer
+    # header, raise_for_status) and the granted scopes captured. They replace the stock app.
+    "integrations.allauth.sandbox",
+    "integrations.allauth.spotify",
+    "integrations.apps.IntegrationsConfig",
+    "integrations.sandbox.apps.SandboxConfig",
+    "consent.apps.ConsentConfig",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "allauth.account.middleware.AccountMiddleware",
+    "django_htmx.middleware.HtmxMiddleware",
+]
+
+ROOT_URLCONF = "thinkalike.urls"
+WSGI_APPLICATION = "thinkalike.wsgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ],
+        },
+    },
+]
+
+# --- Database --------------------------------------------------------------------------------
+DATABASES = {
+    "default": dj_database_url.parse(
+        os.environ.get("DATABASE_URL") or f"sqlite:///{BASE_DIR / 'db.sqlite3'}"
+    )
+}
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    # WAL + IMMEDIATE: without them concurrent django-q2 workers lose results to
+    # "database is locked" (shared/reference/djangoq2.md section 3).
+    DATABASES["default"]["OPTIONS"] = {
+        "timeout": 20,
+        "transaction_mode": "IMMEDIATE",
+        "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
+    }
+else:
+    # The ORM broker and the workers close connections constantly; reuse them.
+    DATABASES["default"]["CONN_MAX_AGE"] = 60
+    DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+REDIS_URL = os.environ.get("REDIS_URL", "")
+
+if REDIS_URL:
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache",
+                          "LOCATION": REDIS_URL}}
+else:
+    # A shared cache, not LocMem, so qinfo/qmonitor and every worker see the same data.
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.db.DatabaseCache",
+                          "LOCATION": "thinkalike_cache"}}
+
+# --- Background work (django-q2) -------------------------------------------------------------
+# retry must exceed timeout * (1 + ceil((queue_limit + 1) / workers)) or long syncs run twice:
+# 600 * (1 + ceil(3 / 2)) = 1800.
+Q_CLUSTER = {
+    "name": "thinkalike",
+    "workers": int(os.environ.get("THINKALIKE_WORKERS", "2")),
+    "timeout": 600,
+    "retry": 2400,
+    "queue_limit": 2,
+    "max_attempts": 1,
+    "save_limit": 0,
+    "catch_up": False,
+    "poll": 0.2,
+    "recycle": 500,
+    "label": "Background tasks",
+    "ALT_CLUSTERS": {},
+}
+if REDIS_URL:
+    Q_CLUSTER["redis"] = REDIS_URL
+else:
+    Q_CLUSTER["orm"] = "default"
+
+# --- Accounts (allauth) ----------------------------------------------------------------------
+AUTHENTICATION_BACKENDS = [
+    "django.contrib.auth.backends.ModelBackend",
+    "allauth.account.auth_backends.AuthenticationBackend",
+]
+LOGIN_URL = "account_login"
+LOGIN_REDIRECT_URL = "integrations:connected_services"
+ACCOUNT_LOGOUT_REDIRECT_URL = "account_login"
+ACCOUNT_LOGIN_METHODS = {"email"}
+ACCOUNT_SIGNUP_FIELDS = ["email*", "password1*", "password2*"]
+ACCOUNT_EMAIL_VERIFICATION = os.environ.get("ACCOUNT_EMAIL_VERIFICATION", "none")
+ACCOUNT_USER_MODEL_USERNAME_FIELD = "username"
+ACCOUNT_EMAIL_NOTIFICATIONS = False
+SOCIALACCOUNT_ADAPTER = "integrations.allauth.adapter.ConnectOnlySocialAccountAdapter"
+# allauth never stores a token: ours go to the encrypted Credential model only.
+SOCIALACCOUNT_STORE_TOKENS = False
+SOCIALACCOUNT_EMAIL_AUTHENTICATION = False
+SOCIALACCOUNT_QUERY_EMAIL = False
+# Re-authentication would serialise the whole sociallogin, token included, into the session.
+SOCIALACCOUNT_REAUTHENTICATION_REQUIRED = False
+SOCIALACCOUNT_REQUESTS_TIMEOUT = 10
+EMAIL_BACKEND = os.environ.get(
+    "EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend"
+)
+
+# --- Encryption of secrets at rest -----------------------------------------------------------
+# Comma-separated, newest first: the first key encrypts, every key decrypts.
+THINKALIKE_FERNET_KEYS = env_list("THINKALIKE_FERNET_KEYS")
+FERNET_KEYS = THINKALIKE_FERNET_KEYS or [SECRET_KEY]
+
+# --- Connected services ----------------------------------------------------------------------
+THINKALIKE_SANDBOX = env_bool("THINKALIKE_SANDBOX")
+# Where the sandbox is reached by server-side calls (token exchange, sync). It runs in this same
+# Django process under /sandbox/, so in the demo it is this server's own address.
+THINKALIKE_SANDBOX_URL = os.environ.get("THINKALIKE_SANDBOX_URL", "http://127.0.0.1:8000/sandbox")
+THINKALIKE_SANDBOX_CLIENT_ID = "thinkalike-demo"
+THINKALIKE_SANDBOX_CLIENT_SECRET = os.environ.get(
+    "THINKALIKE_SANDBOX_CLIENT_SECRET", "sandbox-demo-client-secret"
+)
+THINKALIKE_HTTP_TIMEOUT = (5.0, float(os.environ.get("THINKALIKE_HTTP_READ_TIMEOUT", "20")))
+THINKALIKE_HTTP_MAX_RETRIES = 3
+THINKALIKE_HTTP_BACKOFF_BASE = 0.5
+THINKALIKE_HTTP_BACKOFF_CAP = 30.0
+# A Retry-After longer than this ends the run early ("try again later") instead of waiting.
+THINKALIKE_MAX_RETRY_AFTER = 60.0
+THINKALIKE_REFRESH_MARGIN_SECONDS = 300
+THINKALIKE_SYNC_INTERVAL_MINUTES = int(os.environ.get("THINKALIKE_SYNC_INTERVAL_MINUTES", "360"))
+# A claim older than this is considered lost (worker killed, Redis task dropped) and re-queued.
+THINKALIKE_SYNC_CLAIM_TTL_SECONDS = 3600
+THINKALIKE_API_CALL_RETENTION_DAYS = 30
+THINKALIKE_USER_AGENT = "ThinkAlikeConnectedServices/0.1 (+https://thinkalike.example/contact)"
+THINKALIKE_CONSENT_POLICY_VERSION = "2026-11"
+
+SPOTIFY_CLIENT_ID = os.environ.get("SPOTIFY_CLIENT_ID", "")
+SPOTIFY_CLIENT_SECRET = os.environ.get("SPOTIFY_CLIENT_SECRET", "")
+
+SOCIALACCOUNT_PROVIDERS = {
+    "sandbox": {
+        "OAUTH_PKCE_ENABLED": True,
+        "APPS": [{"client_id": THINKALIKE_SANDBOX_CLIENT_ID,
+                  "secret": THINKALIKE_SANDBOX_CLIENT_SECRET}],
+    },
+    "spotify": {
+        "SCOPE": ["user-top-read", "user-library-read"],
+        "APPS": ([{"client_id": SPOTIFY_CLIENT_ID, "secret": SPOTIFY_CLIENT_SECRET}]
+                 if SPOTIFY_CLIENT_ID else []),
+    },
+}
+
+# --- Internationalisation, static files ------------------------------------------------------
+LANGUAGE_CODE = "en-gb"
+TIME_ZONE = "UTC"
+USE_I18N = True
+USE_TZ = True
+STATIC_URL = "static/"
+STATICFILES_DIRS = [BASE_DIR / "static"]
+STATIC_ROOT = BASE_DIR / "staticfiles"
+
+# --- Security --------------------------------------------------------------------------------
+SESSION_COOKIE_HTTPONLY = True
+SESSION_COOKIE_SECURE = env_bool("SESSION_COOKIE_SECURE", not DEBUG)
+CSRF_COOKIE_SECURE = env_bool("CSRF_COOKIE_SECURE", not DEBUG)
+SECURE_CONTENT_TYPE_NOSNIFF = True
+X_FRAME_OPTIONS = "DENY"
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO")},
+    "loggers": {"django_q": {"level": "WARNING"}},
+}
