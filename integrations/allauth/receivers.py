@@ -1,0 +1,53 @@
+"""Copy the token allauth holds in memory into our encrypted Credential.
+
+``social_account_added`` fires for a new connection; ``social_account_updated`` for a reconnect
+(and for logins and other users' accounts, before allauth checks ownership, so it is filtered).
+"""
+
+import logging
+
+from allauth.socialaccount.providers.base import AuthProcess
+from allauth.socialaccount.signals import social_account_added, social_account_updated
+from django.dispatch import receiver
+
+from integrations.providers.registry import PROVIDERS
+from integrations.services import connection_store_oauth
+from integrations.tokens import TokenGrant
+
+logger = logging.getLogger(__name__)
+
+
+def store_tokens(request, sociallogin) -> None:
+    token = sociallogin.token
+    if token is None or not token.token:
+        return
+    account = sociallogin.account
+    provider = next((p for p in PROVIDERS.values() if p.allauth_id == account.provider), None)
+    if provider is None:
+        logger.warning("connect for unregistered allauth provider %s ignored", account.provider)
+        return
+    scopes = getattr(token, "granted_scopes", None)
+    grant = TokenGrant(
+        access_token=token.token,
+        refresh_token=token.token_secret or "",
+        expires_at=token.expires_at,
+        scopes=scopes if scopes is not None else sorted(sociallogin.provider.get_scope()),
+    )
+    connection_store_oauth(
+        user=request.user, provider=provider, social_account=account, grant=grant,
+        label=account.get_provider_account().to_str(),
+    )
+
+
+@receiver(social_account_added)
+def on_social_account_added(sender, request, sociallogin, **kwargs):
+    store_tokens(request, sociallogin)
+
+
+@receiver(social_account_updated)
+def on_social_account_updated(sender, request, sociallogin, **kwargs):
+    if sociallogin.state.get("process") != AuthProcess.CONNECT:
+        return
+    if not request.user.is_authenticated or sociallogin.account.user_id != request.user.pk:
+        return  # another user's account: allauth refuses it right after this signal
+    store_tokens(request, sociallogin)

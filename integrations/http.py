@@ -1,0 +1,223 @@
+"""ApiClient: the one way this project talks to providers.
+
+Every request gets a timeout, bounded retries with exponential backoff and full jitter on 5xx
+and connection errors, ``Retry-After`` on 429 (seconds or an HTTP date, up to a cap), bearer or
+key headers, one refresh-and-retry on 401, and one ApiCall row (host and path only: no query
+string, no body). Every failure leaves as ReauthRequired or TryLater (exceptions.py); provider
+modules never catch ``requests`` exceptions themselves.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+import time
+from collections.abc import Mapping
+from datetime import UTC, datetime
+from email.utils import parsedate_to_datetime
+from typing import TYPE_CHECKING, Any
+from urllib.parse import urljoin, urlsplit
+
+import requests
+from django.conf import settings
+
+from .exceptions import ProviderDataError, ProviderUnavailable, RateLimited, ReauthRequired
+from .models import ApiCall
+from .redaction import redact_text
+
+if TYPE_CHECKING:
+    from .models import Connection
+    from .providers.base import Provider
+
+logger = logging.getLogger(__name__)
+sleep = time.sleep  # tests replace this to record waits instead of sleeping
+
+RETRYABLE_STATUS = frozenset({500, 502, 503, 504})
+
+
+def retry_after_seconds(value: str | None, *, now: datetime | None = None) -> float | None:
+    """Parse Retry-After: delta seconds or an HTTP date. None when absent or unreadable."""
+    if not value:
+        return None
+    value = value.strip()
+    if value.isdigit():
+        return float(value)
+    try:
+        when = parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=UTC)
+    return max(0.0, (when - (now or datetime.now(UTC))).total_seconds())
+
+
+def backoff_seconds(attempt: int) -> float:
+    """Full jitter: uniform in [0, base * 2**attempt], capped."""
+    ceiling = min(settings.THINKALIKE_HTTP_BACKOFF_CAP,
+                  settings.THINKALIKE_HTTP_BACKOFF_BASE * (2**attempt))
+    return random.uniform(0, ceiling)
+
+
+def new_session() -> requests.Session:
+    session = requests.Session()
+    session.headers["User-Agent"] = settings.THINKALIKE_USER_AGENT
+    return session
+
+
+def send(
+    session: requests.Session,
+    method: str,
+    url: str,
+    *,
+    provider_slug: str,
+    connection_id: int | None,
+    retry: bool = True,
+    secrets: tuple[str, ...] = (),
+    **kwargs: Any,
+) -> requests.Response:
+    """Send one logical request with the retry policy and write its ApiCall row.
+
+    Retries 5xx and connection errors (when ``retry``) and waits out short 429s; returns the
+    final response, whatever its status, or raises TryLater when the provider cannot be reached
+    or keeps limiting us.
+    """
+    max_retries = settings.THINKALIKE_HTTP_MAX_RETRIES if retry else 0
+    retries = 0
+    started = time.monotonic()
+    status: int | None = None
+    error = ""
+    try:
+        while True:
+            try:
+                response = session.request(
+                    method, url, timeout=settings.THINKALIKE_HTTP_TIMEOUT, **kwargs
+                )
+            except (requests.ConnectionError, requests.Timeout) as exc:
+                error = type(exc).__name__
+                if retries >= max_retries:
+                    raise ProviderUnavailable(
+                        f"{provider_slug} could not be reached ({error}); will try again later"
+                    ) from None
+                sleep(backoff_seconds(retries))
+                retries += 1
+                continue
+            status = response.status_code
+            if status == 429:
+                wait = retry_after_seconds(response.headers.get("Retry-After"))
+                if wait is None:
+                    wait = backoff_seconds(retries)
+                if retries >= max_retries or wait > settings.THINKALIKE_MAX_RETRY_AFTER:
+                    raise RateLimited(
+                        f"{provider_slug} is rate limiting requests; will try again later",
+                        retry_after=wait,
+                    )
+                sleep(wait)
+                retries += 1
+                continue
+            if status in RETRYABLE_STATUS and retries < max_retries:
+                sleep(backoff_seconds(retries))
+                retries += 1
+                continue
+            return response
+    finally:
+        parts = urlsplit(url)
+        ApiCall.objects.create(
+            connection_id=connection_id,
+            provider=provider_slug,
+            method=method.upper(),
+            host=parts.hostname or "",
+            path=redact_text(parts.path, secrets)[:500],
+            status_code=status,
+            duration_ms=int((time.monotonic() - started) * 1000),
+            retries=retries,
+            error=error[:200],
+        )
+
+
+class ApiClient:
+    """An authenticated client for one provider, optionally bound to one connection."""
+
+    def __init__(
+        self,
+        provider: Provider,
+        *,
+        connection: Connection | None = None,
+        secrets: Mapping[str, str] | None = None,
+        session: requests.Session | None = None,
+    ) -> None:
+        self.provider = provider
+        self.connection = connection
+        self.secrets = dict(secrets or {})
+        self.session = session or new_session()
+        self.base_url = provider.get_api_base_url()
+
+    def absolute(self, url: str) -> str:
+        if urlsplit(url).scheme:
+            return url
+        return urljoin(self.base_url, url.lstrip("/"))
+
+    def _access_token(self, *, force_refresh: bool = False, stale: str = "") -> str:
+        from . import tokens  # tokens imports this module
+
+        if self.connection is None or not self.provider.is_oauth:
+            return ""
+        if force_refresh:
+            return tokens.token_refresh(connection=self.connection, stale_access_token=stale)
+        return tokens.access_token_for(connection=self.connection)
+
+    def _known_secrets(self, access_token: str) -> tuple[str, ...]:
+        return tuple(v for v in (access_token, *self.secrets.values()) if v)
+
+    def request(self, method: str, url: str, **kwargs: Any) -> requests.Response:
+        """An authenticated request; 401 refreshes the token once, then means reconnect."""
+        url = self.absolute(url)
+        extra_headers = kwargs.pop("headers", {})
+        access_token = self._access_token()
+        refreshed = False
+        while True:
+            headers = {
+                "Accept": "application/json",
+                **self.provider.auth_headers(access_token=access_token, secrets=self.secrets),
+                **extra_headers,
+            }
+            response = send(
+                self.session, method, url, headers=headers,
+                provider_slug=self.provider.slug,
+                connection_id=self.connection.pk if self.connection else None,
+                secrets=self._known_secrets(access_token), **kwargs,
+            )
+            if response.status_code == 401 and access_token and not refreshed:
+                access_token = self._access_token(force_refresh=True, stale=access_token)
+                refreshed = True
+                continue
+            if response.status_code in (401, 403):
+                raise ReauthRequired(
+                    f"{self.provider.name} refused access (HTTP {response.status_code}); "
+                    "please reconnect"
+                )
+            if response.status_code >= 500:
+                raise ProviderUnavailable(
+                    f"{self.provider.name} answered HTTP {response.status_code}; will try again "
+                    "later"
+                )
+            if response.status_code >= 400:
+                raise ProviderDataError(
+                    f"{self.provider.name} answered HTTP {response.status_code} for "
+                    f"{urlsplit(url).path}"
+                )
+            return response
+
+    def get_json(self, url: str, params: Mapping[str, Any] | None = None) -> Any:
+        """GET and decode JSON, checking the body for provider-specific error markers."""
+        response = self.request("GET", url, params=dict(params or {}))
+        try:
+            payload = response.json()
+        except ValueError:
+            raise ProviderDataError(
+                f"{self.provider.name} sent a response that is not JSON"
+            ) from None
+        self.provider.check_payload(payload)
+        return payload
+
+    def close(self) -> None:
+        self.session.close()

@@ -1,0 +1,86 @@
+"""Operator jobs: proactive token refresh, log retention, encryption key rotation."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from datetime import timedelta
+
+from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
+
+from .exceptions import IntegrationError
+from .models import ApiCall, AuditEvent, Connection, Credential
+from .providers.registry import UnknownProvider, get_provider
+from .tokens import token_refresh
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass
+class RefreshReport:
+    refreshed: int = 0
+    failed: dict[int, str] = field(default_factory=dict)
+
+
+def tokens_refresh_expiring(
+    *, within: timedelta | None = None, connection_ids: list[int] | None = None
+) -> RefreshReport:
+    """Refresh OAuth tokens of active connections that expire within ``within``."""
+    within = within or timedelta(seconds=settings.THINKALIKE_REFRESH_MARGIN_SECONDS * 2)
+    credentials = Credential.objects.select_related("connection").filter(
+        connection__status=Connection.Status.ACTIVE,
+        expires_at__lte=timezone.now() + within,
+    )
+    if connection_ids:
+        credentials = credentials.filter(connection_id__in=connection_ids)
+    report = RefreshReport()
+    for credential in credentials:
+        connection = credential.connection
+        try:
+            provider = get_provider(connection.provider)
+        except UnknownProvider:
+            continue
+        if not provider.is_oauth:
+            continue
+        try:
+            # Passing the current token forces the refresh unless another worker beat us.
+            token_refresh(connection=connection, stale_access_token=credential.access_token)
+            report.refreshed += 1
+        except IntegrationError as exc:
+            report.failed[connection.pk] = exc.message
+    return report
+
+
+def api_calls_purge(*, older_than_days: int | None = None) -> int:
+    """Delete outbound request log rows (and django-q2 success rows) past the retention."""
+    days = older_than_days if older_than_days is not None else (
+        settings.THINKALIKE_API_CALL_RETENTION_DAYS
+    )
+    cutoff = timezone.now() - timedelta(days=days)
+    deleted, _ = ApiCall.objects.filter(at__lt=cutoff).delete()
+    from django_q.models import Success
+
+    Success.objects.filter(stopped__lt=cutoff).delete()
+    return deleted
+
+
+def credentials_reencrypt(*, batch_size: int = 200) -> int:
+    """Re-save every credential so it is encrypted with the newest key. Returns the count.
+
+    Reads accept every configured key, writes use the first, so running this after putting a
+    new key first in THINKALIKE_FERNET_KEYS lets the old key be removed afterwards.
+    """
+    count = 0
+    pks = list(Credential.objects.order_by("pk").values_list("pk", flat=True))
+    for start in range(0, len(pks), batch_size):
+        with transaction.atomic():
+            for credential in Credential.objects.select_for_update().filter(
+                pk__in=pks[start:start + batch_size]
+            ):
+                credential.save(update_fields=["access_token", "refresh_token", "secret"])
+                count += 1
+    AuditEvent.objects.create(action=AuditEvent.Action.KEYS_ROTATED,
+                              message=f"{count} credentials re-encrypted", actor="command")
+    return count

@@ -1,0 +1,48 @@
+"""Removing secrets from text before it is stored, logged or shown."""
+
+import hashlib
+import re
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+REDACTED = "[redacted]"
+# key=value and "key": "value" pairs whose value is a secret, in query strings, form bodies and
+# JSON that providers echo back in error messages.
+_SECRET_PAIR = re.compile(
+    r"""(?ix)
+    (["']?(?:access_token|refresh_token|client_secret|id_token|code_verifier|password|
+         api_key|apikey|secret|token)["']?\s*[:=]\s*["']?)
+    ([^"'&\s,}]+)
+    """
+)
+_BEARER = re.compile(r"(?i)\b(bearer|basic)\s+[A-Za-z0-9._~+/=-]+")
+
+
+def redact_text(text: str, secrets: Iterable[str] = ()) -> str:
+    """``text`` with the given secret values and any secret-looking pairs replaced."""
+    for secret in secrets:
+        if secret and len(secret) >= 4:
+            text = text.replace(secret, REDACTED)
+    text = _SECRET_PAIR.sub(lambda m: m.group(1) + REDACTED, text)
+    return _BEARER.sub(lambda m: f"{m.group(1)} {REDACTED}", text)
+
+
+def redact_mapping(data: Mapping[str, Any], keys: Iterable[str]) -> dict[str, Any]:
+    """A copy of ``data`` with the values of ``keys`` (at any depth) replaced."""
+    keys = frozenset(keys)
+    out: dict[str, Any] = {}
+    for key, value in data.items():
+        if key in keys:
+            out[key] = REDACTED
+        elif isinstance(value, Mapping):
+            out[key] = redact_mapping(value, keys)
+        else:
+            out[key] = value
+    return out
+
+
+def fingerprint(secret: str) -> str:
+    """Last 4 hex digits of SHA-256: enough for staff to tell two tokens apart, no more."""
+    if not secret:
+        return ""
+    return hashlib.sha256(secret.encode()).hexdigest()[-4:]

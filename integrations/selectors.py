@@ -1,0 +1,124 @@
+"""Read queries for pages, admin and other ThinkAlike code. Every lookup is scoped to a user."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from django.contrib.auth.base_user import AbstractBaseUser
+from django.db.models import OuterRef, Prefetch, QuerySet, Subquery
+from django.shortcuts import get_object_or_404
+
+from consent.purposes import PURPOSES
+from consent.selectors import allows_from_map, consent_map
+
+from .models import Connection, ExternalItem, SyncRun, UserInterest
+from .providers.base import Provider
+from .providers.registry import all_providers
+
+
+def connection_get_for_user(*, user: AbstractBaseUser, pk: int) -> Connection:
+    """The user's own connection or 404: ids in URLs never reach another user's data."""
+    return get_object_or_404(Connection.objects.select_related("credential"), pk=pk, user=user)
+
+
+def sync_run_get_for_user(*, user: AbstractBaseUser, connection_pk: int, pk: int) -> SyncRun:
+    return get_object_or_404(
+        SyncRun.objects.select_related("connection"),
+        pk=pk, connection_id=connection_pk, connection__user=user,
+    )
+
+
+def connections_with_latest_run(*, user: AbstractBaseUser) -> QuerySet[Connection]:
+    """The user's connections, each with ``latest_runs`` = [its newest run] (2 queries)."""
+    latest = SyncRun.objects.filter(connection=OuterRef("connection")).order_by(
+        "-queued_at", "-pk"
+    ).values("pk")[:1]
+    return Connection.objects.filter(user=user).prefetch_related(
+        Prefetch(
+            "sync_runs",
+            queryset=SyncRun.objects.filter(pk=Subquery(latest)),
+            to_attr="latest_runs",
+        )
+    )
+
+
+@dataclass(frozen=True)
+class CatalogEntry:
+    provider: Provider
+    connection: Connection | None
+    latest_run: SyncRun | None
+    consented_purposes: list[str]
+
+
+def catalog_for_user(*, user: AbstractBaseUser) -> list[CatalogEntry]:
+    """Every provider of the catalog with this user's connection, latest run and consents.
+
+    A constant number of queries whatever the number of connections.
+    """
+    connections = {c.provider: c for c in connections_with_latest_run(user=user)}
+    answers = consent_map(user=user)
+    entries = []
+    for provider in all_providers():
+        connection = connections.get(provider.slug)
+        runs = getattr(connection, "latest_runs", None) or []
+        entries.append(CatalogEntry(
+            provider=provider,
+            connection=connection,
+            latest_run=runs[0] if runs else None,
+            consented_purposes=[p for p in PURPOSES if allows_from_map(answers, p, provider.slug)],
+        ))
+    return entries
+
+
+@dataclass(frozen=True)
+class InterestView:
+    label: str
+    category: str
+    weight: float
+    provider: str
+    account_label: str
+    purposes: list[str]  # purposes that may see it now: served by its streams AND consented
+
+
+def interests_for_user(
+    *, user: AbstractBaseUser, purpose: str | None = None
+) -> list[InterestView]:
+    """The user's interests; with ``purpose``, only those that purpose may see right now."""
+    if purpose is not None and purpose not in PURPOSES:
+        raise KeyError(purpose)
+    answers = consent_map(user=user)
+    rows = UserInterest.objects.filter(user=user).select_related("interest", "connection")
+    result = []
+    for row in rows:
+        visible = [
+            p for p in row.purposes
+            if p in PURPOSES and allows_from_map(answers, p, row.connection.provider)
+        ]
+        if purpose is not None and purpose not in visible:
+            continue
+        result.append(InterestView(
+            label=row.interest.label, category=row.interest.category, weight=row.weight,
+            provider=row.connection.provider, account_label=row.connection.account_label,
+            purposes=visible,
+        ))
+    return result
+
+
+def interests_for_purpose(*, user: AbstractBaseUser, purpose: str) -> dict[str, float]:
+    """For other ThinkAlike code: interest slug -> weight, only what ``purpose`` may use."""
+    if purpose not in PURPOSES:
+        raise KeyError(purpose)
+    answers = consent_map(user=user)
+    result: dict[str, float] = {}
+    rows = UserInterest.objects.filter(user=user).select_related("interest", "connection")
+    for row in rows:
+        if purpose in row.purposes and allows_from_map(answers, purpose, row.connection.provider):
+            slug = row.interest.slug
+            result[slug] = max(result.get(slug, 0.0), row.weight)
+    return result
+
+
+def items_for_connection(*, connection: Connection, limit: int = 200) -> QuerySet[ExternalItem]:
+    return ExternalItem.objects.filter(connection=connection, deleted_at__isnull=True).order_by(
+        "kind", "title"
+    )[:limit]

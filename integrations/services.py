@@ -1,0 +1,206 @@
+"""State changes of connections. Views, admin actions, tasks and commands call these only."""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from allauth.socialaccount.models import SocialAccount
+from django.contrib.auth.base_user import AbstractBaseUser
+from django.db import transaction
+from django.utils import timezone
+
+from consent.models import ConsentEvent
+from consent.services import consent_clear_provider
+
+from .exceptions import ConnectionTestFailed, IntegrationError, ProviderNotAvailable
+from .http import ApiClient
+from .models import AuditEvent, Connection, Credential, ExternalItem, SyncRun, UserInterest
+from .providers.base import AccountInfo, Provider
+from .providers.registry import get_provider
+from .redaction import fingerprint, redact_text
+from .tokens import TokenGrant, credential_apply_grant, secret_values, token_revoke
+
+logger = logging.getLogger(__name__)
+
+
+def _audit(connection: Connection, action: str, message: str = "", actor: str = "") -> None:
+    AuditEvent.objects.create(
+        user_id=connection.user_id, provider=connection.provider, connection_ref=connection.pk,
+        action=action, message=message[:500], actor=actor[:100],
+    )
+
+
+def _activate(connection: Connection) -> None:
+    """Fields every (re)connect resets: healthy, due for a first sync now."""
+    connection.status = Connection.Status.ACTIVE
+    connection.last_error = ""
+    connection.consecutive_failures = 0
+    connection.next_sync_at = timezone.now()
+
+
+@transaction.atomic
+def connection_store_oauth(
+    *,
+    user: AbstractBaseUser,
+    provider: Provider,
+    social_account: SocialAccount,
+    grant: TokenGrant,
+    label: str,
+) -> Connection:
+    """Create or update the connection of an OAuth connect; tokens go to Credential encrypted.
+
+    On reconnect a missing refresh token keeps the stored one; the granted scopes are recorded
+    as the provider reported them (or the requested ones when it does not report them).
+    """
+    connection = (
+        Connection.objects.select_for_update().filter(user=user, provider=provider.slug).first()
+    )
+    is_new = connection is None
+    if is_new:
+        connection = Connection(user=user, provider=provider.slug)
+    connection.social_account = social_account
+    connection.external_account_id = social_account.uid
+    connection.account_label = (label or social_account.uid)[:255]
+    connection.scopes = grant.scopes if grant.scopes is not None else list(provider.scopes)
+    _activate(connection)
+    connection.save()
+    credential = Credential.objects.select_for_update().filter(connection=connection).first()
+    credential = credential or Credential(connection=connection)
+    credential_apply_grant(credential, grant)
+    credential.save()
+    _audit(connection, AuditEvent.Action.CONNECTED if is_new else AuditEvent.Action.RECONNECTED)
+    _queue_first_sync(connection)
+    return connection
+
+
+@transaction.atomic
+def connection_store_credentials(
+    *, user: AbstractBaseUser, provider: Provider, account: AccountInfo,
+    fields: Mapping[str, str],
+) -> Connection:
+    """Save a tested credential-based connection (username, API key...)."""
+    connection = (
+        Connection.objects.select_for_update().filter(user=user, provider=provider.slug).first()
+    )
+    is_new = connection is None
+    connection = connection or Connection(user=user, provider=provider.slug)
+    connection.external_account_id = account.external_id[:255]
+    connection.account_label = account.label[:255]
+    _activate(connection)
+    connection.save()
+    secrets = {f.name: fields[f.name] for f in provider.form_fields if f.secret and fields.get(f.name)}
+    credential = Credential.objects.filter(connection=connection).first() or Credential(
+        connection=connection
+    )
+    credential.secret = json.dumps(secrets) if secrets else ""
+    credential.fingerprint = fingerprint(credential.secret)
+    credential.save()
+    _audit(connection, AuditEvent.Action.CONNECTED if is_new else AuditEvent.Action.RECONNECTED)
+    _queue_first_sync(connection)
+    return connection
+
+
+def connection_connect_with_form(
+    *, user: AbstractBaseUser, provider: Provider, fields: Mapping[str, str]
+) -> Connection:
+    """Test the submitted credential with the provider, then save it. A failed test saves nothing."""
+    if provider.is_oauth:
+        raise ProviderNotAvailable(f"{provider.name} is connected through its own sign-in page.")
+    if not provider.is_available():
+        raise ProviderNotAvailable(provider.unavailable_reason() or f"{provider.name} is off.")
+    secrets = {f.name: fields.get(f.name, "") for f in provider.form_fields if f.secret}
+    client = ApiClient(provider, secrets=secrets)
+    try:
+        account = provider.test_credentials(client, fields)
+    except ConnectionTestFailed:
+        raise
+    except IntegrationError as exc:
+        raise ConnectionTestFailed(
+            f"{provider.name} could not be checked right now: {exc.message}"
+        ) from None
+    finally:
+        client.close()
+    return connection_store_credentials(user=user, provider=provider, account=account,
+                                        fields=fields)
+
+
+def _queue_first_sync(connection: Connection) -> None:
+    from .sync import sync_request  # sync imports this module
+
+    sync_request(connection=connection, trigger=SyncRun.Trigger.CONNECT)
+
+
+def connection_mark_reauth(*, connection: Connection, reason: str, actor: str = "") -> None:
+    """Flag that the person must reconnect. Imported data stays."""
+    Connection.objects.filter(pk=connection.pk).update(
+        status=Connection.Status.NEEDS_REAUTH, last_error=redact_text(reason)[:1000],
+        updated_at=timezone.now(),
+    )
+    connection.status = Connection.Status.NEEDS_REAUTH
+    _audit(connection, AuditEvent.Action.MARKED_REAUTH, reason, actor)
+
+
+def connection_test(*, connection: Connection) -> AccountInfo:
+    """A cheap authenticated call. Raises IntegrationError with a message for people."""
+    provider = get_provider(connection.provider)
+    credential = Credential.objects.filter(connection=connection).first()
+    client = ApiClient(provider, connection=connection, secrets=secret_values(credential))
+    try:
+        return provider.test_connection(client, connection)
+    finally:
+        client.close()
+
+
+@dataclass(frozen=True)
+class DisconnectResult:
+    revoked: bool
+    revoke_note: str  # why not, when not revoked
+
+
+def connection_disconnect(*, connection: Connection, actor: str = "") -> DisconnectResult:
+    """Revoke at the provider where it can be, then delete the credential, the allauth account,
+    the imported items and interests. An audit line remains."""
+    provider = get_provider(connection.provider)
+    revoked, note = False, provider.revoke_help or "This provider has no revocation API."
+    if provider.supports_revoke:
+        try:
+            revoked = token_revoke(connection=connection)
+            note = "" if revoked else "There was no token to revoke."
+        except IntegrationError as exc:  # best effort: the local deletion still happens
+            note = redact_text(exc.message)
+            logger.warning("revocation failed for connection %s: %s", connection.pk, note)
+    with transaction.atomic():
+        if revoked:
+            _audit(connection, AuditEvent.Action.REVOKED, actor=actor)
+        elif provider.supports_revoke:
+            _audit(connection, AuditEvent.Action.REVOKE_FAILED, note, actor)
+        _audit(connection, AuditEvent.Action.DISCONNECTED,
+               f"{connection.items.count()} imported items deleted", actor)
+        social_account_id = connection.social_account_id
+        UserInterest.objects.filter(connection=connection).delete()
+        ExternalItem.objects.filter(connection=connection).delete()
+        connection.delete()  # cascades to the credential, runs and stream states
+        if social_account_id:
+            SocialAccount.objects.filter(pk=social_account_id).delete()
+        consent_clear_provider(
+            user=connection.user, provider=provider.slug, source=ConsentEvent.Source.PAGE
+        )
+    return DisconnectResult(revoked=revoked, revoke_note=note)
+
+
+@transaction.atomic
+def connection_purge_data(*, connection: Connection, actor: str = "") -> int:
+    """Delete what was imported from this connection, keeping the connection itself."""
+    UserInterest.objects.filter(connection=connection).delete()
+    deleted, _ = ExternalItem.objects.filter(connection=connection).delete()
+    connection.stream_states.all().delete()  # the next sync starts from scratch
+    _audit(connection, AuditEvent.Action.DATA_PURGED, f"{deleted} items", actor)
+    return deleted
+
+
+def connection_can_sync(connection: Connection) -> bool:
+    return connection.status == Connection.Status.ACTIVE and connection.sync_enabled
+

@@ -1,0 +1,217 @@
+"""The sync engine: queue runs (never two per connection) and execute them.
+
+A run is a coordinator: for each stream the person has enabled *and* consented to, page through
+the API, map records, upsert ExternalItems by content hash (unchanged rows are not written),
+checkpoint the stream, soft-delete what a successful full pass no longer saw, then recompute
+the interests and record the outcome. Every failure ends as "reconnect" or "try again later".
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from datetime import timedelta
+
+from django.conf import settings
+from django.db import transaction
+from django.db.models import Q
+from django.utils import timezone
+from django_q.tasks import async_task
+
+from consent.selectors import allows_from_map, consent_map
+
+from .exceptions import IntegrationError, ReauthRequired, TryLater
+from .http import ApiClient
+from .interests import interests_recompute
+from .models import Connection, Credential, SyncRun
+from .providers.registry import UnknownProvider, get_provider
+from .redaction import redact_text
+from .streams import StreamCounters, StreamSync
+from .tokens import secret_values
+
+logger = logging.getLogger(__name__)
+
+SYNC_TASK = "integrations.tasks.sync_run_task"  # persisted in queued payloads: keep the name
+MAX_BACKOFF = timedelta(hours=24)
+SKIP_NO_CONSENT = "no consent for any purpose this stream serves"
+SKIP_TURNED_OFF = "turned off in the connection's settings"
+
+
+def _claimable() -> Q:
+    stale = timezone.now() - timedelta(seconds=settings.THINKALIKE_SYNC_CLAIM_TTL_SECONDS)
+    return Q(sync_claimed_at__isnull=True) | Q(sync_claimed_at__lt=stale)
+
+
+def sync_request(
+    *, connection: Connection, trigger: str, full: bool = True
+) -> SyncRun | None:
+    """Queue a run of ``connection`` unless one is already queued or running.
+
+    The claim is a conditional UPDATE, so two callers (two workers, a double click) can never
+    both queue a run. The task is queued on commit. Returns None when a run is already pending.
+    """
+    now = timezone.now()
+    with transaction.atomic():
+        claimed = Connection.objects.filter(_claimable(), pk=connection.pk).update(
+            sync_claimed_at=now
+        )
+        if not claimed:
+            return None
+        # A claim that went stale belongs to a run that will never finish (worker killed).
+        SyncRun.objects.filter(
+            connection_id=connection.pk, status__in=[SyncRun.Status.QUEUED, SyncRun.Status.RUNNING]
+        ).update(status=SyncRun.Status.FAILED, finished_at=now, error_code="lost",
+                 error_message="The worker running this sync stopped; it was queued again.")
+        run = SyncRun.objects.create(
+            connection_id=connection.pk, trigger=trigger,
+            mode=SyncRun.Mode.FULL if full else SyncRun.Mode.INCREMENTAL,
+        )
+        transaction.on_commit(lambda: async_task(SYNC_TASK, run.pk, task_name=f"sync-run-{run.pk}"))
+    connection.sync_claimed_at = now
+    return run
+
+
+def sync_dispatch_due(*, batch_size: int = 500) -> int:
+    """Queue a run for every connection that is due. Returns how many were queued."""
+    due = (
+        Connection.objects.filter(
+            _claimable(), status=Connection.Status.ACTIVE, sync_enabled=True, auto_sync=True,
+            next_sync_at__lte=timezone.now(),
+        )
+        .order_by("next_sync_at")
+        .only("pk")[:batch_size]
+    )
+    queued = 0
+    for connection in due:
+        if sync_request(connection=connection, trigger=SyncRun.Trigger.SCHEDULE):
+            queued += 1
+    return queued
+
+
+@dataclass
+class RunOutcome:
+    counters: StreamCounters = field(default_factory=StreamCounters)
+    streams: dict[str, dict] = field(default_factory=dict)
+    error: IntegrationError | None = None
+
+    def stream_statuses(self) -> set[str]:
+        return {s["status"] for s in self.streams.values()}
+
+
+def sync_execute(*, run_id: int) -> SyncRun | None:
+    """Execute a queued run. A second delivery of the same run does nothing."""
+    started = SyncRun.objects.filter(pk=run_id, status=SyncRun.Status.QUEUED).update(
+        status=SyncRun.Status.RUNNING, started_at=timezone.now(), progress="Starting"
+    )
+    if not started:
+        return SyncRun.objects.filter(pk=run_id).first()
+    run = SyncRun.objects.select_related("connection", "connection__user").get(pk=run_id)
+    connection = run.connection
+    outcome = RunOutcome()
+    try:
+        _run_streams(run, connection, outcome)
+    except ReauthRequired as exc:
+        outcome.error = exc
+    except IntegrationError as exc:
+        outcome.error = exc
+    except Exception:  # a bug must still end the run and release the claim
+        logger.exception("sync run %s crashed", run_id)
+        outcome.error = TryLater("An unexpected error stopped the sync; it will be retried.",
+                                 code="internal_error")
+    return _finish(run, connection, outcome)
+
+
+def _run_streams(run: SyncRun, connection: Connection, outcome: RunOutcome) -> None:
+    try:
+        provider = get_provider(connection.provider)
+    except UnknownProvider:
+        raise TryLater(f"Provider {connection.provider!r} is not installed here.",
+                       code="unknown_provider") from None
+    if connection.status != Connection.Status.ACTIVE:
+        raise ReauthRequired("This connection needs reconnecting before it can sync.")
+    answers = consent_map(user=connection.user)
+    credential = Credential.objects.filter(connection=connection).first()
+    client = ApiClient(provider, connection=connection, secrets=secret_values(credential))
+    try:
+        for stream in provider.streams:
+            if not connection.stream_enabled(stream.name):
+                outcome.streams[stream.name] = {"status": "skipped", "reason": SKIP_TURNED_OFF}
+                continue
+            if not any(allows_from_map(answers, p, provider.slug) for p in stream.purposes):
+                outcome.streams[stream.name] = {"status": "skipped", "reason": SKIP_NO_CONSENT}
+                continue
+            stream_sync = StreamSync(run=run, connection=connection, provider=provider,
+                                     stream=stream, client=client)
+            try:
+                counters = stream_sync.run(full=run.mode == SyncRun.Mode.FULL)
+            except ReauthRequired:
+                outcome.counters.add(stream_sync.counters)
+                outcome.streams[stream.name] = {"status": "failed", "reason": "reauth_required"}
+                raise
+            except TryLater as exc:
+                # Other streams may still work (a malformed page in one, say); a rate limit
+                # ends the run so the next one resumes, which the checkpoint makes cheap.
+                outcome.counters.add(stream_sync.counters)
+                outcome.streams[stream.name] = {
+                    "status": "failed", "reason": redact_text(exc.message),
+                    **stream_sync.counters.as_dict(),
+                }
+                outcome.error = exc
+                if exc.code == "rate_limited":
+                    break
+                continue
+            outcome.counters.add(counters)
+            outcome.streams[stream.name] = {"status": "succeeded", **counters.as_dict()}
+    finally:
+        client.close()
+        interests_recompute(connection=connection, provider=provider)
+
+
+def _run_status(outcome: RunOutcome) -> str:
+    statuses = outcome.stream_statuses()
+    if isinstance(outcome.error, ReauthRequired):
+        return SyncRun.Status.FAILED
+    if outcome.error is None:
+        if statuses and statuses <= {"skipped"}:
+            return SyncRun.Status.SKIPPED
+        return SyncRun.Status.SUCCEEDED
+    if "succeeded" in statuses or outcome.counters.fetched:
+        return SyncRun.Status.PARTIAL
+    return SyncRun.Status.FAILED
+
+
+def _finish(run: SyncRun, connection: Connection, outcome: RunOutcome) -> SyncRun:
+    from .services import connection_mark_reauth
+
+    now = timezone.now()
+    status = _run_status(outcome)
+    error = outcome.error
+    message = redact_text(error.message) if error else ""
+    run.status = status
+    run.finished_at = now
+    run.streams = outcome.streams
+    run.progress = "Done"
+    run.error_code = error.code if error else ""
+    run.error_message = message
+    for name, value in outcome.counters.as_dict().items():
+        setattr(run, name, value)
+    run.save()
+
+    if isinstance(error, ReauthRequired) and connection.status == Connection.Status.ACTIVE:
+        connection_mark_reauth(connection=connection, reason=message, actor="sync")
+    healthy = status in (SyncRun.Status.SUCCEEDED, SyncRun.Status.SKIPPED)
+    failures = 0 if healthy else connection.consecutive_failures + 1
+    interval = timedelta(minutes=settings.THINKALIKE_SYNC_INTERVAL_MINUTES)
+    # Failures push the next attempt back exponentially (5 min, 10, 20 ... capped at a day);
+    # the connection is never silently disabled.
+    delay = interval if healthy else min(MAX_BACKOFF, timedelta(minutes=5) * 2 ** (failures - 1))
+    updates = {
+        "last_sync_at": now, "last_sync_status": status, "next_sync_at": now + delay,
+        "consecutive_failures": failures, "sync_claimed_at": None, "updated_at": now,
+        "last_error": "" if healthy else message,
+    }
+    if healthy:
+        updates["last_success_at"] = now
+    Connection.objects.filter(pk=connection.pk).update(**updates)
+    logger.info("sync run %s of connection %s: %s", run.pk, connection.pk, status)
+    return run

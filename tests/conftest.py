@@ -1,0 +1,56 @@
+"""Fixtures shared by the whole suite.
+
+No test reaches the network: every ``requests`` call goes through ``responses`` (an unmocked URL
+raises ConnectionError), and sockets may only connect to loopback, which is where the
+``realserver``/``browser`` tests run their own servers.
+"""
+
+import socket
+
+import pytest
+import responses
+
+_real_connect = socket.socket.connect
+
+
+def _loopback_only_connect(sock, address):
+    host = address[0] if isinstance(address, tuple) else address
+    if isinstance(host, str) and (
+        host.startswith("127.") or host in {"::1", "localhost"} or sock.family == socket.AF_UNIX
+    ):
+        return _real_connect(sock, address)
+    raise OSError(f"network access in tests is not allowed: {address!r}")
+
+
+@pytest.fixture(autouse=True)
+def _no_network(monkeypatch):
+    monkeypatch.setattr(socket.socket, "connect", _loopback_only_connect)
+
+
+@pytest.fixture(autouse=True)
+def mocked_responses(request):
+    """Every test runs inside responses; tests add their mocks to this object.
+
+    Tests marked ``realserver`` or ``browser`` talk to a real loopback server instead.
+    """
+    if request.node.get_closest_marker("realserver") or request.node.get_closest_marker("browser"):
+        yield None
+        return
+    with responses.RequestsMock(assert_all_requests_are_fired=False) as rsps:
+        yield rsps
+
+
+@pytest.fixture
+def no_sleep(monkeypatch):
+    """Record the waits the HTTP client asks for instead of sleeping."""
+    waits: list[float] = []
+    monkeypatch.setattr("integrations.http.sleep", waits.append)
+    return waits
+
+
+@pytest.fixture
+def q_sync(monkeypatch):
+    """Run django-q2 tasks inline (Conf is built at import, so settings cannot do this)."""
+    from django_q.conf import Conf
+
+    monkeypatch.setattr(Conf, "SYNC", True)
