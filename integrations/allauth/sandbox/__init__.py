@@ -1,0 +1,1 @@
+"""allauth provider for the built-in sandbox (integrations.sandbox)."""

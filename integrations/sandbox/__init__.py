@@ -1,0 +1,1 @@
+"""The sandbox: a fake music service (OAuth 2 server + data API) served under /sandbox/."""

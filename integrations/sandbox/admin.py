@@ -1,0 +1,45 @@
+"""Admin for the sandbox. Code and token rows never show their hashes."""
+
+from django.contrib import admin
+
+from .models import SandboxAuthCode, SandboxGrant, SandboxKnobs
+
+
+@admin.register(SandboxKnobs)
+class SandboxKnobsAdmin(admin.ModelAdmin):
+    list_display = ["__str__", "latency_ms", "error_rate", "rate_limit_rate",
+                    "token_lifetime_seconds", "rotate_refresh_tokens"]
+
+    def has_add_permission(self, request):
+        return not SandboxKnobs.objects.exists()  # a singleton
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+class ReadOnlyAdmin(admin.ModelAdmin):
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(SandboxAuthCode)
+class SandboxAuthCodeAdmin(ReadOnlyAdmin):
+    list_display = ["account", "client_id", "expires_at", "used"]
+    list_filter = ["used"]
+    fields = ["account", "client_id", "redirect_uri", "scope", "expires_at", "used"]
+
+
+@admin.register(SandboxGrant)
+class SandboxGrantAdmin(ReadOnlyAdmin):
+    list_display = ["account", "client_id", "scope", "access_expires_at", "revoked", "created"]
+    list_filter = ["revoked"]
+    search_fields = ["account"]
+    fields = ["account", "client_id", "scope", "access_expires_at", "revoked", "created"]
+    actions = ["revoke"]
+
+    @admin.action(description="Revoke the selected grants")
+    def revoke(self, request, queryset):
+        queryset.update(revoked=True)

@@ -1,0 +1,16 @@
+from django.urls import path
+
+from . import api, authorize, knobs, oauth
+
+app_name = "sandbox"
+
+urlpatterns = [
+    path("oauth/authorize", authorize.authorize, name="authorize"),
+    path("oauth/token", oauth.token, name="token"),
+    path("oauth/revoke", oauth.revoke, name="revoke"),
+    path("api/v1/me", api.me, name="me"),
+    path("api/v1/me/tracks", api.saved_tracks, name="tracks"),
+    path("api/v1/me/top-artists", api.top_artists, name="top_artists"),
+    path("knobs/", knobs.knobs, name="knobs"),
+    path("knobs/revoke-all/", knobs.revoke_all, name="revoke_all"),
+]
