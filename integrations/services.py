@@ -91,7 +91,9 @@ def connection_store_credentials(
     connection.account_label = account.label[:255]
     _activate(connection)
     connection.save()
-    secrets = {f.name: fields[f.name] for f in provider.form_fields if f.secret and fields.get(f.name)}
+    secrets = {
+        f.name: fields[f.name] for f in provider.form_fields if f.secret and fields.get(f.name)
+    }
     credential = Credential.objects.filter(connection=connection).first() or Credential(
         connection=connection
     )
@@ -106,7 +108,10 @@ def connection_store_credentials(
 def connection_connect_with_form(
     *, user: AbstractBaseUser, provider: Provider, fields: Mapping[str, str]
 ) -> Connection:
-    """Test the submitted credential with the provider, then save it. A failed test saves nothing."""
+    """Test the submitted credential with the provider, then save it.
+
+    A failed test saves nothing and raises ConnectionTestFailed with a message for the person.
+    """
     if provider.is_oauth:
         raise ProviderNotAvailable(f"{provider.name} is connected through its own sign-in page.")
     if not provider.is_available():

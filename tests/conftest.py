@@ -10,6 +10,8 @@ import socket
 import pytest
 import responses
 
+pytest_plugins = ["tests.sandbox_bridge"]
+
 _real_connect = socket.socket.connect
 
 

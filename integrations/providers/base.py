@@ -184,7 +184,8 @@ def require(record: Mapping[str, Any], key: str, kind: type | tuple[type, ...] =
     if not isinstance(record, Mapping):
         raise ProviderDataError(f"expected an object, got {type(record).__name__}")
     value = record.get(key)
-    if value is None or not isinstance(value, kind) or isinstance(value, bool) and kind is not bool:
+    wrong_type = not isinstance(value, kind) or (isinstance(value, bool) and kind is not bool)
+    if value is None or wrong_type:
         raise ProviderDataError(f"field {key!r} is missing or has the wrong type")
     if isinstance(value, str) and not value.strip():
         raise ProviderDataError(f"field {key!r} is empty")
