@@ -59,7 +59,7 @@ def map_safely(stream: Stream, record, segment) -> MappedItem:
 class StreamSync:
     def __init__(self, *, run: SyncRun, connection: Connection, provider: Provider,
                  stream: Stream, client: ApiClient) -> None:
-        self.run = run
+        self.sync_run = run
         self.connection = connection
         self.provider = provider
         self.stream = stream
@@ -135,7 +135,7 @@ class StreamSync:
         StreamState.objects.update_or_create(
             connection=self.connection, stream=self.stream.name, defaults={"cursor": cursor}
         )
-        SyncRun.objects.filter(pk=self.run.pk).update(
+        SyncRun.objects.filter(pk=self.sync_run.pk).update(
             progress=f"{self.stream.label}: {self.counters.fetched} fetched, "
                      f"{self.counters.pages} pages"
         )

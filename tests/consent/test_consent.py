@@ -1,0 +1,91 @@
+"""consent/: allows() semantics, the append-only history, and what reaches a purpose."""
+
+import pytest
+
+import consent
+from consent.models import ConsentEvent, ConsentGrant
+from consent.services import UnknownPurpose, consent_set
+from integrations.models import Interest, UserInterest
+from integrations.selectors import interests_for_purpose, interests_for_user
+from tests.factories import make_connection, make_user
+
+
+@pytest.fixture
+def user(db):
+    return make_user()
+
+
+def test_consent_is_opt_in(user):
+    assert consent.allows(user, "matching") is False
+    assert consent.allows(user, "matching", "spotify") is False
+
+
+def test_all_providers_grant_applies_to_each_provider(user):
+    consent_set(user=user, purpose="matching", granted=True)
+    assert consent.allows(user, "matching")
+    assert consent.allows(user, "matching", "spotify")
+    assert not consent.allows(user, "community_recommendation", "spotify")
+
+
+def test_per_provider_answer_overrides_the_all_providers_one(user):
+    consent_set(user=user, purpose="matching", granted=True)
+    consent_set(user=user, purpose="matching", granted=False, provider="spotify")
+    assert not consent.allows(user, "matching", "spotify")
+    assert consent.allows(user, "matching", "sandbox")
+    consent_set(user=user, purpose="matching", granted=False)
+    consent_set(user=user, purpose="matching", granted=True, provider="sandbox")
+    assert consent.allows(user, "matching", "sandbox")
+    assert not consent.allows(user, "matching")
+
+
+def test_every_change_is_an_event_and_no_change_is_none(user):
+    assert consent_set(user=user, purpose="matching", granted=True) is True
+    assert consent_set(user=user, purpose="matching", granted=True) is False
+    assert consent_set(user=user, purpose="matching", granted=False, source="api") is True
+    events = list(ConsentEvent.objects.order_by("pk").values_list("purpose", "granted", "source"))
+    assert events == [("matching", True, "page"), ("matching", False, "api")]
+    assert ConsentEvent.objects.first().policy_version
+    assert ConsentGrant.objects.get().granted is False
+
+
+def test_unknown_purpose_is_refused(user):
+    with pytest.raises(UnknownPurpose):
+        consent_set(user=user, purpose="advertising", granted=True)
+    with pytest.raises(KeyError):
+        consent.allows(user, "advertising")
+    assert not ConsentEvent.objects.exists()
+
+
+def test_anonymous_users_allow_nothing(db):
+    from django.contrib.auth.models import AnonymousUser
+
+    assert consent.allows(AnonymousUser(), "matching") is False
+
+
+def test_interests_reach_a_purpose_only_with_consent(user):
+    connection = make_connection(user, "sandbox")
+    rock = Interest.objects.create(slug="music-rock", label="Rock", category="music")
+    jazz = Interest.objects.create(slug="music-jazz", label="Jazz", category="music")
+    UserInterest.objects.create(user=user, interest=rock, connection=connection, weight=1.0,
+                                purposes=["matching", "community_recommendation"])
+    UserInterest.objects.create(user=user, interest=jazz, connection=connection, weight=0.5,
+                                purposes=["matching"])
+    assert interests_for_purpose(user=user, purpose="matching") == {}
+    consent_set(user=user, purpose="matching", granted=True)
+    assert interests_for_purpose(user=user, purpose="matching") == {
+        "music-rock": 1.0, "music-jazz": 0.5}
+    assert interests_for_purpose(user=user, purpose="community_recommendation") == {}
+    consent_set(user=user, purpose="community_recommendation", granted=True)
+    # jazz came only from a stream that serves matching: never handed to recommendations
+    assert interests_for_purpose(user=user, purpose="community_recommendation") == {
+        "music-rock": 1.0}
+    consent_set(user=user, purpose="matching", granted=False)
+    assert interests_for_purpose(user=user, purpose="matching") == {}  # hidden at once
+    views = {v.label: v.purposes for v in interests_for_user(user=user)}
+    assert views == {"Rock": ["community_recommendation"], "Jazz": []}
+
+
+def test_another_users_consent_does_not_leak(user):
+    other = make_user("bob@example.com")
+    consent_set(user=other, purpose="matching", granted=True)
+    assert not consent.allows(user, "matching")

@@ -1,0 +1,270 @@
+"""integrations/sync.py and streams.py: queueing, consent gating, paging, upsert, counters."""
+
+import pytest
+from django.utils import timezone
+
+from consent.services import consent_set
+from integrations.models import (
+    ApiCall,
+    Connection,
+    ExternalItem,
+    StreamState,
+    SyncRun,
+    UserInterest,
+)
+from integrations.sync import SKIP_NO_CONSENT, sync_dispatch_due, sync_execute, sync_request
+from tests.factories import make_connection, make_user
+
+OL = "https://openlibrary.org"
+
+
+@pytest.fixture
+def user(db):
+    return make_user()
+
+
+@pytest.fixture
+def queued(monkeypatch):
+    """Capture what would be handed to django-q2 instead of queueing it."""
+    calls = []
+    monkeypatch.setattr("integrations.sync.async_task", lambda *a, **k: calls.append(a))
+    return calls
+
+
+def sandbox_connection(user, sandbox, oauth_tokens):
+    return make_connection(user, "sandbox", external_id="demo-listener",
+                           access_token=oauth_tokens["access_token"],
+                           refresh_token=oauth_tokens["refresh_token"])
+
+
+@pytest.fixture
+def sandbox_tokens(sandbox, client):
+    """Real tokens from the sandbox's token endpoint (through the bridge)."""
+    from tests.integrations.sandbox.conftest import OAuthDriver
+
+    return OAuthDriver(client).tokens("demo-listener")
+
+
+def run_now(connection, trigger=SyncRun.Trigger.MANUAL, django_capture_on_commit_callbacks=None):
+    run = sync_request(connection=connection, trigger=trigger)
+    assert run is not None
+    return sync_execute(run_id=run.pk)
+
+
+def grant(user, purpose="matching", provider=""):
+    consent_set(user=user, purpose=purpose, granted=True, provider=provider)
+
+
+def test_no_consent_means_no_http_call_and_skipped_streams(user, sandbox, sandbox_tokens, queued):
+    connection = sandbox_connection(user, sandbox, sandbox_tokens)
+    sandbox.calls.clear()
+    run = run_now(connection)
+    assert run.status == SyncRun.Status.SKIPPED
+    assert {s["reason"] for s in run.streams.values()} == {SKIP_NO_CONSENT}
+    assert sandbox.calls == []
+    assert not ExternalItem.objects.exists()
+
+
+def test_full_sync_follows_pages_and_counts(user, sandbox, sandbox_tokens, queued):
+    sandbox.knobs(track_count=120, artist_count=30)
+    connection = sandbox_connection(user, sandbox, sandbox_tokens)
+    grant(user)
+    run = run_now(connection)
+    assert run.status == SyncRun.Status.SUCCEEDED, run.error_message
+    assert (run.pages, run.fetched, run.created, run.updated, run.unchanged) == (3 + 1, 150, 150,
+                                                                                0, 0)
+    assert ExternalItem.objects.filter(connection=connection, kind="track").count() == 120
+    assert ExternalItem.objects.filter(connection=connection, kind="artist").count() == 30
+    assert UserInterest.objects.filter(user=user).count() > 0
+    assert max(UserInterest.objects.values_list("weight", flat=True)) == 1.0
+    assert StreamState.objects.filter(connection=connection).count() == 2
+    connection.refresh_from_db()
+    assert connection.last_sync_status == SyncRun.Status.SUCCEEDED
+    assert connection.last_success_at is not None and connection.sync_claimed_at is None
+    assert connection.next_sync_at > timezone.now()
+
+
+def test_second_identical_sync_writes_no_item_or_interest_rows(user, sandbox, sandbox_tokens,
+                                                               queued):
+    sandbox.knobs(track_count=60, artist_count=10)
+    connection = sandbox_connection(user, sandbox, sandbox_tokens)
+    grant(user)
+    run_now(connection)
+    before_items = list(ExternalItem.objects.values_list("pk", "last_seen_at").order_by("pk"))
+    before_interests = list(UserInterest.objects.values_list("pk", "updated_at").order_by("pk"))
+    run = run_now(connection)
+    assert (run.created, run.updated, run.unchanged, run.deleted) == (0, 0, 70, 0)
+    assert list(ExternalItem.objects.values_list("pk", "last_seen_at").order_by("pk")) == (
+        before_items)
+    assert list(UserInterest.objects.values_list("pk", "updated_at").order_by("pk")) == (
+        before_interests)
+
+
+def test_items_gone_after_a_full_sync_are_soft_deleted(user, sandbox, sandbox_tokens, queued):
+    sandbox.knobs(track_count=60, artist_count=5)
+    connection = sandbox_connection(user, sandbox, sandbox_tokens)
+    grant(user)
+    run_now(connection)
+    sandbox.knobs(track_count=50)
+    run = run_now(connection)
+    assert run.deleted == 10
+    assert ExternalItem.objects.filter(kind="track", deleted_at__isnull=False).count() == 10
+
+
+def test_failed_run_never_deletes(user, sandbox, sandbox_tokens, queued, no_sleep):
+    sandbox.knobs(track_count=60, artist_count=5)
+    connection = sandbox_connection(user, sandbox, sandbox_tokens)
+    grant(user)
+    run_now(connection)
+    sandbox.knobs(track_count=10, error_rate=1.0)
+    run = run_now(connection)
+    assert run.status == SyncRun.Status.FAILED
+    assert run.error_code == "provider_unavailable"
+    assert ExternalItem.objects.filter(deleted_at__isnull=False).count() == 0
+    connection.refresh_from_db()
+    assert connection.consecutive_failures == 1 and connection.last_error
+    assert connection.status == Connection.Status.ACTIVE  # try later, not reconnect
+
+
+def test_withdrawn_consent_skips_streams_that_served_only_that_purpose(user, sandbox,
+                                                                       sandbox_tokens, queued):
+    connection = sandbox_connection(user, sandbox, sandbox_tokens)
+    grant(user, "matching")
+    grant(user, "community_recommendation")
+    consent_set(user=user, purpose="matching", granted=False)
+    run = run_now(connection)
+    # tracks serve both purposes; top artists serve matching only
+    assert run.streams["tracks"]["status"] == "succeeded"
+    assert run.streams["top_artists"] == {"status": "skipped", "reason": SKIP_NO_CONSENT}
+    assert not any("/top-artists" in path for path in sandbox.paths())
+
+
+def test_duplicate_queueing_is_prevented(user, queued, django_capture_on_commit_callbacks):
+    connection = make_connection(user, "sandbox")
+    with django_capture_on_commit_callbacks(execute=True):
+        first = sync_request(connection=connection, trigger=SyncRun.Trigger.MANUAL)
+        second = sync_request(connection=connection, trigger=SyncRun.Trigger.MANUAL)
+    assert first is not None and second is None
+    assert SyncRun.objects.count() == 1
+    assert queued == [("integrations.tasks.sync_run_task", first.pk)]
+
+
+def test_a_run_delivered_twice_executes_once(user, sandbox, sandbox_tokens, queued):
+    connection = sandbox_connection(user, sandbox, sandbox_tokens)
+    grant(user)
+    run = sync_request(connection=connection, trigger=SyncRun.Trigger.MANUAL)
+    sync_execute(run_id=run.pk)
+    calls = len(sandbox.calls)
+    again = sync_execute(run_id=run.pk)
+    assert again.status == SyncRun.Status.SUCCEEDED and len(sandbox.calls) == calls
+
+
+def test_dispatcher_queues_due_connections_once(user, queued, django_capture_on_commit_callbacks):
+    due = make_connection(user, "sandbox")
+    other = make_user("bob@example.com")
+    not_due = make_connection(other, "sandbox")
+    Connection.objects.filter(pk=not_due.pk).update(
+        next_sync_at=timezone.now() + timezone.timedelta(hours=1))
+    with django_capture_on_commit_callbacks(execute=True):
+        assert sync_dispatch_due() == 1
+        assert sync_dispatch_due() == 0  # already claimed
+    assert SyncRun.objects.get().connection_id == due.pk
+    assert len(queued) == 1
+
+
+def test_stale_claim_is_requeued_and_the_lost_run_closed(user, queued):
+    connection = make_connection(user, "sandbox")
+    lost = sync_request(connection=connection, trigger=SyncRun.Trigger.SCHEDULE)
+    Connection.objects.filter(pk=connection.pk).update(
+        sync_claimed_at=timezone.now() - timezone.timedelta(hours=2))
+    fresh = sync_request(connection=connection, trigger=SyncRun.Trigger.SCHEDULE)
+    assert fresh is not None
+    lost.refresh_from_db()
+    assert (lost.status, lost.error_code) == (SyncRun.Status.FAILED, "lost")
+
+
+def test_revoked_token_mid_life_means_needs_reauth_and_data_kept(user, sandbox, sandbox_tokens,
+                                                                 queued):
+    connection = sandbox_connection(user, sandbox, sandbox_tokens)
+    grant(user)
+    run_now(connection)
+    items = ExternalItem.objects.count()
+    from integrations.sandbox.models import SandboxGrant
+
+    SandboxGrant.objects.update(revoked=True)
+    run = run_now(connection)
+    assert (run.status, run.error_code) == (SyncRun.Status.FAILED, "reauth_required")
+    connection.refresh_from_db()
+    assert connection.status == Connection.Status.NEEDS_REAUTH
+    assert ExternalItem.objects.count() == items
+    # a connection that needs reconnecting is not dispatched again
+    assert sync_dispatch_due() == 0
+
+
+# --- Open Library: the 200-with-error body, malformed JSON, enrichment ----------------------
+
+def reading_log(rsps, username, shelf, entries, status=200):
+    rsps.get(f"{OL}/people/{username}/books/{shelf}.json",
+             json={"page": 1, "numFound": len(entries), "reading_log_entries": entries},
+             status=status)
+
+
+def entry(n, title):
+    return {"work": {"key": f"/works/OL{n}W", "title": title, "author_names": ["A. Author"]}}
+
+
+def test_openlibrary_sync_enriches_new_items_once(user, mocked_responses, queued):
+    connection = make_connection(user, "openlibrary", external_id="reader", access_token="",
+                                 refresh_token="", expires_in=None)
+    grant(user)
+    reading_log(mocked_responses, "reader", "want-to-read", [entry(1, "Dune")])
+    reading_log(mocked_responses, "reader", "currently-reading", [])
+    reading_log(mocked_responses, "reader", "already-read", [entry(2, "Emma")])
+    mocked_responses.get(f"{OL}/works/OL1W.json", json={"subjects": ["Science fiction"]})
+    mocked_responses.get(f"{OL}/works/OL2W.json", json={"subjects": ["Romance", "England"]})
+    run = run_now(connection)
+    assert run.status == SyncRun.Status.SUCCEEDED, run.error_message
+    assert ExternalItem.objects.get(external_id="OL2W").attrs["subjects"] == ["Romance", "England"]
+    labels = set(UserInterest.objects.values_list("interest__label", flat=True))
+    assert labels == {"Science fiction", "Romance", "England"}
+    work_calls = lambda: sum("/works/" in c.request.url for c in mocked_responses.calls)  # noqa: E731
+    assert work_calls() == 2
+    run_now(connection)
+    assert work_calls() == 2  # unchanged items are not enriched again
+
+
+def test_private_reading_log_fails_the_stream_clearly_and_keeps_data(user, mocked_responses,
+                                                                     queued):
+    connection = make_connection(user, "openlibrary", external_id="reader", access_token="",
+                                 refresh_token="", expires_in=None)
+    ExternalItem.objects.create(connection=connection, kind="work", external_id="OL9W",
+                                title="Kept", content_hash="h")
+    grant(user)
+    mocked_responses.get(f"{OL}/people/reader/books/want-to-read.json",
+                         json={"error": "Shelf want-to-read not found or not accessible"})
+    run = run_now(connection)
+    assert run.status == SyncRun.Status.FAILED
+    assert "not found or not accessible" in run.error_message
+    assert "public" in run.error_message
+    assert ExternalItem.objects.filter(external_id="OL9W", deleted_at__isnull=True).exists()
+
+
+def test_malformed_json_fails_with_a_clear_error(user, mocked_responses, queued):
+    connection = make_connection(user, "openlibrary", external_id="reader", access_token="",
+                                 refresh_token="", expires_in=None)
+    grant(user)
+    mocked_responses.get(f"{OL}/people/reader/books/want-to-read.json",
+                         body="{not json", content_type="application/json")
+    run = run_now(connection)
+    assert (run.status, run.error_code) == (SyncRun.Status.FAILED, "bad_provider_data")
+    assert "not JSON" in run.error_message
+
+
+def test_malformed_record_shape_is_a_data_error_not_a_crash(user, mocked_responses, queued):
+    connection = make_connection(user, "openlibrary", external_id="reader", access_token="",
+                                 refresh_token="", expires_in=None)
+    grant(user)
+    reading_log(mocked_responses, "reader", "want-to-read", [{"work": "not-an-object"}])
+    run = run_now(connection)
+    assert run.error_code == "bad_provider_data"
+    assert ApiCall.objects.filter(connection=connection).exists()
