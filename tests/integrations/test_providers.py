@@ -1,0 +1,147 @@
+"""Contract tests: every registered provider satisfies the same checks with real-shaped fixtures.
+
+A provider supplies a fixture page per stream in tests/fixtures/<slug>/<stream>.json; a missing
+fixture fails the contract, it never passes quietly.
+"""
+
+import json
+from pathlib import Path
+
+import pytest
+from allauth.socialaccount import providers as allauth_providers
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from consent.purposes import PURPOSES
+from integrations.exceptions import ProviderDataError
+from integrations.pagination import NextUrlPaginator, PageNumberPaginator, PageRequest
+from integrations.providers.base import AuthKind, InterestSignal, MappedItem
+from integrations.providers.registry import PROVIDERS, UnknownProvider, get_provider
+from integrations.providers.spotify import mapping as spotify_mapping
+
+FIXTURES = Path(__file__).resolve().parent.parent / "fixtures"
+STREAMS = [(p, s) for p in PROVIDERS.values() for s in p.streams]
+
+
+def fixture(slug: str, name: str):
+    path = FIXTURES / slug / f"{name}.json"
+    assert path.exists(), f"missing fixture {path}"
+    return json.loads(path.read_text())
+
+
+@pytest.mark.parametrize("provider", PROVIDERS.values(), ids=lambda p: p.slug)
+def test_declaration_is_complete(provider):
+    assert provider.slug.isidentifier() and provider.slug == provider.slug.lower()
+    assert provider.name and len(provider.description) > 20
+    assert isinstance(provider.auth_kind, AuthKind)
+    names = [s.name for s in provider.streams]
+    kinds = [s.kind for s in provider.streams]
+    assert len(set(names)) == len(names) and len(set(kinds)) == len(kinds)
+    for stream in provider.streams:
+        assert stream.purposes and set(stream.purposes) <= set(PURPOSES)
+    if provider.is_oauth:
+        assert provider.allauth_id in allauth_providers.registry.provider_map
+    else:
+        assert provider.form_fields, "credential-based providers need a connect form"
+
+
+@pytest.mark.parametrize(("provider", "stream"), STREAMS,
+                         ids=lambda v: getattr(v, "slug", getattr(v, "name", "")))
+def test_stream_maps_its_fixture_page(provider, stream):
+    payload = fixture(provider.slug, stream.name)
+    request = stream.paginator.first(stream.path, dict(stream.params))
+    base = provider.get_api_base_url()
+    page = stream.paginator.parse(payload, request, base_url=base)
+    assert page.records, "the fixture page should hold records"
+    for record in page.records:
+        item = stream.map_record(record, stream.segments[0])
+        assert isinstance(item, MappedItem) and item.external_id and item.title
+        for found in stream.interests(item.attrs):
+            assert isinstance(found, InterestSignal)
+            assert found.slug.startswith(found.category + "-") and 0 < found.weight <= 1
+
+
+def test_unknown_provider_slug():
+    with pytest.raises(UnknownProvider):
+        get_provider("myspace")
+
+
+def test_spotify_top_artists_map_to_genre_interests():
+    record = fixture("spotify", "top_artists")["items"][0]
+    item = spotify_mapping.map_top_artist(record, {})
+    assert item == MappedItem("4Z8W4fKeB5YxbusRsdQVPb", "Radiohead",
+                              {"genres": ["alternative rock", "art rock"]})
+    labels = [s.label for s in spotify_mapping.artist_genre_interests(item.attrs)]
+    assert labels == ["Alternative rock", "Art rock"]
+
+
+def test_spotify_saved_track_keeps_only_what_is_used():
+    record = fixture("spotify", "saved_tracks")["items"][0]
+    item = spotify_mapping.map_saved_track(record, {})
+    assert item.attrs == {"artists": ["Pink Floyd"]}  # no album, duration, urls: minimisation
+
+
+def test_open_library_private_shelf_is_an_error_with_a_clear_message():
+    with pytest.raises(ProviderDataError) as exc:
+        get_provider("openlibrary").check_payload(fixture("openlibrary", "private_shelf"))
+    assert "public" in exc.value.message
+
+
+def test_next_url_on_another_host_is_refused():
+    paginator = NextUrlPaginator()
+    payload = {"items": [{"id": "1"}], "next": "https://evil.example/steal"}
+    with pytest.raises(ProviderDataError):
+        paginator.parse(payload, PageRequest("me/tracks"), base_url="https://api.spotify.com/v1/")
+
+
+def test_page_number_paginator_stops_at_num_found():
+    paginator = PageNumberPaginator(items_key="entries", limit=2)
+    first = paginator.first("log.json", {})
+    page = paginator.parse({"entries": [{}, {}], "numFound": 3}, first, base_url="")
+    assert page.next.params["page"] == 2
+    last = paginator.parse({"entries": [{}], "numFound": 3}, page.next, base_url="")
+    assert last.next is None
+    exact = paginator.parse({"entries": [{}, {}], "numFound": 2}, first, base_url="")
+    assert exact.next is None
+
+
+# --- property tests: any JSON either maps or raises the engine's own error ------------------
+
+json_values = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=20),
+    lambda children: st.lists(children, max_size=4)
+    | st.dictionaries(st.text(max_size=10), children, max_size=5),
+    max_leaves=20,
+)
+record_like = st.dictionaries(
+    st.sampled_from(["id", "name", "title", "genres", "track", "work", "key", "artists",
+                     "author_names", "subjects"]),
+    json_values, max_size=6,
+)
+
+
+@pytest.mark.parametrize(("provider", "stream"), STREAMS,
+                         ids=lambda v: getattr(v, "slug", getattr(v, "name", "")))
+@settings(max_examples=150, deadline=None)
+@given(record=st.one_of(record_like, json_values))
+def test_mapping_never_raises_a_bare_error(provider, stream, record):
+    try:
+        item = stream.map_record(record, stream.segments[0])
+    except ProviderDataError:
+        return
+    assert isinstance(item, MappedItem)
+    list(stream.interests(item.attrs))
+
+
+@pytest.mark.parametrize("paginator", [NextUrlPaginator(), PageNumberPaginator("entries")],
+                         ids=["next_url", "page_number"])
+@settings(max_examples=200, deadline=None)
+@given(payload=st.one_of(json_values, st.dictionaries(
+    st.sampled_from(["items", "entries", "next", "numFound"]), json_values, max_size=4)))
+def test_paginators_never_raise_a_bare_error(paginator, payload):
+    try:
+        page = paginator.parse(payload, paginator.first("p", {}),
+                               base_url="https://api.example/")
+    except ProviderDataError:
+        return
+    assert isinstance(page.records, list)
