@@ -17,7 +17,7 @@ os.environ.setdefault("SPOTIFY_CLIENT_SECRET", "spotify-test-client-secret-01234
 # through a socket, so its host is a name that cannot resolve.
 os.environ.setdefault("THINKALIKE_SANDBOX_URL", "http://sandbox.test/sandbox")
 
-from thinkalike.settings import *  # noqa: E402,F403
+from thinkalike.settings import *  # noqa: F403
 
 DEBUG = False
 ALLOWED_HOSTS = ["testserver", "sandbox.test", "127.0.0.1", "localhost"]

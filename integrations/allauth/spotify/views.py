@@ -18,7 +18,7 @@ from integrations.allauth.scopes import GrantedScopeMixin
 class SpotifyOAuth2Adapter(GrantedScopeMixin, OAuth2Adapter):
     provider_id = "spotify"
     # https://developer.spotify.com/documentation/web-api/tutorials/code-flow
-    access_token_url = "https://accounts.spotify.com/api/token"  # noqa: S105
+    access_token_url = "https://accounts.spotify.com/api/token"
     authorize_url = "https://accounts.spotify.com/authorize"
     # https://developer.spotify.com/documentation/web-api/reference/get-current-users-profile
     profile_url = "https://api.spotify.com/v1/me"
