@@ -1,0 +1,356 @@
+"""The staff UI. Pages are read-only: every state change is an action that calls a service.
+
+Secrets never reach a page: Credential is shown only through an inline that lists its metadata
+fields, so no form field and no display exists for ``access_token``, ``refresh_token`` or
+``secret``. allauth's SocialApp (client secrets) and SocialToken admins are removed for the same
+reason.
+"""
+
+from __future__ import annotations
+
+import json
+
+from allauth.socialaccount.models import SocialApp, SocialToken
+from django.contrib import admin, messages
+from django.db.models import Count, F, IntegerField, OuterRef, QuerySet, Subquery
+from django.db.models.functions import Coalesce
+from django.forms.models import BaseInlineFormSet
+from django.http import HttpRequest
+from django.urls import reverse
+from django.utils.html import format_html
+from django.utils.http import urlencode
+from django.utils.text import Truncator
+
+from .exceptions import IntegrationError
+from .models import (
+    ApiCall,
+    AuditEvent,
+    Connection,
+    Credential,
+    ExternalItem,
+    Interest,
+    StreamState,
+    SyncRun,
+    UserInterest,
+)
+from .providers.registry import UnknownProvider
+from .services import connection_can_sync, connection_mark_reauth, connection_test
+from .sync import sync_request
+
+RECENT_RUNS = 10
+REAUTH_REASON = "Marked for re-authorisation by staff."
+
+for _model in (SocialApp, SocialToken):
+    if admin.site.is_registered(_model):
+        admin.site.unregister(_model)
+
+
+def pretty_json(value) -> str:
+    return format_html("<pre>{}</pre>", json.dumps(value, indent=2, sort_keys=True, default=str))
+
+
+class ReadOnlyAdmin(admin.ModelAdmin):
+    """Staff look; the engine writes. Deleting goes through services (disconnect, purge)."""
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+class ReadOnlyInline:
+    extra = 0
+    can_delete = False
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+class CredentialInline(ReadOnlyInline, admin.StackedInline):
+    """Token metadata only. The encrypted fields are not listed, so no form field exists."""
+
+    model = Credential
+    verbose_name_plural = "credential (metadata only; secrets are never shown)"
+    fields = ["token_type", "expires_at", "refreshed_at", "fingerprint", "has_refresh_token",
+              "scopes", "created_at", "updated_at"]
+    readonly_fields = fields
+
+    @admin.display(description="has refresh token", boolean=True)
+    def has_refresh_token(self, obj: Credential) -> bool:
+        return obj.has_refresh_token
+
+    @admin.display(description="scopes granted")
+    def scopes(self, obj: Credential) -> str:
+        return ", ".join(obj.connection.scopes) or "-"
+
+
+class RecentRunsFormSet(BaseInlineFormSet):
+    def get_queryset(self):
+        # Sliced here, after the formset has filtered on the parent (a sliced queryset can no
+        # longer be filtered), and kept so the formset evaluates it once.
+        if not hasattr(self, "_recent"):
+            self._recent = super().get_queryset()[:RECENT_RUNS]
+        return self._recent
+
+
+class SyncRunInline(ReadOnlyInline, admin.TabularInline):
+    model = SyncRun
+    formset = RecentRunsFormSet
+    verbose_name_plural = f"latest {RECENT_RUNS} sync runs"
+    fields = ["queued_at", "trigger", "mode", "status", "pages", "fetched", "created", "updated",
+              "unchanged", "deleted", "duration", "error"]
+    readonly_fields = fields
+    ordering = ["-queued_at", "-pk"]
+    show_change_link = True
+
+    @admin.display(description="duration")
+    def duration(self, obj: SyncRun) -> str:
+        seconds = obj.duration_seconds
+        return "-" if seconds is None else f"{seconds:.1f}s"
+
+    @admin.display(description="error")
+    def error(self, obj: SyncRun) -> str:
+        if not obj.error_code:
+            return "-"
+        return Truncator(f"{obj.error_code}: {obj.error_message}").chars(120)
+
+
+def _item_count() -> Subquery:
+    return Subquery(
+        ExternalItem.objects.filter(connection=OuterRef("pk"), deleted_at__isnull=True)
+        .order_by().values("connection").annotate(n=Count("pk")).values("n"),
+        output_field=IntegerField(),
+    )
+
+
+@admin.register(Connection)
+class ConnectionAdmin(ReadOnlyAdmin):
+    list_display = ["user_email", "provider", "status", "account_label", "last_sync_status",
+                    "last_sync_at", "last_success_at", "consecutive_failures", "items",
+                    "token_fingerprint"]
+    list_filter = ["provider", "status", "last_sync_status"]
+    list_select_related = ["user"]
+    search_fields = ["user__email", "account_label", "external_account_id"]
+    fieldsets = [
+        (None, {"fields": ["user", "provider", "status", "external_account_id", "account_label",
+                           "scopes", "social_account", "runs_link"]}),
+        ("Sync settings", {"fields": ["sync_enabled", "auto_sync", "stream_settings",
+                                      "next_sync_at", "sync_claimed_at"]}),
+        ("Health", {"fields": ["last_sync_at", "last_sync_status", "last_success_at",
+                               "consecutive_failures", "last_error"]}),
+        (None, {"fields": ["created_at", "updated_at"]}),
+    ]
+    readonly_fields = ["runs_link"]
+    inlines = [CredentialInline, SyncRunInline]
+    actions = ["sync_now", "test_connection", "mark_reauth"]
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[Connection]:
+        return super().get_queryset(request).annotate(
+            credential_fingerprint=F("credential__fingerprint"),
+            item_count=Coalesce(_item_count(), 0),
+        )
+
+    def has_operate_permission(self, request: HttpRequest) -> bool:
+        # The page is read-only; the actions need the change permission all the same.
+        return request.user.has_perm("integrations.change_connection")
+
+    @admin.display(description="user", ordering="user__email")
+    def user_email(self, obj: Connection) -> str:
+        return obj.user.email or obj.user.get_username()
+
+    @admin.display(description="items", ordering="item_count")
+    def items(self, obj: Connection) -> int:
+        return obj.item_count
+
+    @admin.display(description="token fingerprint")
+    def token_fingerprint(self, obj: Connection) -> str:
+        return obj.credential_fingerprint or "-"
+
+    @admin.display(description="sync runs")
+    def runs_link(self, obj: Connection) -> str:
+        url = reverse("admin:integrations_syncrun_changelist")
+        return format_html('<a href="{}?{}">All sync runs</a>', url,
+                           urlencode({"connection__id__exact": obj.pk}))
+
+    @admin.action(description="Sync now", permissions=["operate"])
+    def sync_now(self, request: HttpRequest, queryset: QuerySet[Connection]) -> None:
+        for connection in queryset.select_related("user"):
+            if not connection_can_sync(connection):
+                self.message_user(request, f"{connection}: not queued, the connection is "
+                                  f"{connection.get_status_display().lower()} or sync is off.",
+                                  messages.WARNING)
+            elif sync_request(connection=connection, trigger=SyncRun.Trigger.MANUAL):
+                self.message_user(request, f"{connection}: sync queued.", messages.SUCCESS)
+            else:
+                self.message_user(request, f"{connection}: a sync is already queued or running.",
+                                  messages.WARNING)
+
+    @admin.action(description="Test connection", permissions=["operate"])
+    def test_connection(self, request: HttpRequest, queryset: QuerySet[Connection]) -> None:
+        for connection in queryset.select_related("user"):
+            try:
+                account = connection_test(connection=connection)
+            except IntegrationError as exc:
+                self.message_user(request, f"{connection}: test failed: {exc.message}",
+                                  messages.ERROR)
+            except UnknownProvider:
+                self.message_user(request, f"{connection}: provider {connection.provider!r} "
+                                  "is not installed here.", messages.ERROR)
+            else:
+                self.message_user(request, f"{connection}: works (account {account.label}).",
+                                  messages.SUCCESS)
+
+    @admin.action(description="Mark for re-authorisation", permissions=["operate"])
+    def mark_reauth(self, request: HttpRequest, queryset: QuerySet[Connection]) -> None:
+        actor = request.user.email or request.user.get_username()
+        count = 0
+        for connection in queryset.select_related("user"):
+            connection_mark_reauth(connection=connection, reason=REAUTH_REASON, actor=actor)
+            count += 1
+        self.message_user(request, f"{count} connection(s) marked for re-authorisation.",
+                          messages.SUCCESS)
+
+
+@admin.register(SyncRun)
+class SyncRunAdmin(ReadOnlyAdmin):
+    list_display = ["pk", "connection", "trigger", "mode", "status", "queued_at", "duration",
+                    "pages", "fetched", "created", "updated", "unchanged", "deleted",
+                    "error_code"]
+    list_filter = ["status", "trigger", "mode", "connection__provider"]
+    list_select_related = ["connection__user"]
+    search_fields = ["connection__user__email", "connection__account_label"]
+    date_hierarchy = "queued_at"
+    fields = ["connection", "trigger", "mode", "status", "queued_at", "started_at",
+              "finished_at", "duration", "pages", "fetched", "created", "updated", "unchanged",
+              "deleted", "streams_pretty", "progress", "error_code", "error_message"]
+    readonly_fields = ["duration", "streams_pretty"]
+
+    @admin.display(description="duration")
+    def duration(self, obj: SyncRun) -> str:
+        seconds = obj.duration_seconds
+        return "-" if seconds is None else f"{seconds:.1f}s"
+
+    @admin.display(description="streams")
+    def streams_pretty(self, obj: SyncRun) -> str:
+        return pretty_json(obj.streams)
+
+
+@admin.register(StreamState)
+class StreamStateAdmin(ReadOnlyAdmin):
+    list_display = ["connection", "stream", "updated_at"]
+    list_filter = ["connection__provider", "stream"]
+    list_select_related = ["connection__user"]
+    search_fields = ["connection__user__email", "stream"]
+    fields = ["connection", "stream", "cursor_pretty", "updated_at"]
+    readonly_fields = ["cursor_pretty"]
+
+    @admin.display(description="cursor")
+    def cursor_pretty(self, obj: StreamState) -> str:
+        return pretty_json(obj.cursor)
+
+
+class DeletedFilter(admin.SimpleListFilter):
+    title = "deleted at the provider"
+    parameter_name = "deleted"
+
+    def lookups(self, request, model_admin):
+        return [("no", "No"), ("yes", "Yes")]
+
+    def queryset(self, request, queryset):
+        if self.value() in ("yes", "no"):
+            return queryset.filter(deleted_at__isnull=self.value() == "no")
+        return queryset
+
+
+@admin.register(ExternalItem)
+class ExternalItemAdmin(ReadOnlyAdmin):
+    list_display = ["title", "kind", "connection", "first_seen_at", "last_seen_at", "deleted_at"]
+    list_filter = ["kind", "connection__provider", DeletedFilter]
+    list_select_related = ["connection__user"]
+    search_fields = ["title", "external_id"]
+    fields = ["connection", "kind", "external_id", "title", "attrs_pretty", "content_hash",
+              "first_seen_at", "last_seen_at", "deleted_at"]
+    readonly_fields = ["attrs_pretty"]
+
+    @admin.display(description="attributes")
+    def attrs_pretty(self, obj: ExternalItem) -> str:
+        return pretty_json(obj.attrs)
+
+
+@admin.register(Interest)
+class InterestAdmin(admin.ModelAdmin):
+    """Labels and categories may be tidied; interests themselves come from syncs."""
+
+    list_display = ["label", "slug", "category", "holders"]
+    list_filter = ["category"]
+    search_fields = ["slug", "label"]
+    fields = ["slug", "label", "category"]
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[Interest]:
+        return super().get_queryset(request).annotate(holder_count=Count("holders"))
+
+    def get_readonly_fields(self, request, obj=None):
+        return ["slug"] if obj else []
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False  # would silently remove people's signals
+
+    @admin.display(description="holders", ordering="holder_count")
+    def holders(self, obj: Interest) -> int:
+        return obj.holder_count
+
+
+@admin.register(UserInterest)
+class UserInterestAdmin(ReadOnlyAdmin):
+    list_display = ["user", "interest", "connection", "weight", "purposes", "updated_at"]
+    list_filter = ["interest__category", "connection__provider"]
+    list_select_related = ["user", "interest", "connection__user"]
+    search_fields = ["user__email", "interest__label", "interest__slug"]
+
+
+class StatusClassFilter(admin.SimpleListFilter):
+    title = "status"
+    parameter_name = "status_class"
+
+    def lookups(self, request, model_admin):
+        return [("2", "2xx"), ("3", "3xx"), ("4", "4xx"), ("5", "5xx"), ("none", "No response")]
+
+    def queryset(self, request, queryset):
+        value = self.value()
+        if value == "none":
+            return queryset.filter(status_code__isnull=True)
+        if value in ("2", "3", "4", "5"):
+            low = int(value) * 100
+            return queryset.filter(status_code__gte=low, status_code__lt=low + 100)
+        return queryset
+
+
+@admin.register(ApiCall)
+class ApiCallAdmin(ReadOnlyAdmin):
+    list_display = ["at", "provider", "method", "host", "path", "status_code", "duration_ms",
+                    "retries", "error", "connection_id"]
+    list_filter = ["provider", StatusClassFilter, "method"]
+    search_fields = ["host", "path", "error"]
+    date_hierarchy = "at"
+
+
+@admin.register(AuditEvent)
+class AuditEventAdmin(ReadOnlyAdmin):
+    list_display = ["at", "action", "provider", "user", "connection_ref", "actor", "message"]
+    list_filter = ["action", "provider"]
+    list_select_related = ["user"]
+    search_fields = ["user__email", "actor", "message"]
+    date_hierarchy = "at"

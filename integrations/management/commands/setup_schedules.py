@@ -1,0 +1,72 @@
+"""Create or update the django-q2 schedules this project runs. Safe to run on every deploy.
+
+Schedule names are not unique in django-q2, so uniqueness by name is enforced here: the oldest
+row of a name is kept and updated, any other row of that name is deleted. ``func`` values are
+stored dotted paths (see integrations/tasks.py): renaming a task needs a data migration.
+"""
+
+from dataclasses import dataclass
+
+from django.core.management.base import BaseCommand
+from django.db import transaction
+from django.utils import timezone
+from django_q.models import Schedule
+
+
+@dataclass(frozen=True)
+class ScheduleSpec:
+    name: str
+    func: str
+    schedule_type: str
+    minutes: int | None = None
+
+
+SCHEDULES = (
+    # One dispatcher for every connection, not a Schedule row per connection.
+    ScheduleSpec("thinkalike-dispatch-due-syncs", "integrations.tasks.dispatch_due_syncs",
+                 Schedule.MINUTES, 1),
+    ScheduleSpec("thinkalike-refresh-expiring-tokens",
+                 "integrations.tasks.refresh_expiring_tokens", Schedule.MINUTES, 10),
+    ScheduleSpec("thinkalike-purge-api-calls", "integrations.tasks.purge_api_calls",
+                 Schedule.DAILY),
+)
+
+
+def schedule_ensure(spec: ScheduleSpec) -> tuple[str, int]:
+    """Make exactly one schedule named ``spec.name`` match ``spec``.
+
+    Returns ("created" | "updated" | "unchanged", number of duplicate rows removed).
+    """
+    wanted = {"func": spec.func, "schedule_type": spec.schedule_type, "minutes": spec.minutes,
+              "repeats": -1, "args": None, "kwargs": None, "hook": None, "cron": None,
+              "cluster": None}
+    with transaction.atomic():
+        rows = list(Schedule.objects.select_for_update().filter(name=spec.name).order_by("pk"))
+        if not rows:
+            Schedule.objects.create(name=spec.name, next_run=timezone.now(), **wanted)
+            return "created", 0
+        keep, duplicates = rows[0], rows[1:]
+        if duplicates:
+            Schedule.objects.filter(pk__in=[row.pk for row in duplicates]).delete()
+        changed = {k: v for k, v in wanted.items() if getattr(keep, k) != v}
+        if not changed:
+            return "unchanged", len(duplicates)
+        if {"schedule_type", "minutes"} & changed.keys():
+            changed["next_run"] = timezone.now()  # start the new rhythm now
+        for field, value in changed.items():
+            setattr(keep, field, value)
+        keep.save(update_fields=list(changed))
+        return "updated", len(duplicates)
+
+
+class Command(BaseCommand):
+    help = ("Create or update this project's django-q2 schedules (sync dispatcher every "
+            "minute, token refresh every 10 minutes, log purge daily). Idempotent.")
+
+    def handle(self, *args, **options):
+        for spec in SCHEDULES:
+            outcome, removed = schedule_ensure(spec)
+            line = f"{spec.name}: {outcome}"
+            if removed:
+                line += f" ({removed} duplicate(s) removed)"
+            self.stdout.write(self.style.SUCCESS(line))
