@@ -191,25 +191,47 @@ def test_allauth_secret_admins_are_unregistered():
     assert not admin.site.is_registered(SocialToken)
 
 
+def add_connections(user_model, n):
+    for _ in range(n):
+        index = user_model.objects.count()
+        user = user_model.objects.create_user(username=f"u{index}", email=f"u{index}@example.com")
+        connection = make_connection(user)
+        fill(connection)
+        consent_set(user=user, purpose="matching", granted=True)
+
+
 @pytest.mark.django_db
 def test_connection_changelist_query_count_is_constant(admin_client, django_user_model):
-    def add_connections(n):
-        for _ in range(n):
-            index = django_user_model.objects.count()
-            user = django_user_model.objects.create_user(
-                username=f"u{index}", email=f"u{index}@example.com")
-            connection = make_connection(user)
-            fill(connection)
-
-    add_connections(1)
+    add_connections(django_user_model, 1)
     admin_client.get(CHANGELIST)  # warm the session and content-type caches
     with CaptureQueriesContext(db) as one:
         assert admin_client.get(CHANGELIST).status_code == 200
-    add_connections(4)
+    add_connections(django_user_model, 4)
     with CaptureQueriesContext(db) as five:
         response = admin_client.get(CHANGELIST)
 
     assert response.context["cl"].result_count == 5
+    assert len(five) == len(one), [q["sql"] for q in five.captured_queries]
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    "model",
+    [m for m, _ in REGISTERED if m._meta.app_label in OUR_APPS],
+    ids=lambda m: m._meta.label,
+)
+def test_every_changelist_of_ours_has_a_constant_query_count(
+    admin_client, django_user_model, model
+):
+    url = reverse(f"admin:{model._meta.app_label}_{model._meta.model_name}_changelist")
+    add_connections(django_user_model, 1)
+    admin_client.get(url)
+    with CaptureQueriesContext(db) as one:
+        admin_client.get(url)
+    add_connections(django_user_model, 4)
+    with CaptureQueriesContext(db) as five:
+        admin_client.get(url)
+
     assert len(five) == len(one), [q["sql"] for q in five.captured_queries]
 
 
