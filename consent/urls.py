@@ -6,4 +6,5 @@ app_name = "consent"
 
 urlpatterns = [
     path("", views.consent_settings, name="settings"),
+    path("set/", views.consent_set_view, name="set"),
 ]

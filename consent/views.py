@@ -1,7 +1,92 @@
+"""Consent settings: per-purpose toggles for all services and per service, and the history."""
+
+from __future__ import annotations
+
+from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.http import HttpResponse
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.views.decorators.http import require_GET, require_POST
+
+from integrations.providers.registry import PROVIDERS
+from integrations.selectors import catalog_for_user
+
+from .forms import ConsentSetForm
+from .models import ALL_PROVIDERS, ConsentEvent
+from .purposes import PURPOSES
+from .selectors import consent_map
+from .services import consent_set
+
+# Messages people see; tests import them.
+TURNED_ON = "{purpose} is now on for {scope}."
+TURNED_OFF = "{purpose} is now off for {scope}."
+UNCHANGED = "{purpose} was already {state} for {scope}."
+BAD_REQUEST = (
+    "That consent change was not understood (unknown purpose or service); nothing changed."
+)
+ALL_SERVICES = "all services"
+
+HISTORY_SHOWN = 20
+
+
+def _scope_name(provider: str) -> str:
+    return PROVIDERS[provider].name if provider in PROVIDERS else ALL_SERVICES
+
+
+def _safe_next(request: HttpRequest) -> str | None:
+    target = request.POST.get("next") or ""
+    if target and url_has_allowed_host_and_scheme(
+        target, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    ):
+        return target
+    return None
 
 
 @login_required
-def consent_settings(request):
-    return HttpResponse("placeholder")
+@require_GET
+def consent_settings(request: HttpRequest) -> HttpResponse:
+    answers = consent_map(user=request.user)
+    # Connected services, and the ones that could be connected here.
+    providers = [
+        entry.provider for entry in catalog_for_user(user=request.user)
+        if entry.connection is not None or entry.provider.is_available()
+    ]
+    purposes = []
+    for purpose in PURPOSES.values():
+        everywhere = answers.get((ALL_PROVIDERS, purpose.slug))
+        rows = []
+        for provider in providers:
+            explicit = answers.get((provider.slug, purpose.slug))
+            rows.append({
+                "provider": provider,
+                "explicit": explicit,
+                "effective": bool(everywhere) if explicit is None else explicit,
+            })
+        purposes.append({"purpose": purpose, "all": bool(everywhere), "providers": rows})
+    history = [
+        {"event": event, "purpose_name": PURPOSES[event.purpose].name
+         if event.purpose in PURPOSES else event.purpose, "scope": _scope_name(event.provider)}
+        for event in ConsentEvent.objects.filter(user=request.user)[:HISTORY_SHOWN]
+    ]
+    return render(request, "consent/settings.html", {
+        "purposes": purposes, "history": history, "next": request.get_full_path(),
+    })
+
+
+@login_required
+@require_POST
+def consent_set_view(request: HttpRequest) -> HttpResponse:
+    form = ConsentSetForm(request.POST)
+    if not form.is_valid():
+        return render(request, "consent/bad_request.html", {"message": BAD_REQUEST}, status=400)
+    purpose, provider = form.cleaned_data["purpose"], form.cleaned_data["provider"]
+    granted = form.cleaned_data["granted"]
+    changed = consent_set(user=request.user, purpose=purpose, granted=granted, provider=provider,
+                          source=ConsentEvent.Source.PAGE)
+    names = {"purpose": PURPOSES[purpose].name, "scope": _scope_name(provider)}
+    if not changed:
+        messages.info(request, UNCHANGED.format(state="on" if granted else "off", **names))
+    else:
+        messages.success(request, (TURNED_ON if granted else TURNED_OFF).format(**names))
+    return redirect(_safe_next(request) or "consent:settings")

@@ -6,4 +6,12 @@ app_name = "integrations"
 
 urlpatterns = [
     path("", views.connected_services, name="connected_services"),
+    path("interests/", views.interests, name="interests"),
+    path("<slug:slug>/connect/", views.connect, name="connect"),
+    path("<int:pk>/", views.connection_detail, name="connection_detail"),
+    path("<int:pk>/sync/", views.sync_now, name="sync_now"),
+    path("<int:pk>/purge/", views.purge_data, name="purge_data"),
+    path("<int:pk>/disconnect/", views.disconnect, name="disconnect"),
+    path("<int:pk>/runs/<int:run_pk>/", views.run_detail, name="run_detail"),
+    path("<int:pk>/runs/<int:run_pk>/status/", views.run_status, name="run_status"),
 ]

@@ -1,7 +1,324 @@
+"""Connected Services pages. Each view reads through selectors or calls one service.
+
+The pages work without JavaScript; htmx only refreshes the status of a running sync.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.http import HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+
+from consent.purposes import PURPOSES
+from consent.selectors import allows_from_map, consent_map
+
+from .exceptions import ConnectionTestFailed, ProviderNotAvailable
+from .forms import ConnectForm
+from .models import Connection, SyncRun
+from .providers.base import AuthKind, Provider
+from .providers.registry import PROVIDERS, UnknownProvider, get_provider
+from .selectors import (
+    CatalogEntry,
+    catalog_for_user,
+    connection_get_for_user,
+    interests_for_user,
+    items_for_connection,
+    sync_run_get_for_user,
+)
+from .services import (
+    connection_can_sync,
+    connection_connect_with_form,
+    connection_disconnect,
+    connection_purge_data,
+)
+from .sync import sync_request
+
+# Messages people see; tests import them.
+CONNECTED = "Connected {name} as {label}. The first sync has been queued."
+CONNECT_WITH_SIGN_IN = "{name} is connected through its own sign-in page: use its Connect button."
+NOT_AVAILABLE = "{name} cannot be connected here: {reason}"
+SYNC_QUEUED = "Sync queued."
+SYNC_ALREADY_QUEUED = "A sync is already queued or running."
+SYNC_NEEDS_RECONNECT = "{name} needs reconnecting before it can sync."
+SYNC_TURNED_OFF = "Syncing is turned off for this connection."
+DISCONNECTED = (
+    "Disconnected {name}. Its stored credential, {items} imported items and its interests "
+    "were deleted."
+)
+REVOKED = "Access was also revoked at {name}."
+NOT_REVOKED = "Access was not revoked at {name}: {note}"
+NOTHING_TO_REVOKE = "{name} only shared public data, so there was no access to revoke."
+DATA_PURGED = (
+    "Deleted {count} imported items and the interests from {name}. The next sync imports them "
+    "again unless you turn off consent or disconnect."
+)
+UNKNOWN_PURPOSE = "There is no purpose called “{purpose}”. Showing every interest instead."
+
+RECENT_RUNS = 10
+ITEMS_SHOWN = 200
+STATUS_WORDS = {
+    Connection.Status.ACTIVE: "Connected",
+    Connection.Status.NEEDS_REAUTH: "Needs reconnecting",
+    Connection.Status.ERROR: "Error",
+    Connection.Status.DISABLED: "Disabled",
+}
+
+
+def _provider_of(connection: Connection) -> Provider:
+    try:
+        return get_provider(connection.provider)
+    except UnknownProvider:
+        raise Http404("This service is not offered here any more.") from None
+
+
+def _purpose_names(slugs) -> list[str]:
+    return [PURPOSES[s].name for s in slugs if s in PURPOSES]
+
+
+def _connect_url(provider: Provider) -> str:
+    """Where the Connect button goes: allauth's login URL (POST) or our credential form."""
+    if provider.is_oauth and provider.allauth_id:
+        return reverse(f"{provider.allauth_id}_login") + "?process=connect"
+    return reverse("integrations:connect", args=[provider.slug])
+
+
+@dataclass(frozen=True)
+class Card:
+    entry: CatalogEntry
+    status: str  # not_connected, unavailable, or a Connection.Status value
+    status_words: str
+    connect_url: str
+    connect_is_post: bool
+    purpose_names: list[str]
+
+
+def _card(entry: CatalogEntry) -> Card:
+    provider, connection = entry.provider, entry.connection
+    if connection is not None:
+        status = connection.status
+        words = STATUS_WORDS.get(status, status)
+        if status == Connection.Status.ACTIVE:
+            words = f"Connected as {connection.account_label or connection.external_account_id}"
+    elif provider.is_available():
+        status, words = "not_connected", "Not connected"
+    else:
+        status, words = "unavailable", "Not available here"
+    available = provider.is_available()
+    return Card(
+        entry=entry,
+        status=status,
+        status_words=words,
+        connect_url=_connect_url(provider) if available else "",
+        connect_is_post=provider.is_oauth,
+        purpose_names=_purpose_names(entry.consented_purposes),
+    )
 
 
 @login_required
-def connected_services(request):
-    return HttpResponse("placeholder")
+@require_GET
+def connected_services(request: HttpRequest) -> HttpResponse:
+    cards = [_card(entry) for entry in catalog_for_user(user=request.user)]
+    return render(request, "integrations/connected_services.html", {"cards": cards})
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def connect(request: HttpRequest, slug: str) -> HttpResponse:
+    try:
+        provider = get_provider(slug)
+    except UnknownProvider:
+        raise Http404("No such service.") from None
+    if provider.is_oauth:
+        messages.info(request, CONNECT_WITH_SIGN_IN.format(name=provider.name))
+        return redirect("integrations:connected_services")
+    if not provider.is_available():
+        messages.error(request, NOT_AVAILABLE.format(
+            name=provider.name, reason=provider.unavailable_reason()))
+        return redirect("integrations:connected_services")
+    form = ConnectForm(request.POST or None, provider=provider)
+    if request.method == "POST" and form.is_valid():
+        try:
+            connection = connection_connect_with_form(
+                user=request.user, provider=provider, fields=form.cleaned_data
+            )
+        except (ConnectionTestFailed, ProviderNotAvailable) as exc:
+            form.add_error(None, exc.message)
+        else:
+            messages.success(request, CONNECTED.format(
+                name=provider.name,
+                label=connection.account_label or connection.external_account_id,
+            ))
+            return redirect("integrations:connected_services")
+    return render(request, "integrations/connect.html", {"provider": provider, "form": form})
+
+
+def _streams(provider: Provider, connection: Connection) -> list[dict[str, Any]]:
+    answers = consent_map(user=connection.user)
+    rows = []
+    for stream in provider.streams:
+        purposes = [
+            {"name": PURPOSES[p].name, "allowed": allows_from_map(answers, p, provider.slug)}
+            for p in stream.purposes if p in PURPOSES
+        ]
+        rows.append({
+            "label": stream.label,
+            "enabled": connection.stream_enabled(stream.name),
+            "purposes": purposes,
+            "allowed": any(p["allowed"] for p in purposes),
+        })
+    return rows
+
+
+def _attrs_summary(attrs: Any) -> str:
+    """A short plain-text line from an item's attrs (escaped by the template like any text)."""
+    if not isinstance(attrs, dict):
+        return ""
+    parts = []
+    for key, value in attrs.items():
+        if isinstance(value, list):
+            value = ", ".join(str(v) for v in value[:5]) + ("…" if len(value) > 5 else "")
+        if value in ("", None, []):
+            continue
+        parts.append(f"{key.replace('_', ' ')}: {value}")
+    return " · ".join(parts)[:300]
+
+
+@login_required
+@require_GET
+def connection_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    connection = connection_get_for_user(user=request.user, pk=pk)
+    provider = _provider_of(connection)
+    items = [
+        {"item": item, "summary": _attrs_summary(item.attrs)}
+        for item in items_for_connection(connection=connection, limit=ITEMS_SHOWN)
+    ]
+    return render(request, "integrations/connection_detail.html", {
+        "connection": connection,
+        "provider": provider,
+        "status_words": STATUS_WORDS.get(connection.status, connection.status),
+        "streams": _streams(provider, connection),
+        "runs": connection.sync_runs.all()[:RECENT_RUNS],
+        "items": items,
+        "items_total": connection.items.filter(deleted_at__isnull=True).count(),
+        "items_shown": ITEMS_SHOWN,
+        "connect_url": _connect_url(provider) if provider.is_available() else "",
+    })
+
+
+@login_required
+@require_POST
+def sync_now(request: HttpRequest, pk: int) -> HttpResponse:
+    connection = connection_get_for_user(user=request.user, pk=pk)
+    provider = _provider_of(connection)
+    if not connection_can_sync(connection):
+        if connection.status == Connection.Status.NEEDS_REAUTH:
+            messages.error(request, SYNC_NEEDS_RECONNECT.format(name=provider.name))
+        else:
+            messages.error(request, SYNC_TURNED_OFF)
+        return redirect("integrations:connection_detail", pk=connection.pk)
+    run = sync_request(connection=connection, trigger=SyncRun.Trigger.MANUAL)
+    if run is None:
+        messages.info(request, SYNC_ALREADY_QUEUED)
+        run = connection.sync_runs.first()
+    else:
+        messages.success(request, SYNC_QUEUED)
+    if run is None:
+        return redirect("integrations:connection_detail", pk=connection.pk)
+    return redirect("integrations:run_detail", pk=connection.pk, run_pk=run.pk)
+
+
+def _run_context(run: SyncRun) -> dict[str, Any]:
+    provider = _provider_of(run.connection)
+    labels = {stream.name: stream.label for stream in provider.streams}
+    streams = [
+        {"name": name, "label": labels.get(name, name), **(outcome if isinstance(outcome, dict)
+                                                          else {})}
+        for name, outcome in (run.streams or {}).items()
+    ]
+    return {"run": run, "connection": run.connection, "provider": provider, "streams": streams}
+
+
+@login_required
+@require_GET
+def run_detail(request: HttpRequest, pk: int, run_pk: int) -> HttpResponse:
+    run = sync_run_get_for_user(user=request.user, connection_pk=pk, pk=run_pk)
+    return render(request, "integrations/run_detail.html", _run_context(run))
+
+
+@never_cache
+@login_required
+@require_GET
+def run_status(request: HttpRequest, pk: int, run_pk: int) -> HttpResponse:
+    """The fragment htmx polls while a run is queued or running."""
+    run = sync_run_get_for_user(user=request.user, connection_pk=pk, pk=run_pk)
+    return render(request, "integrations/_run_status.html", _run_context(run))
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def disconnect(request: HttpRequest, pk: int) -> HttpResponse:
+    connection = connection_get_for_user(user=request.user, pk=pk)
+    provider = _provider_of(connection)
+    items = connection.items.filter(deleted_at__isnull=True).count()
+    if request.method == "GET":
+        return render(request, "integrations/disconnect.html", {
+            "connection": connection,
+            "provider": provider,
+            "items": items,
+            "interests": connection.interests.count(),
+        })
+    result = connection_disconnect(connection=connection, actor=f"user:{request.user.pk}")
+    messages.success(request, DISCONNECTED.format(name=provider.name, items=items))
+    if result.revoked:
+        messages.success(request, REVOKED.format(name=provider.name))
+    elif provider.auth_kind in (AuthKind.USERNAME, AuthKind.NONE):
+        messages.info(request, NOTHING_TO_REVOKE.format(name=provider.name))
+    else:
+        messages.warning(request, NOT_REVOKED.format(name=provider.name, note=result.revoke_note))
+    return redirect("integrations:connected_services")
+
+
+@login_required
+@require_POST
+def purge_data(request: HttpRequest, pk: int) -> HttpResponse:
+    connection = connection_get_for_user(user=request.user, pk=pk)
+    provider = _provider_of(connection)
+    count = connection_purge_data(connection=connection, actor=f"user:{request.user.pk}")
+    messages.success(request, DATA_PURGED.format(count=count, name=provider.name))
+    return redirect("integrations:connection_detail", pk=connection.pk)
+
+
+@login_required
+@require_GET
+def interests(request: HttpRequest) -> HttpResponse:
+    purpose = request.GET.get("purpose") or None
+    status = 200
+    error = ""
+    if purpose is not None and purpose not in PURPOSES:
+        error, purpose, status = UNKNOWN_PURPOSE.format(purpose=purpose[:50]), None, 400
+    every = interests_for_user(user=request.user)
+    shown = every if purpose is None else interests_for_user(user=request.user, purpose=purpose)
+    rows = [
+        {
+            "interest": interest,
+            "percent": round(max(0.0, min(1.0, interest.weight)) * 100),
+            "provider_name": PROVIDERS[interest.provider].name
+            if interest.provider in PROVIDERS else interest.provider,
+            "purpose_names": _purpose_names(interest.purposes),
+        }
+        for interest in shown
+    ]
+    return render(request, "integrations/interests.html", {
+        "rows": rows,
+        "has_any": bool(every),
+        "purposes": list(PURPOSES.values()),
+        "purpose": PURPOSES[purpose] if purpose else None,
+        "error": error,
+    }, status=status)
