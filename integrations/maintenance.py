@@ -28,7 +28,8 @@ def tokens_refresh_expiring(
     *, within: timedelta | None = None, connection_ids: list[int] | None = None
 ) -> RefreshReport:
     """Refresh OAuth tokens of active connections that expire within ``within``."""
-    within = within or timedelta(seconds=settings.THINKALIKE_REFRESH_MARGIN_SECONDS * 2)
+    if within is None:
+        within = timedelta(seconds=settings.THINKALIKE_REFRESH_MARGIN_SECONDS * 2)
     credentials = Credential.objects.select_related("connection").filter(
         connection__status=Connection.Status.ACTIVE,
         expires_at__lte=timezone.now() + within,

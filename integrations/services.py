@@ -19,7 +19,7 @@ from .exceptions import ConnectionTestFailed, IntegrationError, ProviderNotAvail
 from .http import ApiClient
 from .models import AuditEvent, Connection, Credential, ExternalItem, SyncRun, UserInterest
 from .providers.base import AccountInfo, Provider
-from .providers.registry import get_provider
+from .providers.registry import UnknownProvider, get_provider
 from .redaction import fingerprint, redact_text
 from .tokens import TokenGrant, credential_apply_grant, secret_values, token_revoke
 
@@ -138,10 +138,12 @@ def _queue_first_sync(connection: Connection) -> None:
     sync_request(connection=connection, trigger=SyncRun.Trigger.CONNECT)
 
 
+@transaction.atomic
 def connection_mark_reauth(*, connection: Connection, reason: str, actor: str = "") -> None:
     """Flag that the person must reconnect. Imported data stays."""
+    reason = redact_text(reason)
     Connection.objects.filter(pk=connection.pk).update(
-        status=Connection.Status.NEEDS_REAUTH, last_error=redact_text(reason)[:1000],
+        status=Connection.Status.NEEDS_REAUTH, last_error=reason[:1000],
         updated_at=timezone.now(),
     )
     connection.status = Connection.Status.NEEDS_REAUTH
@@ -150,7 +152,10 @@ def connection_mark_reauth(*, connection: Connection, reason: str, actor: str = 
 
 def connection_test(*, connection: Connection) -> AccountInfo:
     """A cheap authenticated call. Raises IntegrationError with a message for people."""
-    provider = get_provider(connection.provider)
+    try:
+        provider = get_provider(connection.provider)
+    except UnknownProvider:
+        raise IntegrationError(f"Provider {connection.provider!r} is not installed here.") from None
     credential = Credential.objects.filter(connection=connection).first()
     client = ApiClient(provider, connection=connection, secrets=secret_values(credential))
     try:
@@ -169,7 +174,9 @@ def connection_disconnect(*, connection: Connection, actor: str = "") -> Disconn
     """Revoke at the provider where it can be, then delete the credential, the allauth account,
     the imported items and interests. An audit line remains."""
     provider = get_provider(connection.provider)
-    revoked, note = False, provider.revoke_help or "This provider has no revocation API."
+    revoked, note = False, ""
+    if provider.is_oauth:
+        note = provider.revoke_help or "This provider has no revocation API."
     if provider.supports_revoke:
         try:
             revoked = token_revoke(connection=connection)
@@ -182,8 +189,8 @@ def connection_disconnect(*, connection: Connection, actor: str = "") -> Disconn
             _audit(connection, AuditEvent.Action.REVOKED, actor=actor)
         elif provider.supports_revoke:
             _audit(connection, AuditEvent.Action.REVOKE_FAILED, note, actor)
-        _audit(connection, AuditEvent.Action.DISCONNECTED,
-               f"{connection.items.count()} imported items deleted", actor)
+        kept = connection.items.filter(deleted_at__isnull=True).count()
+        _audit(connection, AuditEvent.Action.DISCONNECTED, f"{kept} imported items deleted", actor)
         social_account_id = connection.social_account_id
         UserInterest.objects.filter(connection=connection).delete()
         ExternalItem.objects.filter(connection=connection).delete()

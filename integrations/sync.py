@@ -43,18 +43,20 @@ def _claimable() -> Q:
 
 
 def sync_request(
-    *, connection: Connection, trigger: str, full: bool = True
+    *, connection: Connection, trigger: str, full: bool = True, enqueue: bool = True
 ) -> SyncRun | None:
     """Queue a run of ``connection`` unless one is already queued or running.
 
     The claim is a conditional UPDATE, so two callers (two workers, a double click) can never
-    both queue a run. The task is queued on commit. Returns None when a run is already pending.
+    both queue a run. The task is queued on commit; with ``enqueue=False`` the caller runs it
+    itself (``sync_connections --foreground``). Returns None when a run is already pending or
+    the connection needs reconnecting.
     """
     now = timezone.now()
     with transaction.atomic():
-        claimed = Connection.objects.filter(_claimable(), pk=connection.pk).update(
-            sync_claimed_at=now
-        )
+        claimed = Connection.objects.filter(
+            _claimable(), pk=connection.pk, status=Connection.Status.ACTIVE
+        ).update(sync_claimed_at=now)
         if not claimed:
             return None
         # A claim that went stale belongs to a run that will never finish (worker killed).
@@ -66,7 +68,10 @@ def sync_request(
             connection_id=connection.pk, trigger=trigger,
             mode=SyncRun.Mode.FULL if full else SyncRun.Mode.INCREMENTAL,
         )
-        transaction.on_commit(lambda: async_task(SYNC_TASK, run.pk, task_name=f"sync-run-{run.pk}"))
+        if enqueue:
+            transaction.on_commit(
+                lambda: async_task(SYNC_TASK, run.pk, task_name=f"sync-run-{run.pk}")
+            )
     connection.sync_claimed_at = now
     return run
 

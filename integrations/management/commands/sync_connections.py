@@ -49,7 +49,7 @@ class Command(BaseCommand):
                 ))
                 continue
             run = sync_request(connection=connection, trigger=SyncRun.Trigger.COMMAND,
-                               full=options["full"])
+                               full=options["full"], enqueue=not options["foreground"])
             if run is None:
                 self.stdout.write(self.style.WARNING(
                     f"{connection}: a sync is already queued or running."))
