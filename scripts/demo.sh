@@ -18,14 +18,36 @@ export SECRET_KEY="${SECRET_KEY:-demo-only-secret-key-do-not-use-in-production}"
 export THINKALIKE_FERNET_KEYS="${THINKALIKE_FERNET_KEYS:-demo-only-fernet-key-do-not-use-in-production}"
 export DJANGO_SETTINGS_MODULE=thinkalike.settings
 
+port_open() { (exec 3<>"/dev/tcp/127.0.0.1/${PORT}") 2>/dev/null; }
+if port_open; then
+    echo "Something is already listening on 127.0.0.1:${PORT}; stop it or run: PORT=8001 make demo"
+    exit 1
+fi
+
 "$PY" manage.py migrate --no-input
 "$PY" manage.py setup_demo --url "$URL"
 
 # Its own session, so Ctrl+C reaches only the web server and the cluster is stopped the way
 # django-q2 wants: SIGTERM to the main qcluster PID alone (signalling the group can hang it).
-setsid "$PY" manage.py qcluster &
+$(command -v setsid || true) "$PY" manage.py qcluster &
 QCLUSTER_PID=$!
+
+# Repeat the essentials once the server answers, below the start-up noise of both processes.
+announce() {
+    until port_open; do sleep 0.5; done
+    cat <<MSG
+
+  ThinkAlike Connected Services demo is running.
+  Open ${URL} and log in as demo@example.com / demo-password-2026
+  Press Ctrl+C to stop the web server and the worker.
+
+MSG
+}
+announce &
+ANNOUNCE_PID=$!
+
 stop_worker() {
+    kill "$ANNOUNCE_PID" 2>/dev/null || true
     if kill -0 "$QCLUSTER_PID" 2>/dev/null; then
         echo "Stopping the background worker (pid $QCLUSTER_PID)..."
         kill -TERM "$QCLUSTER_PID" 2>/dev/null || true
@@ -33,14 +55,7 @@ stop_worker() {
     fi
 }
 trap stop_worker EXIT
-trap 'exit 130' INT TERM
+trap 'exit 0' INT  # Ctrl+C is how the demo is meant to end
+trap 'exit 143' TERM
 
-cat <<MSG
-
-  ThinkAlike Connected Services demo
-  Open ${URL} and log in as demo@example.com / demo-password-2026
-  (staff: ${URL}admin/ as admin@example.com / admin-password-2026)
-  Press Ctrl+C to stop the web server and the worker.
-
-MSG
 "$PY" manage.py runserver "127.0.0.1:${PORT}"
