@@ -72,4 +72,10 @@ def page(monkeypatch, console_errors):
             page.on("pageerror", lambda exc: console_errors.append(f"uncaught: {exc}"))
             yield page
         finally:
+            # The test's ORM queries ran in Playwright's context, which has its own connections
+            # (asgiref locals follow the context); left open, they stop PostgreSQL from
+            # dropping the test database.
+            from django.db import connections
+
+            connections.close_all()
             browser.close()

@@ -40,7 +40,7 @@ def connect_sandbox(page: Page) -> None:
     page.get_by_label("Sandbox account").fill(SANDBOX_ACCOUNT)
     page.get_by_role("button", name="Allow").click()
     expect(page).to_have_url(re.compile(r"/connections/$"))
-    expect(page.get_by_role("status").first).to_contain_text("connected")
+    expect(page.get_by_role("status").first).to_contain_text(re.compile("connected", re.I))
     expect(sandbox_card(page)).to_contain_text("Connected")
 
 
