@@ -41,7 +41,8 @@ def connect_sandbox(page: Page) -> None:
     page.get_by_role("button", name="Allow").click()
     expect(page).to_have_url(re.compile(r"/connections/$"))
     expect(page.get_by_role("status").first).to_contain_text(re.compile("connected", re.I))
-    expect(sandbox_card(page)).to_contain_text("Connected")
+    expect(sandbox_card(page).get_by_text(f"Connected as {SANDBOX_LABEL}", exact=True)) \
+        .to_be_visible()
 
 
 def allow_matching_everywhere(page: Page) -> None:
@@ -99,7 +100,7 @@ def test_connect_consent_sync_interests_disconnect(
     expect(page).to_have_url(re.compile(r"/connections/$"))
     expect(page.get_by_role("main")).to_contain_text("Access was also revoked at Sandbox.")
     card = sandbox_card(page)
-    expect(card).to_contain_text("Not connected")
+    expect(card.get_by_text("Not connected", exact=True)).to_be_visible()
     expect(card.get_by_role("button", name="Connect", exact=True)).to_be_visible()
 
     assert not Connection.objects.filter(user=user).exists()
