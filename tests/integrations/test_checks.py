@@ -7,13 +7,13 @@ from django.core.management.base import SystemCheckError
 
 def test_deploy_check_fails_without_fernet_keys(settings):
     settings.THINKALIKE_FERNET_KEYS = []
-    with pytest.raises(SystemCheckError, match="thinkalike.E001"):
+    with pytest.raises(SystemCheckError, match=r"thinkalike\.E001"):
         call_command("check", "--deploy", "--fail-level", "ERROR")
 
 
 def test_deploy_check_refuses_the_secret_key_as_fernet_key(settings):
     settings.THINKALIKE_FERNET_KEYS = [settings.SECRET_KEY]
-    with pytest.raises(SystemCheckError, match="thinkalike.E002"):
+    with pytest.raises(SystemCheckError, match=r"thinkalike\.E002"):
         call_command("check", "--deploy", "--fail-level", "ERROR")
 
 

@@ -26,7 +26,7 @@ def model_rows_as_text(model) -> str:
 
 def admin_urls(obj_by_model) -> list[str]:
     urls = []
-    for model, model_admin in admin.site._registry.items():
+    for model in admin.site._registry:
         meta = model._meta
         urls.append(reverse(f"admin:{meta.app_label}_{meta.model_name}_changelist"))
         obj = obj_by_model.get(model) or model.objects.first()

@@ -60,8 +60,8 @@ def test_invalid_grant_sets_needs_reauth_and_keeps_data(user, mocked_responses):
     connection = make_connection(user, expires_in=10)
     ExternalItem.objects.create(connection=connection, kind="artist", external_id="a1",
                                 title="Radiohead", content_hash="x")
-    mocked_responses.post(TOKEN_URL, status=400, json={"error": "invalid_grant",
-                                                       "error_description": "Refresh token revoked"})
+    mocked_responses.post(TOKEN_URL, status=400, json={
+        "error": "invalid_grant", "error_description": "Refresh token revoked"})
     with pytest.raises(ReauthRequired):
         token_refresh(connection=connection)
     connection.refresh_from_db()
