@@ -268,3 +268,34 @@ def test_malformed_record_shape_is_a_data_error_not_a_crash(user, mocked_respons
     run = run_now(connection)
     assert run.error_code == "bad_provider_data"
     assert ApiCall.objects.filter(connection=connection).exists()
+
+
+# --- Spotify: next-URL paging over the real API shape ---------------------------------------
+
+def test_spotify_sync_follows_next_urls_and_skips_unconsented_streams(user, mocked_responses,
+                                                                     queued):
+    import json
+    from pathlib import Path
+
+    fixtures = Path(__file__).resolve().parent.parent / "fixtures" / "spotify"
+    first = json.loads((fixtures / "top_artists.json").read_text())
+    last = json.loads((fixtures / "top_artists_last.json").read_text())
+    top = "https://api.spotify.com/v1/me/top/artists"
+    from responses import matchers
+
+    mocked_responses.get(top, json=first, match=[matchers.query_param_matcher(
+        {"time_range": "medium_term", "limit": "50"})])
+    mocked_responses.get(top, json=last, match=[matchers.query_param_matcher(
+        {"limit": "2", "offset": "2", "time_range": "medium_term"})])
+    connection = make_connection(user, "spotify")
+    grant(user, "matching")  # saved tracks serve community recommendations only
+    run = run_now(connection)
+    assert run.status == SyncRun.Status.SUCCEEDED, run.error_message
+    assert (run.pages, run.fetched, run.created) == (2, 3, 3)
+    assert run.streams["saved_tracks"]["reason"] == SKIP_NO_CONSENT
+    assert not any("/me/tracks" in c.request.url for c in mocked_responses.calls)
+    assert set(ExternalItem.objects.values_list("title", flat=True)) == {
+        "Radiohead", "David Bowie", "The Beatles"}
+    art_rock = UserInterest.objects.get(interest__slug="music-art-rock")
+    assert art_rock.weight == 1.0 and art_rock.purposes == ["community_recommendation",
+                                                            "matching"]
