@@ -2,20 +2,11 @@
 
 from django.contrib import admin
 
+from thinkalike.admin import ReadOnlyAdmin
+
 from .models import ALL_PROVIDERS, ConsentEvent, ConsentGrant
 
 ALL_SERVICES = "All services"
-
-
-class ReadOnlyAdmin(admin.ModelAdmin):
-    def has_add_permission(self, request, obj=None):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
 
 @admin.display(description="provider", ordering="provider")

@@ -21,6 +21,8 @@ from django.utils.html import format_html
 from django.utils.http import urlencode
 from django.utils.text import Truncator
 
+from thinkalike.admin import ReadOnlyAdmin, ReadOnlyPermissionsMixin
+
 from .exceptions import IntegrationError
 from .models import (
     ApiCall,
@@ -49,31 +51,11 @@ def pretty_json(value) -> str:
     return format_html("<pre>{}</pre>", json.dumps(value, indent=2, sort_keys=True, default=str))
 
 
-class ReadOnlyAdmin(admin.ModelAdmin):
+class ReadOnlyInline(ReadOnlyPermissionsMixin):
     """Staff look; the engine writes. Deleting goes through services (disconnect, purge)."""
 
-    def has_add_permission(self, request, obj=None):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
-
-
-class ReadOnlyInline:
     extra = 0
     can_delete = False
-
-    def has_add_permission(self, request, obj=None):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
 
 class CredentialInline(ReadOnlyInline, admin.StackedInline):
