@@ -8,6 +8,7 @@ import logging
 
 from allauth.socialaccount.providers.base import AuthProcess
 from allauth.socialaccount.signals import social_account_added, social_account_updated
+from django.contrib import messages
 from django.dispatch import receiver
 
 from integrations.providers.registry import PROVIDERS
@@ -15,6 +16,8 @@ from integrations.services import connection_store_oauth
 from integrations.tokens import TokenGrant
 
 logger = logging.getLogger(__name__)
+
+CONNECTED = "Connected {provider} as {label}. The first sync has been queued."
 
 
 def store_tokens(request, sociallogin) -> None:
@@ -33,10 +36,12 @@ def store_tokens(request, sociallogin) -> None:
         expires_at=token.expires_at,
         scopes=scopes if scopes is not None else sorted(sociallogin.provider.get_scope()),
     )
-    connection_store_oauth(
+    connection = connection_store_oauth(
         user=request.user, provider=provider, social_account=account, grant=grant,
         label=account.get_provider_account().to_str(),
     )
+    messages.success(request, CONNECTED.format(provider=provider.name,
+                                               label=connection.account_label))
 
 
 @receiver(social_account_added)

@@ -99,6 +99,8 @@ class Provider:
     slug: ClassVar[str]
     name: ClassVar[str]
     description: ClassVar[str]
+    # A two-letter monogram shown in a coloured disc; emoji would need a font not every
+    # system has.
     icon: ClassVar[str] = ""
     category: ClassVar[str] = ""
     auth_kind: ClassVar[AuthKind]

@@ -13,6 +13,7 @@ from django.db import connection as db_connection
 from django.urls import reverse
 
 from integrations.allauth.adapter import CONNECT_CANCELLED, SIGN_IN_FIRST
+from integrations.allauth.receivers import CONNECTED as RECEIVER_CONNECTED
 from integrations.models import Connection, Credential, SyncRun
 from tests.factories import make_user
 
@@ -80,6 +81,8 @@ def test_connect_stores_encrypted_tokens_scopes_and_queues_a_sync(
     with django_capture_on_commit_callbacks(execute=True):
         response = callback(auth_client, query["state"])
     assert response["Location"] == CONNECTED
+    assert messages_of(response) == [
+        RECEIVER_CONNECTED.format(provider="Spotify", label="JM Wizzler")]
 
     token_body = parse_qs(mocked_responses.calls[0].request.body)
     assert "code_verifier" in token_body  # PKCE
@@ -148,8 +151,9 @@ def test_another_users_external_account_is_refused(client, user, mocked_response
     mocked_responses.reset()
     _, query = start(client)
     mock_spotify(mocked_responses, access="AT-intruder")  # same Spotify account "wizzler"
-    callback(client, query["state"])
+    response = callback(client, query["state"])
     assert not Connection.objects.filter(user=user).exists()
+    assert "already connected to another ThinkAlike member" in " ".join(messages_of(response))
     bob = Credential.objects.get(connection__user=other)
     assert bob.access_token == "AT-bob"  # the intruder's token never replaced Bob's
 

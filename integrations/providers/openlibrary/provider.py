@@ -22,7 +22,7 @@ class OpenLibraryProvider(Provider):
     name = "Open Library"
     description = "The books on your public Open Library reading log; their subjects become " \
                   "book interests."
-    icon = "📚"
+    icon = "OL"
     category = "books"
     auth_kind = AuthKind.USERNAME
     api_base_url = "https://openlibrary.org/"

@@ -17,7 +17,7 @@ class SandboxProvider(Provider):
         "A built-in demo music service. Try connecting, consenting and syncing without an "
         "account anywhere else."
     )
-    icon = "🧪"
+    icon = "SB"
     category = "music"
     auth_kind = AuthKind.OAUTH2
     allauth_id = "sandbox"

@@ -14,7 +14,7 @@ class SpotifyProvider(Provider):
     slug = "spotify"
     name = "Spotify"
     description = "Your top artists and saved tracks; artist genres become music interests."
-    icon = "🎧"
+    icon = "SP"
     category = "music"
     auth_kind = AuthKind.OAUTH2
     allauth_id = "spotify"
