@@ -45,6 +45,9 @@ class Connection(models.Model):
     # Set by the conditional UPDATE that queues a run; cleared when the run ends. It is what
     # keeps two runs of one connection from being queued at once.
     sync_claimed_at = models.DateTimeField(_("sync claimed at"), null=True, blank=True)
+    # Which claim holds the connection: the running task renews the lease (sync_claimed_at)
+    # only while the token is still its own, so a run whose lease was taken over stops.
+    sync_claim_token = models.UUIDField(_("sync claim token"), null=True, blank=True)
     created_at = models.DateTimeField(_("created"), auto_now_add=True)
     updated_at = models.DateTimeField(_("updated"), auto_now=True)
 
