@@ -45,6 +45,18 @@ class ProviderDataError(TryLater):
     code = "bad_provider_data"
 
 
+class CursorRejected(ProviderDataError):
+    """The provider no longer accepts the stream's cursor (410 Gone): sync everything again."""
+
+    code = "cursor_rejected"
+
+
+class LeaseLost(TryLater):
+    """Another run took over this connection's claim; this run must stop writing."""
+
+    code = "lease_lost"
+
+
 class ConnectionTestFailed(IntegrationError):
     """A credential or username was refused when tested before saving."""
 

@@ -13,6 +13,7 @@ import logging
 import random
 import time
 from collections.abc import Mapping
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 from typing import TYPE_CHECKING, Any
@@ -21,7 +22,13 @@ from urllib.parse import urljoin, urlsplit
 import requests
 from django.conf import settings
 
-from .exceptions import ProviderDataError, ProviderUnavailable, RateLimited, ReauthRequired
+from .exceptions import (
+    CursorRejected,
+    ProviderDataError,
+    ProviderUnavailable,
+    RateLimited,
+    ReauthRequired,
+)
 from .models import ApiCall
 from .redaction import redact_text
 
@@ -134,6 +141,13 @@ def send(
         )
 
 
+@dataclass(frozen=True)
+class Fetched:
+    payload: Any
+    etag: str = ""
+    not_modified: bool = False
+
+
 class ApiClient:
     """An authenticated client for one provider, optionally bound to one connection."""
 
@@ -200,6 +214,10 @@ class ApiClient:
                     f"{self.provider.name} answered HTTP {response.status_code}; will try again "
                     "later"
                 )
+            if response.status_code == 410:
+                raise CursorRejected(
+                    f"{self.provider.name} no longer accepts the sync cursor; syncing everything"
+                )
             if response.status_code >= 400:
                 raise ProviderDataError(
                     f"{self.provider.name} answered HTTP {response.status_code} for "
@@ -209,7 +227,15 @@ class ApiClient:
 
     def get_json(self, url: str, params: Mapping[str, Any] | None = None) -> Any:
         """GET and decode JSON, checking the body for provider-specific error markers."""
-        response = self.request("GET", url, params=dict(params or {}))
+        return self.get_page(url, params).payload
+
+    def get_page(self, url: str, params: Mapping[str, Any] | None = None, *,
+                 etag: str = "") -> Fetched:
+        """GET a page, conditionally when ``etag`` is given (a 304 means: unchanged)."""
+        headers = {"If-None-Match": etag} if etag else {}
+        response = self.request("GET", url, params=dict(params or {}), headers=headers)
+        if response.status_code == 304:
+            return Fetched(payload=None, etag=etag, not_modified=True)
         try:
             payload = response.json()
         except ValueError:
@@ -217,7 +243,7 @@ class ApiClient:
                 f"{self.provider.name} sent a response that is not JSON"
             ) from None
         self.provider.check_payload(payload)
-        return payload
+        return Fetched(payload=payload, etag=response.headers.get("ETag", ""))
 
     def close(self) -> None:
         self.session.close()

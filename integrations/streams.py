@@ -1,21 +1,32 @@
-"""One stream of one run: page, map, upsert by content hash, checkpoint, soft-delete."""
+"""One stream of one run: plan, page, map, upsert by content hash, checkpoint, soft-delete.
+
+A pass is *full* (every record; afterwards the records not seen are soft-deleted) or
+*incremental* (only records changed since the stream's cursor, asked for with the provider's
+``since`` parameter and an ETag). After every page the next request is checkpointed in
+StreamState, so a run that was killed resumes where it stopped; a resumed pass never deletes,
+because it did not see the records of the pages before the checkpoint.
+"""
 
 from __future__ import annotations
 
 import hashlib
 import json
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
+from datetime import datetime, timedelta
 
+from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
-from .exceptions import ProviderDataError
+from .exceptions import CursorRejected, LeaseLost, ProviderDataError
 from .http import ApiClient
 from .models import Connection, ExternalItem, StreamState, SyncRun
+from .pagination import PageRequest
 from .providers.base import MappedItem, Provider, Stream
 
 # Bulk writes are chunked so one statement never carries more rows than SQLite allows.
 CHUNK = 500
+LEASE_RENEW_SECONDS = 15
 
 
 @dataclass
@@ -56,6 +67,38 @@ def map_safely(stream: Stream, record, segment) -> MappedItem:
     return item
 
 
+@dataclass
+class Pass:
+    """Where a pass starts and what it has seen so far (the checkpoint's content)."""
+
+    mode: str  # SyncRun.Mode
+    segment: int = 0
+    request: PageRequest | None = None  # None: the segment's first page
+    since: str | None = None  # the cursor value sent as the since parameter
+    max_seen: str | None = None  # the largest cursor value among the records seen
+    from_start: bool = True  # started at the first page in this run: may soft-delete
+    etag: str = ""  # ETag of the pass's first page
+    resumed: bool = False
+    seen: set[str] = field(default_factory=set)
+
+    def checkpoint(self, next_request: PageRequest | None, segment: int) -> dict:
+        return {
+            "mode": self.mode, "segment": segment, "since": self.since,
+            "max_seen": self.max_seen, "etag": self.etag,
+            "url": next_request.url if next_request else None,
+            "params": next_request.params if next_request else None,
+            "number": next_request.number if next_request else 1,
+            "at": timezone.now().isoformat(),
+        }
+
+
+def _parse_time(value: str | None) -> datetime | None:
+    try:
+        return datetime.fromisoformat(value) if value else None
+    except (TypeError, ValueError):
+        return None
+
+
 class StreamSync:
     def __init__(self, *, run: SyncRun, connection: Connection, provider: Provider,
                  stream: Stream, client: ApiClient) -> None:
@@ -65,33 +108,122 @@ class StreamSync:
         self.stream = stream
         self.client = client
         self.counters = StreamCounters()
-        self.seen: set[str] = set()
+        self.not_modified = False
+        self.mode = ""
+        self._lease_renewed = timezone.now()
+        self.state, _ = StreamState.objects.get_or_create(
+            connection=connection, stream=stream.name
+        )
 
+    # -- planning -----------------------------------------------------------------------------
+    def plan(self, *, full: bool) -> Pass:
+        cursor = self.state.cursor or {}
+        checkpoint = cursor.get("checkpoint")
+        max_age = timedelta(seconds=settings.THINKALIKE_CHECKPOINT_MAX_AGE_SECONDS)
+        saved_at = _parse_time((checkpoint or {}).get("at"))
+        if checkpoint and saved_at and timezone.now() - saved_at < max_age and not (
+            full and checkpoint.get("mode") != SyncRun.Mode.FULL
+        ):
+            request = None
+            if checkpoint.get("url"):
+                request = PageRequest(checkpoint["url"], checkpoint.get("params") or {},
+                                      checkpoint.get("number") or 1)
+            return Pass(mode=checkpoint["mode"], segment=checkpoint.get("segment", 0),
+                        request=request, since=checkpoint.get("since"),
+                        max_seen=checkpoint.get("max_seen"), etag=checkpoint.get("etag", ""),
+                        from_start=False, resumed=True)
+        if not full and self._incremental_allowed(cursor):
+            return Pass(mode=SyncRun.Mode.INCREMENTAL, since=cursor["since"],
+                        max_seen=cursor["since"])
+        return Pass(mode=SyncRun.Mode.FULL, max_seen=cursor.get("since"))
+
+    def _incremental_allowed(self, cursor: dict) -> bool:
+        if not (self.stream.incremental and cursor.get("since")):
+            return False
+        last_full = _parse_time(cursor.get("full_completed_at"))
+        full_every = timedelta(hours=settings.THINKALIKE_FULL_SYNC_EVERY_HOURS)
+        # A periodic full pass is the only way to notice records deleted at the provider.
+        return last_full is not None and timezone.now() - last_full < full_every
+
+    # -- running ------------------------------------------------------------------------------
     def run(self, *, full: bool) -> StreamCounters:
-        params = self.provider.connection_params(self.connection)
-        for segment in self.stream.segments:
-            path = self.stream.path.format(**params, **segment)
-            request = self.stream.paginator.first(path, dict(self.stream.params))
-            while request is not None:
-                payload = self.client.get_json(request.url, request.params)
-                page = self.stream.paginator.parse(
-                    payload, request, base_url=self.client.base_url
-                )
-                self._upsert([map_safely(self.stream, r, segment) for r in page.records])
-                self.counters.pages += 1
-                self.counters.fetched += len(page.records)
-                self._checkpoint(segment, page.next)
-                request = page.next
-        if full:
-            self._soft_delete_missing()
-        self._checkpoint(None, None, done=True)
+        plan = self.plan(full=full)
+        self.mode = plan.mode
+        try:
+            self._run_pass(plan)
+        except CursorRejected:
+            if plan.mode != SyncRun.Mode.INCREMENTAL:
+                raise
+            # The provider no longer accepts our cursor: start again with everything.
+            self.mode = SyncRun.Mode.FULL
+            self._run_pass(Pass(mode=SyncRun.Mode.FULL))
         return self.counters
 
-    def _upsert(self, items: list[MappedItem]) -> None:
+    def _first_request(self, plan: Pass, segment_params: dict) -> PageRequest:
+        params = dict(self.stream.params)
+        if plan.mode == SyncRun.Mode.INCREMENTAL and plan.since and self.stream.since_param:
+            params[self.stream.since_param] = plan.since
+        path = self.stream.path.format(**self.provider.connection_params(self.connection),
+                                       **segment_params)
+        return self.stream.paginator.first(path, params)
+
+    def _run_pass(self, plan: Pass) -> None:
+        segments = self.stream.segments
+        for index in range(plan.segment, len(segments)):
+            segment = segments[index]
+            request = plan.request if index == plan.segment and plan.request else (
+                self._first_request(plan, dict(segment)))
+            is_first_page = not plan.resumed or index > plan.segment
+            while request is not None:
+                etag = self.stream_etag_for(plan, index, request, is_first_page)
+                fetched = self.client.get_page(request.url, request.params, etag=etag)
+                if fetched.not_modified:
+                    self.not_modified = True
+                    request = None
+                    break
+                if is_first_page and index == 0 and fetched.etag:
+                    plan.etag = fetched.etag
+                page = self.stream.paginator.parse(
+                    fetched.payload, request, base_url=self.client.base_url
+                )
+                items = [map_safely(self.stream, r, segment) for r in page.records]
+                self._track_cursor(plan, page.records)
+                self._upsert(items, plan.seen)
+                self.counters.pages += 1
+                self.counters.fetched += len(page.records)
+                self._checkpoint(plan, page.next, index if page.next else index + 1)
+                request = page.next
+                is_first_page = False
+        if plan.mode == SyncRun.Mode.FULL and plan.from_start:
+            self._soft_delete_missing(plan.seen)
+        self._complete(plan)
+
+    def stream_etag_for(self, plan: Pass, index: int, request: PageRequest,
+                        is_first_page: bool) -> str:
+        """The ETag to send: only for the first page of an incremental pass, and only when
+        that request is exactly the one the stored ETag answered."""
+        cursor = self.state.cursor or {}
+        if not (plan.mode == SyncRun.Mode.INCREMENTAL and is_first_page and index == 0):
+            return ""
+        if cursor.get("etag_since") != plan.since:
+            return ""
+        return cursor.get("etag", "")
+
+    def _track_cursor(self, plan: Pass, records: list[dict]) -> None:
+        field_name = self.stream.cursor_field
+        if not field_name:
+            return
+        values = [r.get(field_name) for r in records]
+        newest = max((v for v in values if isinstance(v, str) and v), default=None)
+        if newest and (plan.max_seen is None or newest > plan.max_seen):
+            plan.max_seen = newest
+
+    # -- storage ------------------------------------------------------------------------------
+    def _upsert(self, items: list[MappedItem], seen: set[str]) -> None:
         unique: dict[str, MappedItem] = {}
         for item in items:
             unique.setdefault(item.external_id, item)  # first wins within a page
-        self.seen.update(unique)
+        seen.update(unique)
         existing = {
             row.external_id: row
             for row in ExternalItem.objects.filter(
@@ -117,35 +249,69 @@ class StreamSync:
                 row.title, row.attrs, row.content_hash = item.title[:500], item.attrs, digest
                 row.deleted_at, row.last_seen_at = None, now
                 to_update.append(row)
-        with transaction.atomic():
-            ExternalItem.objects.bulk_create(to_create, batch_size=CHUNK)
-            ExternalItem.objects.bulk_update(
-                to_update, ["title", "attrs", "content_hash", "deleted_at", "last_seen_at"],
-                batch_size=CHUNK,
-            )
+        if to_create or to_update:
+            with transaction.atomic():
+                ExternalItem.objects.bulk_create(to_create, batch_size=CHUNK)
+                ExternalItem.objects.bulk_update(
+                    to_update, ["title", "attrs", "content_hash", "deleted_at", "last_seen_at"],
+                    batch_size=CHUNK,
+                )
         self.counters.created += len(to_create)
         self.counters.updated += len(to_update)
 
-    def _checkpoint(self, segment, next_request, *, done: bool = False) -> None:
-        cursor = {"completed_at": timezone.now().isoformat()} if done else {
-            "segment": dict(segment or {}),
-            "next_url": next_request.url if next_request else None,
-            "next_params": next_request.params if next_request else None,
-        }
-        StreamState.objects.update_or_create(
-            connection=self.connection, stream=self.stream.name, defaults={"cursor": cursor}
-        )
+    def _checkpoint(self, plan: Pass, next_request: PageRequest | None, segment: int) -> None:
+        """Save where to resume, show progress, and renew the run's lease on the connection."""
+        at_end = next_request is None and segment >= len(self.stream.segments)
+        cursor = dict(self.state.cursor or {})
+        if at_end:
+            cursor.pop("checkpoint", None)
+        else:
+            cursor["checkpoint"] = plan.checkpoint(next_request, segment)
+        self.state.cursor = cursor
+        StreamState.objects.filter(pk=self.state.pk).update(cursor=cursor)
         SyncRun.objects.filter(pk=self.sync_run.pk).update(
             progress=f"{self.stream.label}: {self.counters.fetched} fetched, "
                      f"{self.counters.pages} pages"
         )
+        self._renew_lease()
 
-    def _soft_delete_missing(self) -> None:
+    def _renew_lease(self) -> None:
+        now = timezone.now()
+        token = self.sync_run.claim_token
+        if token is None or (now - self._lease_renewed).total_seconds() < LEASE_RENEW_SECONDS:
+            return
+        renewed = Connection.objects.filter(
+            pk=self.connection.pk, sync_claim_token=token
+        ).update(sync_claimed_at=now)
+        if not renewed:
+            raise LeaseLost("Another run took over this connection; this one stopped.")
+        self._lease_renewed = now
+
+    def _complete(self, plan: Pass) -> None:
+        cursor = dict(self.state.cursor or {})
+        cursor.pop("checkpoint", None)
+        now = timezone.now().isoformat()
+        cursor["completed_at"] = now
+        if plan.max_seen:
+            cursor["since"] = plan.max_seen
+        if plan.mode == SyncRun.Mode.FULL and plan.from_start:
+            cursor["full_completed_at"] = now
+        if plan.mode == SyncRun.Mode.INCREMENTAL and plan.etag:
+            # Valid for the next run only if it asks the very same question.
+            cursor["etag"], cursor["etag_since"] = plan.etag, plan.since
+        elif not self.not_modified:
+            cursor.pop("etag", None)
+            cursor.pop("etag_since", None)
+        if cursor != self.state.cursor:
+            self.state.cursor = cursor
+            StreamState.objects.filter(pk=self.state.pk).update(cursor=cursor)
+
+    def _soft_delete_missing(self, seen: set[str]) -> None:
         """After a complete full pass, items the provider no longer lists are marked deleted."""
         alive = ExternalItem.objects.filter(
             connection=self.connection, kind=self.stream.kind, deleted_at__isnull=True
         ).values_list("pk", "external_id")
-        gone = [pk for pk, external_id in alive if external_id not in self.seen]
+        gone = [pk for pk, external_id in alive if external_id not in seen]
         for start in range(0, len(gone), CHUNK):
             ExternalItem.objects.filter(pk__in=gone[start:start + CHUNK]).update(
                 deleted_at=timezone.now()

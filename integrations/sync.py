@@ -9,6 +9,7 @@ the interests and record the outcome. Every failure ends as "reconnect" or "try 
 from __future__ import annotations
 
 import logging
+import uuid
 from dataclasses import dataclass, field
 from datetime import timedelta
 
@@ -16,7 +17,6 @@ from django.conf import settings
 from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
-from django_q.tasks import async_task
 
 from consent.selectors import allows_from_map, consent_map
 
@@ -25,6 +25,7 @@ from .http import ApiClient
 from .interests import interests_recompute
 from .models import Connection, Credential, SyncRun
 from .providers.registry import UnknownProvider, get_provider
+from .queue import enqueue_many
 from .redaction import redact_text
 from .streams import StreamCounters, StreamSync
 from .tokens import secret_values
@@ -42,54 +43,82 @@ def _claimable() -> Q:
     return Q(sync_claimed_at__isnull=True) | Q(sync_claimed_at__lt=stale)
 
 
+def _claim_and_create_runs(
+    pks: list[int], *, trigger: str, mode: str
+) -> list[SyncRun]:
+    """Claim the given connections and create a queued run for each one claimed.
+
+    Four queries whatever the number of connections: one conditional UPDATE claims (two callers,
+    two dispatchers on two machines: each connection is claimed once), one SELECT reads back
+    which claims are ours by their token, one UPDATE closes runs whose claim had gone stale
+    (their worker died), one bulk INSERT creates the runs.
+    """
+    token = uuid.uuid4()
+    now = timezone.now()
+    Connection.objects.filter(
+        _claimable(), pk__in=pks, status=Connection.Status.ACTIVE
+    ).update(sync_claimed_at=now, sync_claim_token=token)
+    claimed = list(
+        Connection.objects.filter(sync_claim_token=token).values_list("pk", flat=True)
+    )
+    if not claimed:
+        return []
+    SyncRun.objects.filter(
+        connection_id__in=claimed, status__in=[SyncRun.Status.QUEUED, SyncRun.Status.RUNNING]
+    ).update(status=SyncRun.Status.FAILED, finished_at=now, error_code="lost",
+             error_message="The worker running this sync stopped; it was queued again.")
+    return SyncRun.objects.bulk_create(
+        [SyncRun(connection_id=pk, trigger=trigger, mode=mode, claim_token=token)
+         for pk in claimed],
+        batch_size=1000,
+    )
+
+
+def _enqueue_on_commit(runs: list[SyncRun]) -> None:
+    calls = [((run.pk,), f"sync-run-{run.pk}") for run in runs]
+    transaction.on_commit(lambda: enqueue_many(SYNC_TASK, calls))
+
+
 def sync_request(
-    *, connection: Connection, trigger: str, full: bool = True, enqueue: bool = True
+    *, connection: Connection, trigger: str, full: bool = False, enqueue: bool = True
 ) -> SyncRun | None:
     """Queue a run of ``connection`` unless one is already queued or running.
 
-    The claim is a conditional UPDATE, so two callers (two workers, a double click) can never
-    both queue a run. The task is queued on commit; with ``enqueue=False`` the caller runs it
-    itself (``sync_connections --foreground``). Returns None when a run is already pending or
-    the connection needs reconnecting.
+    ``full`` forces a full pass of every stream; otherwise each stream syncs incrementally
+    when it can. The task is queued on commit; with ``enqueue=False`` the caller runs it itself
+    (``sync_connections --foreground``). Returns None when a run is already pending or the
+    connection needs reconnecting.
     """
-    now = timezone.now()
+    mode = SyncRun.Mode.FULL if full else SyncRun.Mode.INCREMENTAL
     with transaction.atomic():
-        claimed = Connection.objects.filter(
-            _claimable(), pk=connection.pk, status=Connection.Status.ACTIVE
-        ).update(sync_claimed_at=now)
-        if not claimed:
-            return None
-        # A claim that went stale belongs to a run that will never finish (worker killed).
-        SyncRun.objects.filter(
-            connection_id=connection.pk, status__in=[SyncRun.Status.QUEUED, SyncRun.Status.RUNNING]
-        ).update(status=SyncRun.Status.FAILED, finished_at=now, error_code="lost",
-                 error_message="The worker running this sync stopped; it was queued again.")
-        run = SyncRun.objects.create(
-            connection_id=connection.pk, trigger=trigger,
-            mode=SyncRun.Mode.FULL if full else SyncRun.Mode.INCREMENTAL,
-        )
-        if enqueue:
-            transaction.on_commit(
-                lambda: async_task(SYNC_TASK, run.pk, task_name=f"sync-run-{run.pk}")
-            )
-    connection.sync_claimed_at = now
-    return run
+        runs = _claim_and_create_runs([connection.pk], trigger=trigger, mode=mode)
+        if runs and enqueue:
+            _enqueue_on_commit(runs)
+    return runs[0] if runs else None
 
 
-def sync_dispatch_due(*, batch_size: int = 500) -> int:
-    """Queue a run for every connection that is due. Returns how many were queued."""
-    due = (
-        Connection.objects.filter(
-            _claimable(), status=Connection.Status.ACTIVE, sync_enabled=True, auto_sync=True,
-            next_sync_at__lte=timezone.now(),
-        )
-        .order_by("next_sync_at")
-        .only("pk")[:batch_size]
-    )
+def sync_dispatch_due(*, batch_size: int = 500, max_batches: int = 20) -> int:
+    """Queue a run for every connection that is due. Returns how many were queued.
+
+    A constant number of queries per batch of ``batch_size`` connections.
+    """
     queued = 0
-    for connection in due:
-        if sync_request(connection=connection, trigger=SyncRun.Trigger.SCHEDULE):
-            queued += 1
+    for _ in range(max_batches):
+        due = list(
+            Connection.objects.filter(
+                _claimable(), status=Connection.Status.ACTIVE, sync_enabled=True,
+                auto_sync=True, next_sync_at__lte=timezone.now(),
+            ).order_by("next_sync_at").values_list("pk", flat=True)[:batch_size]
+        )
+        if not due:
+            break
+        with transaction.atomic():
+            runs = _claim_and_create_runs(due, trigger=SyncRun.Trigger.SCHEDULE,
+                                          mode=SyncRun.Mode.INCREMENTAL)
+            _enqueue_on_commit(runs)
+        queued += len(runs)
+        if len(due) < batch_size:
+            break
     return queued
 
 
@@ -162,11 +191,14 @@ def _run_streams(run: SyncRun, connection: Connection, outcome: RunOutcome) -> N
                     **stream_sync.counters.as_dict(),
                 }
                 outcome.error = exc
-                if exc.code == "rate_limited":
+                if exc.code in ("rate_limited", "lease_lost"):
                     break
                 continue
             outcome.counters.add(counters)
-            outcome.streams[stream.name] = {"status": "succeeded", **counters.as_dict()}
+            outcome.streams[stream.name] = {
+                "status": "succeeded", "mode": stream_sync.mode,
+                "not_modified": stream_sync.not_modified, **counters.as_dict(),
+            }
     finally:
         client.close()
         interests_recompute(connection=connection, provider=provider)
@@ -217,6 +249,12 @@ def _finish(run: SyncRun, connection: Connection, outcome: RunOutcome) -> SyncRu
     }
     if healthy:
         updates["last_success_at"] = now
-    Connection.objects.filter(pk=connection.pk).update(**updates)
+    mine = Connection.objects.filter(pk=connection.pk)
+    if run.claim_token is not None:
+        # Only the run that holds the claim releases it and reports health; a run whose lease
+        # was taken over leaves the connection to its successor.
+        mine = mine.filter(sync_claim_token=run.claim_token)
+        updates["sync_claim_token"] = None
+    mine.update(**updates)
     logger.info("sync run %s of connection %s: %s", run.pk, connection.pk, status)
     return run

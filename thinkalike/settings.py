@@ -183,6 +183,10 @@ THINKALIKE_REFRESH_MARGIN_SECONDS = 300
 THINKALIKE_SYNC_INTERVAL_MINUTES = int(os.environ.get("THINKALIKE_SYNC_INTERVAL_MINUTES", "360"))
 # A claim older than this is considered lost (worker killed, Redis task dropped) and re-queued.
 THINKALIKE_SYNC_CLAIM_TTL_SECONDS = 3600
+# A checkpoint older than this is not resumed (the provider's pages may have shifted).
+THINKALIKE_CHECKPOINT_MAX_AGE_SECONDS = 6 * 3600
+# Incremental passes cannot see deletions: a full pass runs at least this often.
+THINKALIKE_FULL_SYNC_EVERY_HOURS = 24
 THINKALIKE_API_CALL_RETENTION_DAYS = 30
 THINKALIKE_USER_AGENT = "ThinkAlikeConnectedServices/0.1 (+https://thinkalike.example/contact)"
 THINKALIKE_CONSENT_POLICY_VERSION = "2026-11"

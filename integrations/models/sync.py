@@ -50,6 +50,10 @@ class SyncRun(models.Model):
         help_text=_("Per stream: status, reason when skipped, and counters."),
     )
     progress = models.CharField(_("progress"), max_length=200, blank=True)
+    claim_token = models.UUIDField(
+        _("claim token"), null=True, blank=True,
+        help_text=_("The connection claim this run holds; it renews the lease while it runs."),
+    )
     error_code = models.CharField(_("error code"), max_length=50, blank=True)
     error_message = models.TextField(_("error message (redacted)"), blank=True)
 

@@ -90,7 +90,11 @@ class Stream:
     segments: tuple[Mapping[str, str], ...] = ({},)
     # enrich(client, item) -> item: extra calls for new or changed items only.
     enrich: Callable[[ApiClient, MappedItem], MappedItem] | None = None
+    # Incremental sync: the record field whose largest value becomes the cursor, and the query
+    # parameter that asks for records changed after it.
     incremental: bool = False
+    cursor_field: str = ""
+    since_param: str = ""
 
 
 class Provider:

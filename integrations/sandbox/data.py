@@ -2,6 +2,13 @@
 
 Each item is computed from ``random.Random(f"{account}:<kind>:<number>")`` alone, so any slice
 of a 10,000-track library costs only the items in it.
+
+Revisions (the ``data_revision`` knob) let incremental sync be tested. At revision 0 track n
+was updated at ``BASE_UPDATED_AT + n hours``. At revision r > 0 every track whose number is a
+multiple of 7 is titled ``"<title> (rev r)"`` and was updated at ``REVISED_AT + r hours``,
+later than every base timestamp (numbers stay below 100,000). So after seeing revision r - 1,
+``updated_since=<the latest updated_at seen>`` returns exactly the multiples of 7, and at an
+unchanged revision it returns nothing.
 """
 
 import random
@@ -10,6 +17,10 @@ from datetime import UTC, datetime, timedelta
 
 BASE_UPDATED_AT = datetime(2026, 1, 1, tzinfo=UTC)
 UPDATE_STEP = timedelta(hours=1)
+REVISED_EVERY = 7
+REVISED_AT = BASE_UPDATED_AT + 100_000 * UPDATE_STEP
+# Part of every ETag: bump it when a change here alters what an unchanged request returns.
+FORMAT_VERSION = 2
 ARTIST_POOL = 30  # the artists tracks are credited to; the first ones are the top artists
 
 GENRES = (
@@ -30,8 +41,20 @@ NOUNS = (
 TITLE_ENDINGS = ("", "", " (Live)", " (Demo)", " Part II", " (Reprise)")
 
 
+def _stamp(moment: datetime) -> str:
+    return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
 def updated_at(number: int) -> str:
-    return (BASE_UPDATED_AT + number * UPDATE_STEP).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return _stamp(BASE_UPDATED_AT + number * UPDATE_STEP)
+
+
+def revised_at(revision: int) -> datetime:
+    return REVISED_AT + revision * UPDATE_STEP
+
+
+def is_revised(number: int, revision: int) -> bool:
+    return revision > 0 and number % REVISED_EVERY == 0
 
 
 def first_number_updated_after(since: datetime) -> int:
@@ -53,24 +76,29 @@ def artist(account: str, number: int) -> dict:
     }
 
 
-def track(account: str, number: int) -> dict:
+def track(account: str, number: int, revision: int = 0) -> dict:
     rng = _rng(account, "track", number)
     credited = artist(account, rng.randint(1, ARTIST_POOL))
+    title = f"{rng.choice(ADJECTIVES)} {rng.choice(NOUNS)}{rng.choice(TITLE_ENDINGS)}"
+    stamp = updated_at(number)
+    if is_revised(number, revision):
+        title, stamp = f"{title} (rev {revision})", _stamp(revised_at(revision))
     return {
         "id": f"trk_{number:05d}",
-        "title": f"{rng.choice(ADJECTIVES)} {rng.choice(NOUNS)}{rng.choice(TITLE_ENDINGS)}",
+        "title": title,
         "artist": credited["name"],
         "genres": credited["genres"],  # a track sounds like the artist it is credited to
-        "updated_at": updated_at(number),
+        "updated_at": stamp,
     }
 
 
 class LazyItems(Sequence):
-    """Items numbered ``first..last``, built only when indexed or sliced."""
+    """Items for the numbers in ``ranges`` (ascending, in order), built only when indexed."""
 
-    def __init__(self, build: Callable[[str, int], dict], account: str, first: int, last: int):
-        self._build, self._account = build, account
-        self._first, self._len = first, max(0, last - first + 1)
+    def __init__(self, build: Callable[..., dict], account: str, *ranges: range, **options):
+        self._build, self._account, self._options = build, account, options
+        self._ranges = [numbers for numbers in ranges if len(numbers)]
+        self._len = sum(len(numbers) for numbers in self._ranges)
 
     def __len__(self) -> int:
         return self._len
@@ -82,13 +110,27 @@ class LazyItems(Sequence):
             index += self._len
         if not 0 <= index < self._len:
             raise IndexError(index)
-        return self._build(self._account, self._first + index)
+        for numbers in self._ranges:
+            if index < len(numbers):
+                return self._build(self._account, numbers[index], **self._options)
+            index -= len(numbers)
+        raise AssertionError("unreachable: the ranges cover len(self)")
 
 
-def tracks(account: str, count: int, *, first: int = 1) -> LazyItems:
-    """The account's saved tracks ``trk_<first>..trk_<count>``, sorted by id."""
-    return LazyItems(track, account, first, count)
+def tracks(
+    account: str, count: int, *, revision: int = 0, updated_since: datetime | None = None
+) -> LazyItems:
+    """The account's saved tracks ``trk_00001..trk_<count>`` at ``revision``, sorted by id,
+    keeping only those updated strictly after ``updated_since`` when it is given."""
+    first = 1 if updated_since is None else first_number_updated_after(updated_since)
+    revised_below_first = range(0)
+    if revision > 0 and (updated_since is None or updated_since < revised_at(revision)):
+        # Below ``first`` only the revised tracks are new enough; from ``first`` on, all are.
+        revised_below_first = range(REVISED_EVERY, min(first, count + 1), REVISED_EVERY)
+    return LazyItems(
+        track, account, revised_below_first, range(first, count + 1), revision=revision
+    )
 
 
 def artists(account: str, count: int) -> LazyItems:
-    return LazyItems(artist, account, 1, count)
+    return LazyItems(artist, account, range(1, count + 1))

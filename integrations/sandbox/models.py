@@ -1,4 +1,4 @@
-"""The sandbox's own state: fault knobs, authorisation codes and token grants.
+"""The sandbox's own state: fault knobs, authorisation codes, token grants and a request log.
 
 Codes and tokens are stored only as SHA-256 hashes: the sandbox hands the plaintext to the
 client once and can never show it again, like a real authorisation server should.
@@ -6,6 +6,7 @@ client once and can never show it again, like a real authorisation server should
 
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
+from django.utils import timezone
 
 unit_interval = [MinValueValidator(0.0), MaxValueValidator(1.0)]
 
@@ -29,6 +30,48 @@ class SandboxKnobs(models.Model):
     )
     artist_count = models.PositiveIntegerField(
         "top artists per account", default=30, validators=[MaxValueValidator(99_999)]
+    )
+    rate_limit_requests = models.PositiveIntegerField(
+        "rate limit (requests per window)", default=0,
+        help_text="Enforced per OAuth client over a sliding window; 0 = off.",
+    )
+    rate_limit_window_seconds = models.FloatField(
+        "rate limit window (s)", default=1.0,
+        validators=[MinValueValidator(0.01), MaxValueValidator(3600.0)],
+    )
+    log_requests = models.BooleanField(
+        "log requests", default=False,
+        help_text="Log every data-API request even when the rate limit is off.",
+    )
+    data_revision = models.PositiveIntegerField(
+        "data revision", default=0,
+        help_text="Above 0, every 7th track is retitled and updated (see data.py).",
+    )
+    reject_cursors = models.BooleanField(
+        "reject cursors", default=False, help_text="Answer any updated_since with 410 Gone."
+    )
+    malformed_page = models.PositiveIntegerField(
+        "malformed tracks page", default=0,
+        help_text="This page of me/tracks (1-based) is invalid JSON; 0 = off.",
+    )
+    truncated_page = models.PositiveIntegerField(
+        "truncated tracks page", default=0,
+        help_text="This page of me/tracks (1-based) is cut in half; 0 = off.",
+    )
+    revoke_after_requests = models.PositiveIntegerField(
+        "revoke after requests", default=0,
+        help_text="Revoke every grant once this many data-API requests were answered after "
+                  "the knobs were saved; 0 = off.",
+    )
+    # Bookkeeping for revoke_after_requests. Every save() moves saved_at, and the count only
+    # continues while answered_since still equals it, so saving the knobs restarts the count
+    # however they were saved (the form, the admin, a test's knobs.save()).
+    saved_at = models.DateTimeField("saved at", auto_now=True)
+    answered_requests = models.PositiveIntegerField(
+        "data-API requests answered", default=0, editable=False
+    )
+    answered_since = models.DateTimeField(
+        "answered requests counted since", null=True, editable=False
     )
 
     class Meta:
@@ -90,3 +133,31 @@ class SandboxGrant(models.Model):
     @property
     def scopes(self) -> list[str]:
         return self.scope.split()
+
+    def is_live(self) -> bool:
+        return not self.revoked and self.access_expires_at > timezone.now()
+
+
+class SandboxRequest(models.Model):
+    """One data-API request, logged while the rate limit or ``log_requests`` is on.
+
+    ``counted`` says whether it counts against the rate limit: a 304 and a request the limit
+    itself refused do not.
+    """
+
+    at = models.FloatField("at (Unix time, seconds)")
+    client_id = models.CharField("client id", max_length=200, blank=True)
+    account = models.CharField("sandbox account", max_length=40, blank=True)
+    path = models.CharField("path", max_length=200)
+    status = models.PositiveSmallIntegerField("HTTP status")
+    counted = models.BooleanField("counted against the limit")
+
+    class Meta:
+        verbose_name = "logged request"
+        indexes = [
+            # Admission: one client's counted requests in the last window.
+            models.Index(fields=["client_id", "counted", "at"], name="sandbox_request_window"),
+        ]
+
+    def __str__(self):
+        return f"{self.status} {self.path} ({self.client_id or 'no client'})"

@@ -1,19 +1,26 @@
-"""State changes of the sandbox's authorisation server: codes, grants, refresh, revocation.
+"""State changes of the sandbox: codes, grants, refresh, revocation, and the request log.
 
 Invariant: a plaintext code or token exists only in the response that hands it out; the
 database holds its SHA-256 hash, and every lookup hashes the presented value first.
+
+Invariant of the rate limit: admission is decided and recorded in one transaction that
+excludes every other admission, so no window of any client ever holds more counted requests
+than the limit, whatever number of threads and processes serve the sandbox.
 """
 
 import base64
 import hashlib
+import math
 import secrets
+import time
 from dataclasses import dataclass
 from datetime import timedelta
 
 from django.db import transaction
 from django.utils import timezone
 
-from .models import SandboxAuthCode, SandboxGrant, SandboxKnobs
+from .models import SandboxAuthCode, SandboxGrant, SandboxKnobs, SandboxRequest
+from .windows import fixed_window_counts, sliding_window_counts
 
 CODE_LIFETIME = timedelta(seconds=60)
 
@@ -133,3 +140,116 @@ def grant_for_access_token(token: str) -> SandboxGrant | None:
     return SandboxGrant.objects.filter(
         access_hash=hash_secret(token), revoked=False, access_expires_at__gt=timezone.now()
     ).first()
+
+
+def grant_holding_access_token(token: str) -> SandboxGrant | None:
+    """The grant behind a bearer token in any state: the rate limit needs its client first."""
+    return SandboxGrant.objects.filter(access_hash=hash_secret(token)).first()
+
+
+@transaction.atomic
+def knobs_count_answered_request() -> int:
+    """Count one answered data-API request; revoke every grant when the count reaches
+    ``revoke_after_requests``. Returns the count since the knobs were last saved."""
+    knobs = SandboxKnobs.objects.select_for_update().filter(pk=1).first()
+    if knobs is None or not knobs.revoke_after_requests:
+        return 0
+    same_run = knobs.answered_since == knobs.saved_at
+    count = knobs.answered_requests + 1 if same_run else 1
+    # update(), not save(): save() would move saved_at and restart the count.
+    SandboxKnobs.objects.filter(pk=1).update(
+        answered_requests=count, answered_since=knobs.saved_at
+    )
+    if count == knobs.revoke_after_requests:
+        grant_revoke_all()
+    return count
+
+
+# --- Rate limit and request log -------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Admission:
+    admitted: bool
+    limit: int
+    remaining: int
+    reset_at: float  # Unix time when the oldest counted request leaves the window
+    retry_after: int  # whole seconds until a slot frees; 0 when admitted
+    log_id: int | None = None
+
+
+@transaction.atomic
+def request_admit(
+    *, client_id: str, account: str, path: str, limit: int, window_seconds: float
+) -> Admission:
+    """Admit and log one request under a sliding limit of ``limit`` per ``window_seconds``.
+
+    A refused request is logged as a 429 that does not count. An admitted one is logged as a
+    counted 200; ``request_finish`` corrects it once the real answer is known.
+    """
+    # On PostgreSQL the row lock serialises admissions; on SQLite the IMMEDIATE transaction
+    # already holds the database's write lock (select_for_update is a no-op there).
+    SandboxKnobs.objects.select_for_update().filter(pk=1).first()
+    now = time.time()
+    recent = list(
+        SandboxRequest.objects.filter(client_id=client_id, counted=True, at__gt=now - window_seconds)
+        .order_by("at").values_list("at", flat=True)
+    )
+    if len(recent) >= limit:
+        frees_at = recent[len(recent) - limit] + window_seconds
+        SandboxRequest.objects.create(
+            at=now, client_id=client_id, account=account, path=path, status=429, counted=False
+        )
+        return Admission(False, limit, 0, frees_at, max(1, math.ceil(frees_at - now)))
+    row = SandboxRequest.objects.create(
+        at=now, client_id=client_id, account=account, path=path, status=200, counted=True
+    )
+    return Admission(
+        True, limit, limit - len(recent) - 1, (recent or [now])[0] + window_seconds, 0, row.pk
+    )
+
+
+def request_finish(*, admission: Admission, status: int) -> None:
+    """Record the real status of an admitted request; a 304 gives its slot back."""
+    if admission.log_id is not None and status != 200:
+        SandboxRequest.objects.filter(pk=admission.log_id).update(
+            status=status, counted=status != 304
+        )
+
+
+def request_log(*, client_id: str, account: str, path: str, status: int) -> None:
+    """Log a request answered while the rate limit is off (``log_requests`` is on)."""
+    SandboxRequest.objects.create(
+        at=time.time(), client_id=client_id, account=account, path=path, status=status,
+        counted=status != 304,
+    )
+
+
+def request_log_clear() -> int:
+    return SandboxRequest.objects.all().delete()[0]
+
+
+def counted_request_times(since: float | None = None, *, client_id: str | None = None
+                          ) -> list[float]:
+    """Sorted Unix times of the logged requests that counted against the limit."""
+    requests = SandboxRequest.objects.filter(counted=True)
+    if since is not None:
+        requests = requests.filter(at__gte=since)
+    if client_id is not None:
+        requests = requests.filter(client_id=client_id)
+    return list(requests.order_by("at").values_list("at", flat=True))
+
+
+def max_requests_in_any_window(
+    window_seconds: float, since: float | None = None, *, client_id: str | None = None
+) -> int:
+    """The most counted requests in any ``[t, t + window)``: never above a working limit."""
+    times = counted_request_times(since, client_id=client_id)
+    return max(sliding_window_counts(times, window_seconds), default=0)
+
+
+def requests_per_window(
+    window_seconds: float, since: float | None = None, *, client_id: str | None = None
+) -> list[int]:
+    """Counted requests per consecutive window from ``since`` (or the first request)."""
+    times = counted_request_times(since, client_id=client_id)
+    return fixed_window_counts(times, window_seconds, start=since)

@@ -73,7 +73,8 @@ def test_connect_stores_encrypted_tokens_scopes_and_queues_a_sync(
     auth_client, user, mocked_responses, django_capture_on_commit_callbacks, monkeypatch
 ):
     queued = []
-    monkeypatch.setattr("integrations.sync.async_task", lambda *a, **k: queued.append(a))
+    monkeypatch.setattr("integrations.sync.enqueue_many",
+                        lambda func, batch: queued.extend((func, *args) for args, _ in batch))
     location, query = start(auth_client)
     assert location.netloc == "accounts.spotify.com"
     assert query["code_challenge_method"] == "S256" and query["state"]

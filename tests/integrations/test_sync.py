@@ -27,7 +27,8 @@ def user(db):
 def queued(monkeypatch):
     """Capture what would be handed to django-q2 instead of queueing it."""
     calls = []
-    monkeypatch.setattr("integrations.sync.async_task", lambda *a, **k: calls.append(a))
+    monkeypatch.setattr("integrations.sync.enqueue_many",
+                        lambda func, batch: calls.extend((func, *args) for args, _ in batch))
     return calls
 
 
@@ -45,8 +46,8 @@ def sandbox_tokens(sandbox, client):
     return OAuthDriver(client).tokens("demo-listener")
 
 
-def run_now(connection, trigger=SyncRun.Trigger.MANUAL, django_capture_on_commit_callbacks=None):
-    run = sync_request(connection=connection, trigger=trigger)
+def run_now(connection, trigger=SyncRun.Trigger.MANUAL, *, full=False):
+    run = sync_request(connection=connection, trigger=trigger, full=full)
     assert run is not None
     return sync_execute(run_id=run.pk)
 
@@ -92,7 +93,7 @@ def test_second_identical_sync_writes_no_item_or_interest_rows(user, sandbox, sa
     run_now(connection)
     before_items = list(ExternalItem.objects.values_list("pk", "last_seen_at").order_by("pk"))
     before_interests = list(UserInterest.objects.values_list("pk", "updated_at").order_by("pk"))
-    run = run_now(connection)
+    run = run_now(connection, full=True)
     assert (run.created, run.updated, run.unchanged, run.deleted) == (0, 0, 70, 0)
     assert list(ExternalItem.objects.values_list("pk", "last_seen_at").order_by("pk")) == (
         before_items)
@@ -106,7 +107,7 @@ def test_items_gone_after_a_full_sync_are_soft_deleted(user, sandbox, sandbox_to
     grant(user)
     run_now(connection)
     sandbox.knobs(track_count=50)
-    run = run_now(connection)
+    run = run_now(connection, full=True)
     assert run.deleted == 10
     assert ExternalItem.objects.filter(kind="track", deleted_at__isnull=False).count() == 10
 
@@ -117,7 +118,7 @@ def test_failed_run_never_deletes(user, sandbox, sandbox_tokens, queued, no_slee
     grant(user)
     run_now(connection)
     sandbox.knobs(track_count=10, error_rate=1.0)
-    run = run_now(connection)
+    run = run_now(connection, full=True)
     assert run.status == SyncRun.Status.FAILED
     assert run.error_code == "provider_unavailable"
     assert ExternalItem.objects.filter(deleted_at__isnull=False).count() == 0

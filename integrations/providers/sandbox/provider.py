@@ -33,6 +33,9 @@ class SandboxProvider(Provider):
             paginator=NextUrlPaginator(limit=50),
             map_record=mapping.map_track,
             interests=mapping.genre_interests,
+            incremental=True,
+            cursor_field="updated_at",
+            since_param="updated_since",
         ),
         Stream(
             name="top_artists",
