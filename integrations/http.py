@@ -164,6 +164,7 @@ class ApiClient:
         self.secrets = dict(secrets or {})
         self.session = session or new_session()
         self.base_url = provider.get_api_base_url()
+        self._credential = None
 
     def absolute(self, url: str) -> str:
         if urlsplit(url).scheme:
@@ -176,8 +177,13 @@ class ApiClient:
         if self.connection is None or not self.provider.is_oauth:
             return ""
         if force_refresh:
+            self._credential = None
             return tokens.token_refresh(connection=self.connection, stale_access_token=stale)
-        return tokens.access_token_for(connection=self.connection)
+        # The credential is read once per client and again only when it nears expiry, so a
+        # long sync does not spend a query per request on it.
+        if self._credential is None or tokens.is_expiring(self._credential):
+            self._credential = tokens.credential_fresh(connection=self.connection)
+        return self._credential.access_token
 
     def _known_secrets(self, access_token: str) -> tuple[str, ...]:
         return tuple(v for v in (access_token, *self.secrets.values()) if v)

@@ -83,12 +83,18 @@ def is_expiring(credential: Credential, *, margin: timedelta | None = None) -> b
     return credential.expires_at - margin <= timezone.now()
 
 
-def access_token_for(*, connection: Connection) -> str:
-    """A usable access token for ``connection``, refreshed first if it expires within the margin."""
+def credential_fresh(*, connection: Connection) -> Credential:
+    """``connection``'s credential, refreshed first if it expires within the margin."""
     credential = Credential.objects.get(connection_id=connection.pk)
     if is_expiring(credential):
-        return token_refresh(connection=connection)
-    return credential.access_token
+        token_refresh(connection=connection)
+        credential = Credential.objects.get(connection_id=connection.pk)
+    return credential
+
+
+def access_token_for(*, connection: Connection) -> str:
+    """A usable access token for ``connection``, refreshed first if it expires within the margin."""
+    return credential_fresh(connection=connection).access_token
 
 
 def token_refresh(*, connection: Connection, stale_access_token: str = "") -> str:
