@@ -2,13 +2,14 @@
 
 from django.contrib import admin
 
-from .models import SandboxAuthCode, SandboxGrant, SandboxKnobs
+from .models import SandboxAuthCode, SandboxGrant, SandboxKnobs, SandboxRequest
 
 
 @admin.register(SandboxKnobs)
 class SandboxKnobsAdmin(admin.ModelAdmin):
     list_display = ["__str__", "latency_ms", "error_rate", "rate_limit_rate",
-                    "token_lifetime_seconds", "rotate_refresh_tokens"]
+                    "rate_limit_requests", "token_lifetime_seconds", "rotate_refresh_tokens"]
+    readonly_fields = ["saved_at"]
 
     def has_add_permission(self, request):
         return not SandboxKnobs.objects.exists()  # a singleton
@@ -43,3 +44,9 @@ class SandboxGrantAdmin(ReadOnlyAdmin):
     @admin.action(description="Revoke the selected grants")
     def revoke(self, request, queryset):
         queryset.update(revoked=True)
+
+
+@admin.register(SandboxRequest)
+class SandboxRequestAdmin(ReadOnlyAdmin):
+    list_display = ["at", "client_id", "account", "path", "status", "counted"]
+    list_filter = ["status", "counted"]

@@ -190,10 +190,10 @@ def request_admit(
     # already holds the database's write lock (select_for_update is a no-op there).
     SandboxKnobs.objects.select_for_update().filter(pk=1).first()
     now = time.time()
-    recent = list(
-        SandboxRequest.objects.filter(client_id=client_id, counted=True, at__gt=now - window_seconds)
-        .order_by("at").values_list("at", flat=True)
+    in_window = SandboxRequest.objects.filter(
+        client_id=client_id, counted=True, at__gt=now - window_seconds
     )
+    recent = list(in_window.order_by("at").values_list("at", flat=True))
     if len(recent) >= limit:
         frees_at = recent[len(recent) - limit] + window_seconds
         SandboxRequest.objects.create(

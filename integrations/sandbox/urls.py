@@ -13,4 +13,5 @@ urlpatterns = [
     path("api/v1/me/top-artists", api.top_artists, name="top_artists"),
     path("knobs/", knobs.knobs, name="knobs"),
     path("knobs/revoke-all/", knobs.revoke_all, name="revoke_all"),
+    path("knobs/clear-request-log/", knobs.clear_request_log, name="clear_request_log"),
 ]

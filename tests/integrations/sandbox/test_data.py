@@ -33,4 +33,37 @@ def test_first_number_updated_after():
     assert data.first_number_updated_after(base - data.UPDATE_STEP * 5) == 1
     assert data.first_number_updated_after(base + data.UPDATE_STEP * 5) == 6
     assert data.first_number_updated_after(base + data.UPDATE_STEP * 5.5) == 6
-    assert data.tracks("ana", 10, first=6)[0]["updated_at"] == data.updated_at(6)
+    later = data.tracks("ana", 10, updated_since=base + data.UPDATE_STEP * 5)
+    assert later[0]["updated_at"] == data.updated_at(6) and len(later) == 5
+
+
+def test_a_revision_retitles_and_dates_the_multiples_of_seven():
+    base, revised = data.tracks("ana", 30)[:], data.tracks("ana", 30, revision=4)[:]
+    for before, after in zip(base, revised, strict=True):
+        number = int(before["id"][4:])
+        if number % 7:
+            assert after == before
+        else:
+            assert after["title"] == before["title"] + " (rev 4)"
+            assert after["updated_at"] == "2037-05-29T20:00:00Z" == data._stamp(
+                data.revised_at(4))
+            assert after["updated_at"] > data.updated_at(99_999)
+            assert after["artist"] == before["artist"]
+
+
+def test_updated_since_with_revisions_returns_exactly_what_changed():
+    count = 100
+    latest_base = data.BASE_UPDATED_AT + count * data.UPDATE_STEP
+    changed = [f"trk_{n:05d}" for n in range(7, 101, 7)]
+    assert [t["id"] for t in data.tracks("ana", count, revision=1,
+                                         updated_since=latest_base)] == changed
+    assert len(data.tracks("ana", count, revision=1, updated_since=data.revised_at(1))) == 0
+    assert [t["id"] for t in data.tracks("ana", count, revision=2,
+                                         updated_since=data.revised_at(1))] == changed
+    # Partly through the base dates: the revised ones below the cursor, then everything.
+    middle = data.tracks("ana", count, revision=1,
+                         updated_since=data.BASE_UPDATED_AT + 50 * data.UPDATE_STEP)
+    assert [t["id"] for t in middle] == (
+        [f"trk_{n:05d}" for n in range(7, 50, 7)] + [f"trk_{n:05d}" for n in range(51, 101)]
+    )
+    assert middle[-1]["id"] == "trk_00100" and middle[7]["id"] == "trk_00051"

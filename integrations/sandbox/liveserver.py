@@ -1,0 +1,167 @@
+"""The sandbox behind a real loopback HTTP server, for ``realserver`` tests and benchmarks.
+
+``runserver`` runs in a subprocess with its own database connection, so it cannot see a
+pytest-django test database: give it a database of its own, e.g. ``migrated_sqlite_url``.
+"""
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+PROJECT_DIR = Path(__file__).resolve().parents[2]
+SETTINGS = "thinkalike.settings_test"
+START_TIMEOUT, STOP_TIMEOUT = 20.0, 10.0
+_direct = urllib.request.build_opener(urllib.request.ProxyHandler({}))  # loopback: no proxy
+
+
+def _env(database_url: str, extra: dict | None = None) -> dict[str, str]:
+    return {**os.environ, "DATABASE_URL": database_url, "DJANGO_SETTINGS_MODULE": SETTINGS,
+            "THINKALIKE_SANDBOX": "1", "PYTHONUNBUFFERED": "1", **(extra or {})}
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def manage(*args: str, database_url: str, extra_env: dict | None = None,
+           timeout: float = 120) -> subprocess.CompletedProcess:
+    """Run ``manage.py <args>`` against ``database_url``; raise with its output if it fails."""
+    result = subprocess.run(
+        [sys.executable, "manage.py", *args], cwd=PROJECT_DIR, env=_env(database_url, extra_env),
+        capture_output=True, text=True, timeout=timeout,
+    )
+    if result.returncode:
+        raise RuntimeError(f"manage.py {' '.join(args)} failed:\n{result.stderr[-3000:]}")
+    return result
+
+
+def migrated_sqlite_url(tmp_path: Path | str) -> str:
+    """A fresh SQLite file in ``tmp_path``, migrated by a subprocess; its ``sqlite:///`` URL."""
+    path = Path(tmp_path) / "sandbox.sqlite3"
+    url = f"sqlite:///{path}"
+    manage("migrate", "--noinput", database_url=url)
+    return url
+
+
+def _shell(code: str, *, database_url: str, **arguments) -> str:
+    """Run ``code`` in ``manage.py shell`` against ``database_url``, ``ARGS`` bound to
+    ``arguments``; return its stdout."""
+    prelude = f"import json\nARGS = json.loads({json.dumps(json.dumps(arguments))})\n"
+    return manage("shell", "--no-imports", "-c", prelude + code,
+                  database_url=database_url).stdout
+
+
+def issue_tokens(database_url: str, *, account: str = "demo-listener",
+                 scope: str = "library.read profile.read") -> dict:
+    """A fresh grant for the sandbox's own client: ``access_token``, ``refresh_token``..."""
+    return json.loads(_shell(  # the JSON is the only line printed
+        "from dataclasses import asdict\n"
+        "from django.conf import settings\n"
+        "from integrations.sandbox import services\n"
+        "client, uri = settings.THINKALIKE_SANDBOX_CLIENT_ID, 'http://127.0.0.1/callback'\n"
+        "code = services.auth_code_issue(account=ARGS['account'], client_id=client,\n"
+        "                                redirect_uri=uri, scope=ARGS['scope'])\n"
+        "print(json.dumps(asdict(services.auth_code_redeem(\n"
+        "    code=code, client_id=client, redirect_uri=uri, code_verifier=''))))\n",
+        database_url=database_url, account=account, scope=scope,
+    ))
+
+
+def set_knobs(database_url: str, **changes) -> None:
+    """Save sandbox knobs in ``database_url`` (a real save: it restarts revoke counting)."""
+    _shell(
+        "from integrations.sandbox.models import SandboxKnobs\n"
+        "knobs = SandboxKnobs.get()\n"
+        "for name, value in ARGS['changes'].items():\n"
+        "    assert hasattr(knobs, name), f'SandboxKnobs has no knob {name!r}'\n"
+        "    setattr(knobs, name, value)\n"
+        "knobs.save()\n",
+        database_url=database_url, changes=changes,
+    )
+
+
+class SandboxServer:
+    """``with SandboxServer(url) as server:`` runs ``runserver`` (threaded, no reloader) on a
+    free loopback port until the block ends; ``server.sandbox_url`` is the sandbox's base."""
+
+    def __init__(self, database_url: str, *, port: int | None = None,
+                 extra_env: dict | None = None):
+        self.database_url, self.port = database_url, port or free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.sandbox_url = f"{self.url}/sandbox"
+        self.extra_env = extra_env
+        self.process: subprocess.Popen | None = None
+        self.log_tail = ""  # the end of the server's stderr, kept after it stops
+        self._stderr = None
+
+    def __enter__(self) -> "SandboxServer":
+        self.start()
+        return self
+
+    def __exit__(self, *exc_info) -> None:
+        self.stop()
+
+    def start(self) -> None:
+        env = _env(self.database_url,
+                   {"THINKALIKE_SANDBOX_URL": self.sandbox_url, **(self.extra_env or {})})
+        # A file, not a pipe: nobody reads the server's log while it runs, and a full pipe
+        # would block it. stop() closes it.
+        self._stderr = tempfile.TemporaryFile()  # noqa: SIM115
+        self.process = subprocess.Popen(
+            [sys.executable, "manage.py", "runserver", f"127.0.0.1:{self.port}", "--noreload"],
+            cwd=PROJECT_DIR, env=env, stdout=subprocess.DEVNULL, stderr=self._stderr,
+            start_new_session=True,
+        )
+        try:
+            self._wait_until_answering()
+        except BaseException:
+            self.stop()
+            raise
+
+    def _wait_until_answering(self) -> None:
+        deadline = time.monotonic() + START_TIMEOUT
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise RuntimeError(f"the sandbox server exited with {self.process.returncode}:\n"
+                                   f"{self.stderr_tail()}")
+            try:
+                # Any HTTP answer means it is serving. GET on the token endpoint is a 405 that
+                # touches no table: a data-API probe would enter the request log and count
+                # towards revoke_after_requests.
+                _direct.open(f"{self.sandbox_url}/oauth/token", timeout=1).close()
+                return
+            except urllib.error.HTTPError:
+                return
+            except OSError:
+                time.sleep(0.05)
+        raise RuntimeError(f"the sandbox server did not answer on {self.url} within "
+                           f"{START_TIMEOUT:.0f} s:\n{self.stderr_tail()}")
+
+    def stderr_tail(self, chars: int = 3000) -> str:
+        if self._stderr is None:
+            return self.log_tail[-chars:]
+        self._stderr.seek(0)
+        return self._stderr.read().decode(errors="replace")[-chars:]
+
+    def stop(self) -> None:
+        if self.process is not None and self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+            try:
+                self.process.wait(STOP_TIMEOUT)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+        if self._stderr is not None:
+            self.log_tail = self.stderr_tail()
+            self._stderr.close()
+            self._stderr = None
