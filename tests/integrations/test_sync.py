@@ -300,3 +300,53 @@ def test_spotify_sync_follows_next_urls_and_skips_unconsented_streams(user, mock
     art_rock = UserInterest.objects.get(interest__slug="music-art-rock")
     assert art_rock.weight == 1.0 and art_rock.purposes == ["community_recommendation",
                                                             "matching"]
+
+
+# --- incremental passes: cursor, ETag, fallback ---------------------------------------------
+
+def test_incremental_sync_fetches_only_changes_then_gets_a_304(user, sandbox, sandbox_tokens,
+                                                               queued):
+    sandbox.knobs(track_count=100, artist_count=5)
+    connection = sandbox_connection(user, sandbox, sandbox_tokens)
+    grant(user)
+    first = run_now(connection)
+    assert first.streams["tracks"]["mode"] == "full" and first.created == 105
+
+    sandbox.knobs(data_revision=1)  # tracks whose number is a multiple of 7 change
+    second = run_now(connection)
+    tracks = second.streams["tracks"]
+    assert tracks["mode"] == "incremental"
+    assert (tracks["fetched"], tracks["updated"], tracks["created"]) == (14, 14, 0)
+    assert ExternalItem.objects.filter(title__endswith="(rev 1)").count() == 14
+
+    third = run_now(connection)  # asks for changes after the new cursor: none, and an ETag
+    assert (third.streams["tracks"]["fetched"], third.streams["tracks"]["pages"]) == (0, 1)
+    fourth = run_now(connection)  # the very same question: answered 304 Not Modified
+    assert fourth.streams["tracks"]["not_modified"] is True
+    assert fourth.streams["tracks"]["pages"] == 0
+    assert ExternalItem.objects.count() == 105
+
+
+def test_rejected_cursor_falls_back_to_a_full_pass(user, sandbox, sandbox_tokens, queued):
+    sandbox.knobs(track_count=60, artist_count=5)
+    connection = sandbox_connection(user, sandbox, sandbox_tokens)
+    grant(user)
+    run_now(connection)
+    sandbox.knobs(reject_cursors=True, track_count=50)
+    run = run_now(connection)
+    assert run.status == SyncRun.Status.SUCCEEDED, run.error_message
+    assert run.streams["tracks"]["mode"] == "full"
+    assert run.streams["tracks"]["fetched"] == 50
+    assert run.streams["tracks"]["deleted"] == 10  # a real full pass, so deletions are seen
+
+
+def test_periodic_full_pass_replaces_incremental_after_the_interval(user, sandbox,
+                                                                    sandbox_tokens, queued,
+                                                                    settings):
+    sandbox.knobs(track_count=60, artist_count=5)
+    connection = sandbox_connection(user, sandbox, sandbox_tokens)
+    grant(user)
+    run_now(connection)
+    settings.THINKALIKE_FULL_SYNC_EVERY_HOURS = 0
+    run = run_now(connection)
+    assert run.streams["tracks"]["mode"] == "full"
