@@ -1,0 +1,310 @@
+"""The shared rate budget (integrations/ratelimit.py), on the database and on Redis.
+
+Unit tests use real short windows and read the exact grant times the backend recorded; the two
+``realserver`` tests run four worker processes against one budget and check it from outside.
+Redis tests use DB 14 (flushed) of the configured Redis host, or of 127.0.0.1 when none is set.
+"""
+
+import json
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
+
+import pytest
+import redis
+from django.conf import settings
+
+from integrations import ratelimit
+from integrations.exceptions import RateLimited
+from integrations.models import RateBucket
+
+KEY = "provider:test"
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def span(window: float) -> float:
+    return window * ratelimit.SAFETY_FACTOR + ratelimit.SAFETY_SECONDS
+
+
+def redis_test_url() -> str:
+    base = urlsplit(settings.REDIS_URL or "redis://127.0.0.1:6379")
+    return urlunsplit(base._replace(path="/14"))
+
+
+@pytest.fixture
+def redis_url():
+    url = redis_test_url()
+    client = redis.Redis.from_url(url, socket_connect_timeout=1)
+    try:
+        client.flushdb()
+    except redis.ConnectionError as exc:
+        pytest.skip(f"Redis is not reachable at {url}: {exc}")
+    yield url
+    client.flushdb()
+
+
+@pytest.fixture(params=["database", "redis"])
+def backend(request, settings):
+    if request.param == "database":
+        request.getfixturevalue("db")
+        settings.REDIS_URL = ""
+    else:
+        settings.REDIS_URL = request.getfixturevalue("redis_url")
+    return request.param
+
+
+@pytest.fixture
+def slept(monkeypatch):
+    """Record the waits acquire() asks for, and really wait (the budget runs on a real clock)."""
+    waits: list[float] = []
+
+    def recording_sleep(seconds: float) -> None:
+        waits.append(seconds)
+        time.sleep(seconds)
+
+    monkeypatch.setattr(ratelimit, "sleep", recording_sleep)
+    return waits
+
+
+@pytest.fixture
+def grants(monkeypatch):
+    """The exact grant times, as the backend recorded them (its own clock)."""
+    stamps: list[float] = []
+    real_backend = ratelimit._backend
+
+    class Spy:
+        def __init__(self, inner):
+            self.inner = inner
+
+        def __getattr__(self, name):
+            return getattr(self.inner, name)
+
+        def try_acquire(self, *args):
+            wait, stamp = self.inner.try_acquire(*args)
+            if stamp is not None:
+                stamps.append(stamp)
+            return wait, stamp
+
+    monkeypatch.setattr(ratelimit, "_backend", lambda: Spy(real_backend()))
+    return stamps
+
+
+def test_keys():
+    assert ratelimit.provider_key("spotify") == "provider:spotify"
+    assert ratelimit.connection_key("spotify", 7) == "connection:spotify:7"
+
+
+def test_a_limit_needs_a_positive_size_and_window():
+    with pytest.raises(ValueError):
+        ratelimit.acquire(KEY, 0, 1.0, max_wait=1)
+    with pytest.raises(ValueError):
+        ratelimit.acquire(KEY, 1, 0.0, max_wait=1)
+
+
+def test_grants_up_to_the_limit_then_waits_for_the_oldest_to_leave(backend, slept, grants):
+    waited = [ratelimit.acquire(KEY, 3, 0.2, max_wait=5) for _ in range(4)]
+
+    assert waited[:3] == [0.0, 0.0, 0.0]
+    assert 0 < waited[3] <= span(0.2)
+    assert sum(slept) == pytest.approx(waited[3])
+    # The fourth starts as soon as the first has left the (widened) window, not much later.
+    assert span(0.2) - 1e-6 <= grants[3] - grants[0] < span(0.2) + 0.1
+
+
+def test_no_window_holds_more_than_the_limit_under_a_burst(backend, slept, grants):
+    limit, window = 4, 0.15
+    for _ in range(18):
+        ratelimit.acquire(KEY, limit, window, max_wait=5)
+
+    assert len(grants) == 18
+    for first, after_limit in zip(grants, grants[limit:], strict=False):
+        assert after_limit - first >= span(window) - 1e-6
+    # 18 grants are five batches of at most four: the last one starts four windows in.
+    assert grants[-1] - grants[0] < 4 * span(window) + 0.2
+
+
+def test_refund_frees_a_slot(backend):
+    ratelimit.acquire(KEY, 2, 10.0, max_wait=0)
+    ratelimit.acquire(KEY, 2, 10.0, max_wait=0)
+
+    ratelimit.refund(KEY)
+
+    assert ratelimit.acquire(KEY, 2, 10.0, max_wait=0) == 0.0
+    with pytest.raises(RateLimited):
+        ratelimit.acquire(KEY, 2, 10.0, max_wait=0)
+
+
+def test_refund_without_a_grant_does_nothing(backend):
+    ratelimit.refund("provider:never-used")
+    ratelimit.acquire(KEY, 1, 10.0, max_wait=0)
+    ratelimit.refund(KEY)
+    ratelimit.refund(KEY)  # the grant is already given back; nothing else is removed
+    ratelimit.acquire(KEY, 1, 10.0, max_wait=0)
+    with pytest.raises(RateLimited):
+        ratelimit.acquire(KEY, 1, 10.0, max_wait=0)
+
+
+def test_block_until_delays_the_next_acquire(backend, slept, grants):
+    until = time.time() + 0.3
+    ratelimit.block_until(KEY, until)
+    ratelimit.block_until(KEY, until - 0.2)  # an earlier end never shortens a block
+
+    waited = ratelimit.acquire(KEY, 5, 1.0, max_wait=5)
+
+    assert 0.25 < waited <= 0.3
+    assert grants[0] >= until - 0.005
+    assert ratelimit.acquire("provider:other", 5, 1.0, max_wait=0) == 0.0
+
+
+def test_a_wait_beyond_max_wait_raises_at_once(backend, slept):
+    ratelimit.acquire(KEY, 1, 10.0, max_wait=0)
+
+    with pytest.raises(RateLimited) as raised:
+        ratelimit.acquire(KEY, 1, 10.0, max_wait=1)
+
+    assert slept == []
+    assert raised.value.code == "rate_limited"
+    assert 9.5 < raised.value.retry_after <= span(10.0)
+    assert raised.value.message == ratelimit.RATE_LIMITED_MESSAGE.format(
+        key=KEY, seconds=raised.value.retry_after
+    )
+
+
+def test_a_block_beyond_max_wait_raises_with_its_end(backend, slept):
+    ratelimit.block_until(KEY, time.time() + 60)
+
+    with pytest.raises(RateLimited) as raised:
+        ratelimit.acquire(KEY, 5, 1.0, max_wait=30)
+
+    assert slept == []
+    assert 59 < raised.value.retry_after <= 60
+
+
+def test_keys_are_isolated(backend):
+    key_a = ratelimit.connection_key("sandbox", 1)
+    key_b = ratelimit.connection_key("sandbox", 2)
+    ratelimit.acquire(key_a, 1, 10.0, max_wait=0)
+
+    assert ratelimit.acquire(key_b, 1, 10.0, max_wait=0) == 0.0
+    with pytest.raises(RateLimited):
+        ratelimit.acquire(key_a, 1, 10.0, max_wait=0)
+
+
+@pytest.mark.django_db
+def test_database_bucket_is_created_on_first_use_and_keeps_at_most_limit_stamps(settings):
+    settings.REDIS_URL = ""
+    for _ in range(3):
+        ratelimit.acquire(KEY, 3, 10.0, max_wait=0)
+    with pytest.raises(RateLimited):
+        ratelimit.acquire(KEY, 2, 10.0, max_wait=0)  # a lowered limit counts what is there
+    ratelimit.acquire(KEY, 4, 10.0, max_wait=0)
+    assert len(RateBucket.objects.get(key=KEY).stamps) == 4
+
+    time.sleep(span(0.01) + 0.01)
+    ratelimit.acquire(KEY, 2, 0.01, max_wait=0)  # the old stamps have left this short window
+
+    assert len(RateBucket.objects.get(key=KEY).stamps) == 1
+
+
+def test_redis_keeps_a_self_expiring_sorted_set_per_key(settings, redis_url):
+    settings.REDIS_URL = redis_url
+    ratelimit.acquire(KEY, 3, 2.0, max_wait=0)
+    ratelimit.block_until(KEY, time.time() + 5)
+
+    client = redis.Redis.from_url(redis_url)
+    assert client.zcard(f"thinkalike:rate:{KEY}") == 1
+    assert 0 < client.pttl(f"thinkalike:rate:{KEY}") <= span(2.0) * 1000 + 1000
+    assert 0 < client.pttl(f"thinkalike:rate-blocked:{KEY}") <= 6000
+
+
+# --- Several processes sharing one budget ------------------------------------------------------
+
+LIMIT, WINDOW, RUN_SECONDS, WORKERS = 10, 0.5, 3.0, 4
+
+# Each worker says it is ready, waits for the common start time, then takes grants until the
+# stop time, recording when each acquire() returned: what a provider would see.
+WORKER = """
+import json, sys, time
+from pathlib import Path
+import django
+django.setup()
+from integrations.ratelimit import acquire
+workdir, index = Path(sys.argv[1]), sys.argv[2]
+(workdir / f"ready-{index}").touch()
+while not (workdir / "go").exists():
+    time.sleep(0.01)
+start, stop, limit, window = json.loads((workdir / "go").read_text())
+time.sleep(max(0.0, start - time.time()))
+grants = []
+while time.time() < stop:
+    acquire("provider:test", limit=limit, window=window, max_wait=30)
+    grants.append(time.time())
+(workdir / f"grants-{index}.json").write_text(json.dumps(grants))
+"""
+
+
+def run_workers(workdir: Path, env: dict[str, str]) -> tuple[list[float], float, float]:
+    workers = [
+        subprocess.Popen([sys.executable, "-c", WORKER, str(workdir), str(i)], cwd=ROOT, env=env)
+        for i in range(WORKERS)
+    ]
+    try:
+        deadline = time.time() + 20
+        while len(list(workdir.glob("ready-*"))) < WORKERS:
+            assert time.time() < deadline, "the worker processes did not start"
+            assert all(w.poll() is None for w in workers), "a worker process died"
+            time.sleep(0.02)
+        start = time.time() + 0.2
+        stop = start + RUN_SECONDS
+        (workdir / "go").write_text(json.dumps([start, stop, LIMIT, WINDOW]))
+        for worker in workers:
+            assert worker.wait(timeout=RUN_SECONDS + 10) == 0
+    finally:
+        for worker in workers:
+            if worker.poll() is None:
+                worker.kill()
+    stamps = sorted(
+        t for i in range(WORKERS) for t in json.loads((workdir / f"grants-{i}.json").read_text())
+    )
+    return stamps, start, stop
+
+
+def check_budget(stamps: list[float], start: float, stop: float, label: str) -> None:
+    # Grant i and grant i + LIMIT must be at least a window apart, or one window holds LIMIT + 1.
+    gaps = [after - first for first, after in zip(stamps, stamps[LIMIT:], strict=False)]
+    assert min(gaps) >= WINDOW, f"{LIMIT + 1} grants within {min(gaps):.4f} s"
+    granted = sum(start <= t < stop for t in stamps)
+    utilisation = granted / (RUN_SECONDS / WINDOW * LIMIT)
+    print(f"{label}: {granted} grants in {RUN_SECONDS} s, utilisation {utilisation:.2f}; "
+          f"steady rate {WINDOW * len(gaps) / sum(gaps):.3f} of the limit, "
+          f"tightest window {min(gaps):.4f} s")
+    assert utilisation >= 0.85
+
+
+def worker_env(**extra: str) -> dict[str, str]:
+    env = {**os.environ, "DJANGO_SETTINGS_MODULE": "thinkalike.settings_test", "REDIS_URL": ""}
+    return {**env, **extra}
+
+
+@pytest.mark.realserver
+def test_four_processes_share_one_database_budget(tmp_path):
+    env = worker_env(DATABASE_URL=f"sqlite:///{tmp_path / 'budget.sqlite3'}")
+    subprocess.run([sys.executable, "manage.py", "migrate", "-v0"],
+                   cwd=ROOT, env=env, check=True, timeout=60)
+
+    stamps, start, stop = run_workers(tmp_path, env)
+
+    check_budget(stamps, start, stop, "database")
+
+
+@pytest.mark.realserver
+def test_four_processes_share_one_redis_budget(tmp_path, redis_url):
+    # The workers never touch this database: the Redis backend needs none.
+    env = worker_env(DATABASE_URL=f"sqlite:///{tmp_path / 'unused.sqlite3'}", REDIS_URL=redis_url)
+
+    stamps, start, stop = run_workers(tmp_path, env)
+
+    check_budget(stamps, start, stop, "redis")
