@@ -1,0 +1,124 @@
+"""A real worker is SIGKILLed in the middle of a 5,000-item sync; running the sync again must
+leave exactly the rows an uninterrupted run leaves.
+
+Everything is real: the sandbox served by ``runserver`` on loopback, a ``qcluster`` worker
+process, and a SQLite file database they share. The test process only reads that file.
+"""
+
+import json
+import os
+import re
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from integrations.sandbox.liveserver import (
+    PROJECT_DIR,
+    SandboxServer,
+    _env,
+    issue_tokens,
+    manage,
+    migrated_sqlite_url,
+    set_knobs,
+)
+
+TRACKS = 5000
+pytestmark = pytest.mark.realserver
+
+SETUP = """
+import json
+from datetime import timedelta
+from django.contrib.auth import get_user_model
+from django.utils import timezone
+from consent.services import consent_set
+from integrations.models import Connection, Credential
+ids = {}
+for name, tokens in json.loads(ARGS).items():
+    user = get_user_model().objects.create_user(username=name, email=f"{name}@example.com")
+    consent_set(user=user, purpose="matching", granted=True)
+    connection = Connection.objects.create(
+        user=user, provider="sandbox", external_account_id="kill-listener",
+        account_label="kill-listener", auto_sync=False)
+    Credential.objects.create(
+        connection=connection, access_token=tokens["access_token"],
+        refresh_token=tokens["refresh_token"],
+        expires_at=timezone.now() + timedelta(hours=1))
+    ids[name] = connection.pk
+print(json.dumps(ids))
+"""
+
+
+def rows(db_path: Path, connection_id: int) -> list[tuple]:
+    with sqlite3.connect(db_path) as db:
+        return sorted(db.execute(
+            "SELECT kind, external_id, content_hash, deleted_at IS NULL FROM "
+            "integrations_externalitem WHERE connection_id = ?", [connection_id]))
+
+
+def item_count(db_path: Path, connection_id: int) -> int:
+    with sqlite3.connect(db_path, timeout=20) as db:
+        return db.execute("SELECT COUNT(*) FROM integrations_externalitem WHERE "
+                          "connection_id = ?", [connection_id]).fetchone()[0]
+
+
+def test_sigkill_mid_sync_then_rerun_matches_an_uninterrupted_run(tmp_path):
+    database_url = migrated_sqlite_url(tmp_path)
+    db_path = Path(database_url.removeprefix("sqlite:///"))
+    with SandboxServer(database_url, extra_env={"REDIS_URL": ""}) as server:
+        env = {"REDIS_URL": "", "THINKALIKE_SANDBOX_URL": server.sandbox_url}
+        manage("createcachetable", database_url=database_url, extra_env=env)
+        set_knobs(database_url, track_count=TRACKS, artist_count=20, latency_ms=5)
+        tokens = {name: issue_tokens(database_url, account="kill-listener")
+                  for name in ("reference", "victim")}
+        prelude = f"ARGS = {json.dumps(json.dumps(tokens))}\n"
+        ids = json.loads(manage("shell", "-c", prelude + SETUP, database_url=database_url,
+                                extra_env=env).stdout.strip().splitlines()[-1])
+
+        # The uninterrupted run.
+        manage("sync_connections", "--connection", str(ids["reference"]), "--full",
+               "--foreground", database_url=database_url, extra_env=env, timeout=300)
+        expected = rows(db_path, ids["reference"])
+        assert len(expected) == TRACKS + 20
+
+        # Queue the victim's run and let a real worker take it.
+        manage("sync_connections", "--connection", str(ids["victim"]), "--full",
+               database_url=database_url, extra_env=env)
+        worker = subprocess.Popen(
+            [sys.executable, "manage.py", "qcluster"], cwd=PROJECT_DIR,
+            env=_env(database_url, env), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+            start_new_session=True,
+        )
+        try:
+            deadline = time.monotonic() + 120
+            while item_count(db_path, ids["victim"]) < TRACKS // 4:
+                assert time.monotonic() < deadline, "the worker never got going"
+                assert worker.poll() is None, "the worker died on its own"
+                time.sleep(0.05)
+        finally:
+            os.killpg(worker.pid, signal.SIGKILL)  # the whole cluster, no goodbye
+            worker.wait(timeout=30)
+        interrupted = item_count(db_path, ids["victim"])
+        assert interrupted < TRACKS, "the run finished before it could be killed"
+
+        # The claim of the killed run is still held; once it is stale the next request
+        # takes over, and the run resumes from the stream's checkpoint.
+        with sqlite3.connect(db_path, timeout=20) as db:
+            db.execute("UPDATE integrations_connection SET sync_claimed_at = "
+                       "'2000-01-01 00:00:00' WHERE id = ?", [ids["victim"]])
+        result = manage("sync_connections", "--connection", str(ids["victim"]),
+                        "--foreground", database_url=database_url, extra_env=env, timeout=300)
+        assert "succeeded" in result.stdout, result.stdout
+        fetched = int(re.search(r"fetched=(\d+)", result.stdout).group(1))
+        # resumed from the checkpoint: the pages before it were not fetched again
+        assert fetched <= TRACKS + 20 - (interrupted - 20) + 100, result.stdout
+    assert rows(db_path, ids["victim"]) == expected
+    with sqlite3.connect(db_path) as db:
+        statuses = [s for (s,) in db.execute(
+            "SELECT status FROM integrations_syncrun WHERE connection_id = ? ORDER BY id",
+            [ids["victim"]])]
+    assert statuses == ["failed", "succeeded"]  # the killed run was closed as lost
