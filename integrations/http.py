@@ -22,6 +22,7 @@ from urllib.parse import urljoin, urlsplit
 import requests
 from django.conf import settings
 
+from . import ratelimit
 from .exceptions import (
     CursorRejected,
     ProviderDataError,
@@ -71,6 +72,39 @@ def new_session() -> requests.Session:
     return session
 
 
+@dataclass(frozen=True)
+class Budget:
+    """A shared rate budget: at most ``limit`` requests per ``window`` seconds under ``key``."""
+
+    key: str
+    limit: int
+    window: float
+
+
+def reset_at(value: str | None, now: float) -> float | None:
+    """``X-RateLimit-Reset`` as Unix time: providers send either an epoch or seconds from now."""
+    try:
+        number = float(value) if value else None
+    except ValueError:
+        return None
+    if number is None:
+        return None
+    return number if number > 1_000_000_000 else now + number
+
+
+def _note_limits(budget: Budget | None, response: requests.Response, wait: float | None) -> None:
+    """Tell every worker what the provider said about its limit."""
+    if budget is None:
+        return
+    now = time.time()
+    if response.status_code == 429 and wait is not None:
+        ratelimit.block_until(budget.key, now + wait)
+    elif response.headers.get("X-RateLimit-Remaining") == "0":
+        until = reset_at(response.headers.get("X-RateLimit-Reset"), now)
+        if until is not None:
+            ratelimit.block_until(budget.key, until)
+
+
 def send(
     session: requests.Session,
     method: str,
@@ -80,21 +114,29 @@ def send(
     connection_id: int | None,
     retry: bool = True,
     secrets: tuple[str, ...] = (),
+    budget: Budget | None = None,
     **kwargs: Any,
 ) -> requests.Response:
     """Send one logical request with the retry policy and write its ApiCall row.
 
+    Every attempt first takes a slot of the shared ``budget`` (so all workers together stay
+    under the provider's limit); a 304 gives it back, since providers do not count those.
     Retries 5xx and connection errors (when ``retry``) and waits out short 429s; returns the
     final response, whatever its status, or raises TryLater when the provider cannot be reached
     or keeps limiting us.
     """
     max_retries = settings.THINKALIKE_HTTP_MAX_RETRIES if retry else 0
+    if not settings.THINKALIKE_RATE_BUDGETS:
+        budget = None
     retries = 0
     started = time.monotonic()
     status: int | None = None
     error = ""
     try:
         while True:
+            if budget is not None:
+                ratelimit.acquire(budget.key, budget.limit, budget.window,
+                                  max_wait=settings.THINKALIKE_MAX_RETRY_AFTER)
             try:
                 response = session.request(
                     method, url, timeout=settings.THINKALIKE_HTTP_TIMEOUT, **kwargs
@@ -109,8 +151,11 @@ def send(
                 retries += 1
                 continue
             status = response.status_code
+            if status == 304 and budget is not None:
+                ratelimit.refund(budget.key)
+            wait = retry_after_seconds(response.headers.get("Retry-After"))
+            _note_limits(budget, response, wait)
             if status == 429:
-                wait = retry_after_seconds(response.headers.get("Retry-After"))
                 if wait is None:
                     wait = backoff_seconds(retries)
                 if retries >= max_retries or wait > settings.THINKALIKE_MAX_RETRY_AFTER:
@@ -165,6 +210,17 @@ class ApiClient:
         self.session = session or new_session()
         self.base_url = provider.get_api_base_url()
         self._credential = None
+        self.budget = self._budget()
+
+    def _budget(self) -> Budget | None:
+        rule = self.provider.get_rate_limit()
+        if rule is None:
+            return None
+        if self.provider.rate_limit_per_connection and self.connection is not None:
+            key = ratelimit.connection_key(self.provider.slug, self.connection.pk)
+        else:
+            key = ratelimit.provider_key(self.provider.slug)
+        return Budget(key, *rule)
 
     def absolute(self, url: str) -> str:
         if urlsplit(url).scheme:
@@ -204,7 +260,7 @@ class ApiClient:
                 self.session, method, url, headers=headers,
                 provider_slug=self.provider.slug,
                 connection_id=self.connection.pk if self.connection else None,
-                secrets=self._known_secrets(access_token), **kwargs,
+                secrets=self._known_secrets(access_token), budget=self.budget, **kwargs,
             )
             if response.status_code == 401 and access_token and not refreshed:
                 access_token = self._access_token(force_refresh=True, stale=access_token)

@@ -179,6 +179,20 @@ THINKALIKE_HTTP_BACKOFF_BASE = 0.5
 THINKALIKE_HTTP_BACKOFF_CAP = 30.0
 # A Retry-After longer than this ends the run early ("try again later") instead of waiting.
 THINKALIKE_MAX_RETRY_AFTER = 60.0
+# Shared per-provider request budgets (integrations/ratelimit.py): database or Redis.
+THINKALIKE_RATE_BUDGETS = env_bool("THINKALIKE_RATE_BUDGETS", True)
+
+
+def parse_rate(value: str) -> tuple[int, float] | None:
+    """ "100/10" -> (100, 10.0): requests per seconds; "" or "off" -> None."""
+    if not value or value.strip().lower() == "off":
+        return None
+    requests_, _, seconds = value.partition("/")
+    return int(requests_), float(seconds or 1)
+
+
+THINKALIKE_SANDBOX_RATE_LIMIT = parse_rate(os.environ.get("THINKALIKE_SANDBOX_RATE_LIMIT",
+                                                          "100/10"))
 THINKALIKE_REFRESH_MARGIN_SECONDS = 300
 THINKALIKE_SYNC_INTERVAL_MINUTES = int(os.environ.get("THINKALIKE_SYNC_INTERVAL_MINUTES", "360"))
 # A claim older than this is considered lost (worker killed, Redis task dropped) and re-queued.

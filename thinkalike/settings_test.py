@@ -17,6 +17,9 @@ os.environ.setdefault("SPOTIFY_CLIENT_SECRET", "spotify-test-client-secret-01234
 # through a socket, so its host is a name that cannot resolve.
 os.environ.setdefault("THINKALIKE_SANDBOX_URL", "http://sandbox.test/sandbox")
 
+# Budgets make requests wait in real time; the tests that are about them switch them on.
+os.environ.setdefault("THINKALIKE_RATE_BUDGETS", "0")
+
 from thinkalike.settings import *  # noqa: F403
 
 DEBUG = False

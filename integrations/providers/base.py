@@ -113,6 +113,8 @@ class Provider:
     api_base_url: ClassVar[str] = ""
     # (requests, seconds): the provider's published or observed limit; None when unknown.
     rate_limit: ClassVar[tuple[int, float] | None] = None
+    # True where the provider limits each user rather than the whole app.
+    rate_limit_per_connection: ClassVar[bool] = False
     form_fields: ClassVar[tuple[FormField, ...]] = ()
     streams: ClassVar[tuple[Stream, ...]] = ()
     actions: ClassVar[tuple[str, ...]] = ()
@@ -149,6 +151,9 @@ class Provider:
     # -- requests -------------------------------------------------------------------------
     def get_api_base_url(self) -> str:
         return self.api_base_url
+
+    def get_rate_limit(self) -> tuple[int, float] | None:
+        return self.rate_limit
 
     def get_revoke_url(self) -> str | None:
         return self.revoke_url

@@ -22,7 +22,6 @@ class SandboxProvider(Provider):
     auth_kind = AuthKind.OAUTH2
     allauth_id = "sandbox"
     scopes = ("library.read", "profile.read")
-    rate_limit = (100, 10.0)
     streams = (
         Stream(
             name="tracks",
@@ -57,6 +56,10 @@ class SandboxProvider(Provider):
 
     def get_api_base_url(self) -> str:
         return settings.THINKALIKE_SANDBOX_URL.rstrip("/") + "/api/v1/"
+
+    def get_rate_limit(self) -> tuple[int, float] | None:
+        # Configurable, so tests and benchmarks can match the limit the sandbox enforces.
+        return settings.THINKALIKE_SANDBOX_RATE_LIMIT
 
     def get_revoke_url(self) -> str:
         return settings.THINKALIKE_SANDBOX_URL.rstrip("/") + "/oauth/revoke"
