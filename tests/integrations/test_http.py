@@ -1,5 +1,6 @@
 """integrations/http.py: timeouts, retries, Retry-After, auth injection, 401 refresh, audit rows."""
 
+import time
 from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
 
@@ -8,6 +9,7 @@ import requests
 import responses
 from responses import matchers
 
+from integrations import ratelimit
 from integrations.exceptions import (
     ProviderDataError,
     ProviderUnavailable,
@@ -148,3 +150,65 @@ def test_403_means_reconnect_and_is_not_retried(spotify_connection, mocked_respo
         client_for(spotify_connection).get_json("me/top/artists")
     assert len(mocked_responses.calls) == 1
     assert Connection.objects.get().status == Connection.Status.ACTIVE  # the caller decides
+
+
+# --- the shared rate budget, as the client uses it ------------------------------------------
+
+@pytest.fixture
+def budgeted(settings, monkeypatch, spotify_connection):
+    from integrations.providers.spotify.provider import SpotifyProvider
+
+    settings.THINKALIKE_RATE_BUDGETS = True
+    settings.REDIS_URL = ""  # the database backend: rolled back with the test
+    monkeypatch.setattr(SpotifyProvider, "rate_limit", (2, 0.3))
+    waits: list[float] = []
+
+    def recording_sleep(seconds):
+        waits.append(seconds)
+        time.sleep(seconds)
+
+    monkeypatch.setattr("integrations.ratelimit.sleep", recording_sleep)
+    return waits
+
+
+def bucket():
+    from integrations.models import RateBucket
+
+    return RateBucket.objects.get(key="provider:spotify")
+
+
+def test_every_request_takes_a_slot_and_waits_when_none_is_left(spotify_connection,
+                                                                mocked_responses, budgeted):
+    mocked_responses.get(TOP, json={"items": [], "next": None})
+    client = client_for(spotify_connection)
+    for _ in range(3):
+        client.get_json("me/top/artists")
+    assert len(budgeted) == 1 and 0.2 < budgeted[0] <= 0.35  # the third waited for a slot
+    assert len(bucket().stamps) == 2
+
+
+def test_a_304_gives_its_slot_back(spotify_connection, mocked_responses, budgeted):
+    mocked_responses.get(TOP, status=304, headers={"ETag": '"v1"'})
+    page = client_for(spotify_connection).get_page("me/top/artists", etag='"v1"')
+    assert page.not_modified
+    assert bucket().stamps == []
+
+
+def test_429_blocks_every_worker_until_retry_after(spotify_connection, mocked_responses,
+                                                   budgeted, no_sleep):
+    mocked_responses.get(TOP, status=429, headers={"Retry-After": "120"})
+    before = time.time()
+    with pytest.raises(RateLimited):
+        client_for(spotify_connection).get_json("me/top/artists")
+    assert before + 119 <= bucket().blocked_until <= time.time() + 121
+
+
+def test_remaining_zero_blocks_until_the_reset(spotify_connection, mocked_responses, budgeted):
+    reset = time.time() + 30
+    mocked_responses.get(TOP, json={"items": [], "next": None},
+                         headers={"X-RateLimit-Remaining": "0",
+                                  "X-RateLimit-Reset": f"{reset:.3f}"})
+    client_for(spotify_connection).get_json("me/top/artists")
+    assert bucket().blocked_until == pytest.approx(reset, abs=0.01)
+    with pytest.raises(RateLimited):  # every worker now waits for the reset
+        ratelimit.acquire("provider:spotify", 2, 0.3, max_wait=5)

@@ -112,14 +112,14 @@ def test_rate_limit_refuses_with_retry_after_and_rate_headers(oauth, access_toke
     assert [a.status_code for a in answers] == [200, 200, 200]
     assert [a["X-RateLimit-Remaining"] for a in answers] == ["2", "1", "0"]
     assert {a["X-RateLimit-Limit"] for a in answers} == {"3"}
-    assert answers[0]["X-RateLimit-Reset"] == str(int(started + 2.0) + 1)  # ceil
+    assert answers[0]["X-RateLimit-Reset"] == f"{started + 2.0:.3f}"  # when the first slot frees
 
     refused = get(oauth, "me/tracks", access_token)  # 0.3 s after the first of the window
     assert refused.status_code == 429
     assert refused.json() == {"error": "rate_limited"}
     assert refused["Retry-After"] == "2"  # the first slot frees 1.7 s from now, rounded up
     assert refused["X-RateLimit-Remaining"] == "0"
-    assert refused["X-RateLimit-Reset"] == str(int(started + 2.0) + 1)
+    assert refused["X-RateLimit-Reset"] == f"{started + 2.0:.3f}"
 
     clock.now = started + 2.0  # the first request has left [now - 2 s, now)
     assert get(oauth, "me", access_token).status_code == 200
