@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 
 from django.conf import settings
+from django.db import connection as db_connection
 from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
@@ -48,30 +49,46 @@ def _claim_and_create_runs(
 ) -> list[SyncRun]:
     """Claim the given connections and create a queued run for each one claimed.
 
-    Four queries whatever the number of connections: one conditional UPDATE claims (two callers,
-    two dispatchers on two machines: each connection is claimed once), one SELECT reads back
-    which claims are ours by their token, one UPDATE closes runs whose claim had gone stale
-    (their worker died), one bulk INSERT creates the runs.
+    Five queries whatever the number of connections: a conditional UPDATE claims them under a
+    fresh token (two callers, two dispatchers on two machines: each connection is claimed
+    once), an UPDATE closes runs whose claim had gone stale (their worker died), one
+    INSERT ... SELECT creates every run, and one SELECT reads the runs back for queueing.
     """
     token = uuid.uuid4()
     now = timezone.now()
-    Connection.objects.filter(
+    claimed = Connection.objects.filter(
         _claimable(), pk__in=pks, status=Connection.Status.ACTIVE
     ).update(sync_claimed_at=now, sync_claim_token=token)
-    claimed = list(
-        Connection.objects.filter(sync_claim_token=token).values_list("pk", flat=True)
-    )
     if not claimed:
         return []
     SyncRun.objects.filter(
-        connection_id__in=claimed, status__in=[SyncRun.Status.QUEUED, SyncRun.Status.RUNNING]
+        connection__sync_claim_token=token,
+        status__in=[SyncRun.Status.QUEUED, SyncRun.Status.RUNNING],
     ).update(status=SyncRun.Status.FAILED, finished_at=now, error_code="lost",
              error_message="The worker running this sync stopped; it was queued again.")
-    return SyncRun.objects.bulk_create(
-        [SyncRun(connection_id=pk, trigger=trigger, mode=mode, claim_token=token)
-         for pk in claimed],
-        batch_size=1000,
+    _insert_runs_for_claim(token, trigger=trigger, mode=mode, now=now)
+    return list(SyncRun.objects.filter(claim_token=token, status=SyncRun.Status.QUEUED)
+                .only("pk", "connection_id"))
+
+
+def _insert_runs_for_claim(token: uuid.UUID, *, trigger: str, mode: str, now) -> None:
+    # bulk_create would split the rows into many INSERTs on SQLite (999 parameters per
+    # statement); one INSERT ... SELECT keeps the cost flat.
+    quote = db_connection.ops.quote_name
+    columns = ["connection_id", "trigger", "mode", "status", "queued_at", "pages", "fetched",
+               "created", "updated", "unchanged", "deleted", "streams", "progress", "error_code",
+               "error_message", "claim_token"]
+    token_value = Connection._meta.get_field("sync_claim_token").get_db_prep_value(
+        token, db_connection)
+    sql = (
+        f"INSERT INTO {quote(SyncRun._meta.db_table)} ({', '.join(map(quote, columns))}) "
+        f"SELECT {quote('id')}, %s, %s, %s, %s, 0, 0, 0, 0, 0, 0, '{{}}', '', '', '', "
+        f"{quote('sync_claim_token')} FROM {quote(Connection._meta.db_table)} "
+        f"WHERE {quote('sync_claim_token')} = %s"
     )
+    with db_connection.cursor() as cursor:
+        cursor.execute(sql, [trigger, mode, SyncRun.Status.QUEUED,
+                             db_connection.ops.adapt_datetimefield_value(now), token_value])
 
 
 def _enqueue_on_commit(runs: list[SyncRun]) -> None:
@@ -97,10 +114,11 @@ def sync_request(
     return runs[0] if runs else None
 
 
-def sync_dispatch_due(*, batch_size: int = 500, max_batches: int = 20) -> int:
+def sync_dispatch_due(*, batch_size: int = 300, max_batches: int = 100) -> int:
     """Queue a run for every connection that is due. Returns how many were queued.
 
-    A constant number of queries per batch of ``batch_size`` connections.
+    A constant number of queries per batch of ``batch_size`` connections. 300 keeps the bulk
+    insert into django-q2's queue (3 parameters a row) to one statement even on SQLite.
     """
     queued = 0
     for _ in range(max_batches):

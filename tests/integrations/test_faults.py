@@ -158,3 +158,41 @@ def test_a_failed_run_in_the_middle_of_a_full_pass_deletes_nothing(world, clean_
     run = sync(connection, full=True)
     assert run.status == SyncRun.Status.FAILED
     assert not ExternalItem.objects.filter(deleted_at__isnull=False).exists()
+
+
+def test_rate_limit_past_the_cap_ends_the_run_partial_and_the_next_resumes(world, clean_rows,
+                                                                           no_sleep):
+    sandbox, driver = world
+    connection = connect(driver, "capped@example.com")
+    sandbox.knobs(rate_limit_requests=3, rate_limit_window_seconds=3600)
+    run = sync(connection, full=True)
+    assert (run.status, run.error_code) == (SyncRun.Status.PARTIAL, "rate_limited")
+    assert run.fetched == 150 and "top_artists" not in run.streams  # it stopped early
+    assert no_sleep == []  # an hour's Retry-After is not waited for
+    connection.refresh_from_db()
+    assert connection.next_sync_at is not None and connection.sync_claimed_at is None
+
+    sandbox.knobs(rate_limit_requests=0)
+    sandbox.calls.clear()
+    again = sync(connection)
+    assert again.status == SyncRun.Status.SUCCEEDED
+    assert len([p for _, p in sandbox.calls if p.endswith("/me/tracks")]) == 3  # pages 4-6
+    assert_consistent(connection, clean_rows, complete=True)
+
+
+def test_consecutive_failures_back_off_exponentially_and_never_disable(world, no_sleep):
+    from django.utils import timezone
+
+    sandbox, driver = world
+    connection = connect(driver, "down@example.com")
+    sandbox.knobs(error_rate=1.0)
+    delays = []
+    for _ in range(4):
+        before = timezone.now()
+        sync(connection)
+        connection.refresh_from_db()
+        delays.append(round((connection.next_sync_at - before).total_seconds() / 60))
+    assert delays == [5, 10, 20, 40]
+    assert connection.consecutive_failures == 4
+    assert connection.status == Connection.Status.ACTIVE and connection.sync_enabled
+    assert "try again later" in connection.last_error

@@ -350,3 +350,59 @@ def test_periodic_full_pass_replaces_incremental_after_the_interval(user, sandbo
     settings.THINKALIKE_FULL_SYNC_EVERY_HOURS = 0
     run = run_now(connection)
     assert run.streams["tracks"]["mode"] == "full"
+
+
+# --- dispatching at scale -------------------------------------------------------------------
+
+def make_due(count: int, offset: int = 0) -> list[int]:
+    from django.contrib.auth import get_user_model
+
+    User = get_user_model()
+    users = User.objects.bulk_create(
+        [User(username=f"due{offset + i}", email=f"due{offset + i}@example.com")
+         for i in range(count)])
+    return [c.pk for c in Connection.objects.bulk_create(
+        [Connection(user=u, provider="sandbox", external_account_id=f"x{u.pk}",
+                    next_sync_at=timezone.now()) for u in users])]
+
+
+def dispatch_queries(capture_on_commit, **kwargs) -> tuple[int, int]:
+    from django.db import connection as db_connection
+    from django.test.utils import CaptureQueriesContext
+
+    with CaptureQueriesContext(db_connection) as ctx, capture_on_commit(execute=True):
+        queued = sync_dispatch_due(**kwargs)
+    return queued, len(ctx.captured_queries)
+
+
+def test_dispatcher_queries_do_not_grow_with_the_number_of_connections(
+        db, django_capture_on_commit_callbacks):
+    counts = {}
+    for size in (1, 10, 100):
+        make_due(size, offset=size * 1000)
+        queued, counts[size] = dispatch_queries(django_capture_on_commit_callbacks)
+        assert queued == size
+    # select due, claim, close stale runs, insert the runs, read them back, queue them with
+    # one bulk insert into django-q2's queue (plus the transaction's savepoints)
+    assert counts[1] == counts[10] == counts[100] <= 8, counts
+    assert SyncRun.objects.count() == 111
+    from django_q.models import OrmQ
+
+    if not settings_redis():
+        assert OrmQ.objects.count() == 111
+
+
+def test_dispatcher_costs_the_same_queries_per_batch(db, django_capture_on_commit_callbacks):
+    make_due(1)
+    _, one_batch = dispatch_queries(django_capture_on_commit_callbacks)
+    make_due(250, offset=5000)
+    queued, three_batches = dispatch_queries(django_capture_on_commit_callbacks,
+                                             batch_size=100)
+    assert queued == 250
+    assert three_batches == 3 * one_batch
+
+
+def settings_redis() -> bool:
+    from django.conf import settings
+
+    return bool(settings.REDIS_URL)
