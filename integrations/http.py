@@ -10,6 +10,7 @@ modules never catch ``requests`` exceptions themselves.
 from __future__ import annotations
 
 import logging
+import math
 import random
 import time
 from collections.abc import Mapping
@@ -87,7 +88,7 @@ def reset_at(value: str | None, now: float) -> float | None:
         number = float(value) if value else None
     except ValueError:
         return None
-    if number is None:
+    if number is None or not math.isfinite(number) or number < 0:
         return None
     return number if number > 1_000_000_000 else now + number
 

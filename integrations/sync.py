@@ -21,7 +21,7 @@ from django.utils import timezone
 
 from consent.selectors import allows_from_map, consent_map
 
-from .exceptions import IntegrationError, ReauthRequired, TryLater
+from .exceptions import IntegrationError, LeaseLost, ReauthRequired, TryLater
 from .http import ApiClient
 from .interests import interests_recompute
 from .models import Connection, Credential, SyncRun
@@ -181,6 +181,8 @@ def _run_streams(run: SyncRun, connection: Connection, outcome: RunOutcome) -> N
                        code="unknown_provider") from None
     if connection.status != Connection.Status.ACTIVE:
         raise ReauthRequired("This connection needs reconnecting before it can sync.")
+    if run.claim_token is not None and connection.sync_claim_token != run.claim_token:
+        raise LeaseLost("A newer run took over this connection before this one started.")
     answers = consent_map(user=connection.user)
     credential = Credential.objects.filter(connection=connection).first()
     client = ApiClient(provider, connection=connection, secrets=secret_values(credential))

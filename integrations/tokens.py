@@ -28,6 +28,7 @@ from .providers.registry import get_provider
 from .redaction import fingerprint
 
 logger = logging.getLogger(__name__)
+MAX_LIFETIME = 10 * 365 * 24 * 3600  # seconds
 
 
 @dataclass(frozen=True)
@@ -55,7 +56,8 @@ def grant_from_response(data: object) -> TokenGrant:
     expires_in = data.get("expires_in")
     expires_at = None
     if isinstance(expires_in, int | float | str) and str(expires_in).isdigit():
-        expires_at = timezone.now() + timedelta(seconds=int(expires_in))
+        # Capped: a nonsensical lifetime must not overflow the date arithmetic.
+        expires_at = timezone.now() + timedelta(seconds=min(int(expires_in), MAX_LIFETIME))
     refresh = data.get("refresh_token")
     return TokenGrant(
         access_token=data["access_token"],

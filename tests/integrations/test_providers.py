@@ -145,3 +145,42 @@ def test_paginators_never_raise_a_bare_error(paginator, payload):
     except ProviderDataError:
         return
     assert isinstance(page.records, list)
+
+
+@settings(max_examples=200, deadline=None)
+@given(work=json_values)
+def test_open_library_subjects_never_raise_a_bare_error(work):
+    from integrations.providers.openlibrary.mapping import subjects_of
+
+    try:
+        subjects = subjects_of(work)
+    except ProviderDataError:
+        return
+    assert all(isinstance(s, str) and s for s in subjects)
+
+
+@settings(max_examples=200, deadline=None)
+@given(data=st.one_of(json_values, st.dictionaries(
+    st.sampled_from(["access_token", "refresh_token", "expires_in", "scope", "token_type"]),
+    json_values, max_size=5)))
+def test_token_responses_parse_or_raise_the_engines_error(data):
+    from integrations.tokens import grant_from_response
+
+    try:
+        grant = grant_from_response(data)
+    except ProviderDataError:
+        return
+    assert isinstance(grant.access_token, str)
+    assert grant.expires_at is None or grant.expires_at.year < 9999
+    assert grant.scopes is None or all(isinstance(s, str) for s in grant.scopes)
+
+
+@settings(max_examples=300, deadline=None)
+@given(value=st.one_of(st.none(), st.text(max_size=40)))
+def test_rate_headers_never_raise(value):
+    from integrations.http import reset_at, retry_after_seconds
+
+    seconds = retry_after_seconds(value)
+    assert seconds is None or seconds >= 0
+    until = reset_at(value, 1_800_000_000.0)
+    assert until is None or 0 <= until < float("inf")

@@ -406,3 +406,47 @@ def settings_redis() -> bool:
     from django.conf import settings
 
     return bool(settings.REDIS_URL)
+
+
+def test_a_run_whose_claim_was_taken_over_stops_and_leaves_the_connection_alone(
+        user, sandbox, sandbox_tokens, queued, monkeypatch):
+    import uuid
+
+    monkeypatch.setattr("integrations.streams.LEASE_RENEW_SECONDS", 0)
+    sandbox.knobs(track_count=200, artist_count=5)
+    connection = sandbox_connection(user, sandbox, sandbox_tokens)
+    grant(user)
+    stale = sync_request(connection=connection, trigger=SyncRun.Trigger.SCHEDULE)
+    newer = uuid.uuid4()
+    Connection.objects.filter(pk=connection.pk).update(sync_claim_token=newer)  # taken over
+    run = sync_execute(run_id=stale.pk)
+    assert run.error_code == "lease_lost"
+    assert ExternalItem.objects.count() == 0  # it stopped before writing anything
+    connection.refresh_from_db()
+    assert connection.sync_claim_token == newer and connection.sync_claimed_at is not None
+    assert connection.last_sync_status == ""  # health is the newer run's to report
+
+
+def test_the_lease_is_renewed_while_a_run_pages(user, sandbox, sandbox_tokens, queued,
+                                                monkeypatch):
+    monkeypatch.setattr("integrations.streams.LEASE_RENEW_SECONDS", 0)
+    sandbox.knobs(track_count=200, artist_count=5)
+    connection = sandbox_connection(user, sandbox, sandbox_tokens)
+    grant(user)
+    run = sync_request(connection=connection, trigger=SyncRun.Trigger.MANUAL)
+    old = timezone.now() - timezone.timedelta(minutes=50)
+    Connection.objects.filter(pk=connection.pk).update(sync_claimed_at=old)
+    renewals = []
+    real_update = Connection.objects.filter
+
+    def spy(*args, **kwargs):
+        queryset = real_update(*args, **kwargs)
+        if "sync_claim_token" in kwargs:
+            renewals.append(kwargs["sync_claim_token"])
+        return queryset
+
+    monkeypatch.setattr(Connection.objects, "filter", spy)
+    done = sync_execute(run_id=run.pk)
+    assert done.status == SyncRun.Status.SUCCEEDED
+    assert len(renewals) >= 4  # one per page at least, with the run's own token
+    assert set(renewals) == {run.claim_token}
