@@ -55,7 +55,8 @@ def grant_from_response(data: object) -> TokenGrant:
         raise ProviderDataError("the token endpoint answered without an access token")
     expires_in = data.get("expires_in")
     expires_at = None
-    if isinstance(expires_in, int | float | str) and str(expires_in).isdigit():
+    if isinstance(expires_in, int | float | str) and str(expires_in).isascii() \
+            and str(expires_in).isdigit():
         # Capped: a nonsensical lifetime must not overflow the date arithmetic.
         expires_at = timezone.now() + timedelta(seconds=min(int(expires_in), MAX_LIFETIME))
     refresh = data.get("refresh_token")

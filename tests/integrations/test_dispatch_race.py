@@ -30,7 +30,7 @@ def test_racing_dispatchers_queue_each_connection_once(monkeypatch):
         try:
             barrier.wait()
             queued.append(sync_dispatch_due(batch_size=50))
-        except Exception as exc:  # noqa: BLE001  # reported below
+        except Exception as exc:  # reported below
             errors.append(exc)
         finally:
             connections.close_all()

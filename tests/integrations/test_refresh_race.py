@@ -50,7 +50,7 @@ def race(target) -> list:
         try:
             barrier.wait()
             results.append(target())
-        except Exception as exc:  # noqa: BLE001  # reported below
+        except Exception as exc:  # reported below
             errors.append(exc)
         finally:
             connections.close_all()
