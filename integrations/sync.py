@@ -186,6 +186,7 @@ def _run_streams(run: SyncRun, connection: Connection, outcome: RunOutcome) -> N
     answers = consent_map(user=connection.user)
     credential = Credential.objects.filter(connection=connection).first()
     client = ApiClient(provider, connection=connection, secrets=secret_values(credential))
+    synced: list[StreamSync] = []
     try:
         for stream in provider.streams:
             if not connection.stream_enabled(stream.name):
@@ -194,34 +195,42 @@ def _run_streams(run: SyncRun, connection: Connection, outcome: RunOutcome) -> N
             if not any(allows_from_map(answers, p, provider.slug) for p in stream.purposes):
                 outcome.streams[stream.name] = {"status": "skipped", "reason": SKIP_NO_CONSENT}
                 continue
-            stream_sync = StreamSync(run=run, connection=connection, provider=provider,
-                                     stream=stream, client=client)
-            try:
-                counters = stream_sync.run(full=run.mode == SyncRun.Mode.FULL)
-            except ReauthRequired:
-                outcome.counters.add(stream_sync.counters)
-                outcome.streams[stream.name] = {"status": "failed", "reason": "reauth_required"}
-                raise
-            except TryLater as exc:
-                # Other streams may still work (a malformed page in one, say); a rate limit
-                # ends the run so the next one resumes, which the checkpoint makes cheap.
-                outcome.counters.add(stream_sync.counters)
-                outcome.streams[stream.name] = {
-                    "status": "failed", "reason": redact_text(exc.message),
-                    **stream_sync.counters.as_dict(),
-                }
-                outcome.error = exc
-                if exc.code in ("rate_limited", "lease_lost"):
-                    break
-                continue
-            outcome.counters.add(counters)
-            outcome.streams[stream.name] = {
-                "status": "succeeded", "mode": stream_sync.mode,
-                "not_modified": stream_sync.not_modified, **counters.as_dict(),
-            }
+            synced.append(StreamSync(run=run, connection=connection, provider=provider,
+                                     stream=stream, client=client))
+            if not _run_one_stream(run, synced[-1], outcome):
+                break
     finally:
         client.close()
-        interests_recompute(connection=connection, provider=provider)
+        # Interests derive from the items alone: a run that wrote none leaves them as they are.
+        if any(s.counters.created or s.counters.updated or s.counters.deleted for s in synced):
+            interests_recompute(connection=connection, provider=provider)
+
+
+def _run_one_stream(run: SyncRun, stream_sync: StreamSync, outcome: RunOutcome) -> bool:
+    """Run one stream into ``outcome``. False when the whole run must stop early."""
+    name = stream_sync.stream.name
+    try:
+        counters = stream_sync.run(full=run.mode == SyncRun.Mode.FULL)
+    except ReauthRequired:
+        outcome.counters.add(stream_sync.counters)
+        outcome.streams[name] = {"status": "failed", "reason": "reauth_required"}
+        raise
+    except TryLater as exc:
+        # Other streams may still work (a malformed page in one, say); a rate limit past the
+        # cap or a lost lease ends the run, and the next one resumes from the checkpoint.
+        outcome.counters.add(stream_sync.counters)
+        outcome.streams[name] = {
+            "status": "failed", "reason": redact_text(exc.message),
+            **stream_sync.counters.as_dict(),
+        }
+        outcome.error = exc
+        return exc.code not in ("rate_limited", "lease_lost")
+    outcome.counters.add(counters)
+    outcome.streams[name] = {
+        "status": "succeeded", "mode": stream_sync.mode,
+        "not_modified": stream_sync.not_modified, **counters.as_dict(),
+    }
+    return True
 
 
 def _run_status(outcome: RunOutcome) -> str:

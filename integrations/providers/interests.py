@@ -1,10 +1,13 @@
 """Shared helpers for turning provider labels (genres, subjects) into interest signals."""
 
+from functools import lru_cache
+
 from django.utils.text import slugify
 
 from .base import InterestSignal
 
 
+@lru_cache(maxsize=4096)  # pure, and the same few hundred labels recur in every recompute
 def signal(category: str, label: str, weight: float = 1.0) -> InterestSignal | None:
     """An interest signal for ``label`` in ``category``, or None when the label has no slug."""
     label = " ".join(label.split())[:120]

@@ -450,3 +450,25 @@ def test_the_lease_is_renewed_while_a_run_pages(user, sandbox, sandbox_tokens, q
     assert done.status == SyncRun.Status.SUCCEEDED
     assert len(renewals) >= 4  # one per page at least, with the run's own token
     assert set(renewals) == {run.claim_token}
+
+
+def test_an_id_repeated_on_a_later_page_of_a_first_sync_is_not_inserted_twice(
+        user, mocked_responses, queued):
+    from responses import matchers
+
+    top = "https://api.spotify.com/v1/me/top/artists"
+
+    def artist(i):
+        return {"id": f"a{i}", "name": f"Artist {i}", "genres": ["rock"]}
+
+    mocked_responses.get(top, json={"items": [artist(1), artist(2)], "next": top + "?offset=2"},
+                         match=[matchers.query_param_matcher({"time_range": "medium_term",
+                                                              "limit": "50"})])
+    mocked_responses.get(top, json={"items": [artist(2), artist(3)], "next": None},
+                         match=[matchers.query_param_matcher({"offset": "2"})])
+    connection = make_connection(user, "spotify")
+    grant(user)
+    run = run_now(connection)
+    assert run.status == SyncRun.Status.SUCCEEDED, run.error_message
+    assert (run.fetched, run.created, run.unchanged) == (4, 3, 1)
+    assert ExternalItem.objects.filter(connection=connection).count() == 3
