@@ -38,3 +38,10 @@ def allows(user: AbstractBaseUser, purpose: str, provider: str | None = None) ->
     if not getattr(user, "is_authenticated", False):
         return False
     return allows_from_map(consent_map(user=user), purpose, provider)
+
+
+def consent_history(*, user: AbstractBaseUser, limit: int = 20):
+    """The user's latest consent changes, newest first."""
+    from .models import ConsentEvent
+
+    return ConsentEvent.objects.filter(user=user)[:limit]

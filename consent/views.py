@@ -15,7 +15,7 @@ from integrations.selectors import catalog_for_user
 from .forms import ConsentSetForm
 from .models import ALL_PROVIDERS, ConsentEvent
 from .purposes import PURPOSES
-from .selectors import consent_map
+from .selectors import consent_history, consent_map
 from .services import consent_set
 
 # Messages people see; tests import them.
@@ -67,7 +67,7 @@ def consent_settings(request: HttpRequest) -> HttpResponse:
     history = [
         {"event": event, "purpose_name": PURPOSES[event.purpose].name
          if event.purpose in PURPOSES else event.purpose, "scope": _scope_name(event.provider)}
-        for event in ConsentEvent.objects.filter(user=request.user)[:HISTORY_SHOWN]
+        for event in consent_history(user=request.user, limit=HISTORY_SHOWN)
     ]
     return render(request, "consent/settings.html", {
         "purposes": purposes, "history": history, "next": request.get_full_path(),

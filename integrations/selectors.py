@@ -122,3 +122,19 @@ def items_for_connection(*, connection: Connection, limit: int = 200) -> QuerySe
     return ExternalItem.objects.filter(connection=connection, deleted_at__isnull=True).order_by(
         "kind", "title"
     )[:limit]
+
+
+def runs_for_connection(*, connection: Connection, limit: int = 10) -> QuerySet[SyncRun]:
+    return connection.sync_runs.all()[:limit]
+
+
+def latest_run(*, connection: Connection) -> SyncRun | None:
+    return connection.sync_runs.first()
+
+
+def imported_counts(*, connection: Connection) -> dict[str, int]:
+    """How much a disconnect or purge would delete: visible items and interests."""
+    return {
+        "items": connection.items.filter(deleted_at__isnull=True).count(),
+        "interests": connection.interests.count(),
+    }

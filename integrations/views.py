@@ -28,8 +28,11 @@ from .selectors import (
     CatalogEntry,
     catalog_for_user,
     connection_get_for_user,
+    imported_counts,
     interests_for_user,
     items_for_connection,
+    latest_run,
+    runs_for_connection,
     sync_run_get_for_user,
 )
 from .services import (
@@ -204,9 +207,9 @@ def connection_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "provider": provider,
         "status_words": STATUS_WORDS.get(connection.status, connection.status),
         "streams": _streams(provider, connection),
-        "runs": connection.sync_runs.all()[:RECENT_RUNS],
+        "runs": runs_for_connection(connection=connection, limit=RECENT_RUNS),
         "items": items,
-        "items_total": connection.items.filter(deleted_at__isnull=True).count(),
+        "items_total": imported_counts(connection=connection)["items"],
         "items_shown": ITEMS_SHOWN,
         "connect_url": _connect_url(provider) if provider.is_available() else "",
     })
@@ -226,7 +229,7 @@ def sync_now(request: HttpRequest, pk: int) -> HttpResponse:
     run = sync_request(connection=connection, trigger=SyncRun.Trigger.MANUAL)
     if run is None:
         messages.info(request, SYNC_ALREADY_QUEUED)
-        run = connection.sync_runs.first()
+        run = latest_run(connection=connection)
     else:
         messages.success(request, SYNC_QUEUED)
     if run is None:
@@ -266,13 +269,14 @@ def run_status(request: HttpRequest, pk: int, run_pk: int) -> HttpResponse:
 def disconnect(request: HttpRequest, pk: int) -> HttpResponse:
     connection = connection_get_for_user(user=request.user, pk=pk)
     provider = _provider_of(connection)
-    items = connection.items.filter(deleted_at__isnull=True).count()
+    counts = imported_counts(connection=connection)
+    items = counts["items"]
     if request.method == "GET":
         return render(request, "integrations/disconnect.html", {
             "connection": connection,
             "provider": provider,
             "items": items,
-            "interests": connection.interests.count(),
+            "interests": counts["interests"],
         })
     result = connection_disconnect(connection=connection, actor=f"user:{request.user.pk}")
     messages.success(request, DISCONNECTED.format(name=provider.name, items=items))
