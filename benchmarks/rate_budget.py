@@ -20,30 +20,11 @@ from integrations.sandbox.liveserver import (
     PROJECT_DIR,
     SandboxServer,
     _env,
-    issue_tokens,
-    manage,
+    create_sandbox_connections,
     migrated_sqlite_url,
     set_knobs,
 )
 from integrations.sandbox.windows import fixed_window_counts, sliding_window_counts
-
-SETUP = """
-import json
-from datetime import timedelta
-from django.contrib.auth import get_user_model
-from django.utils import timezone
-from integrations.models import Connection, Credential
-ids = []
-for n, tokens in enumerate(json.loads(ARGS)):
-    user = get_user_model().objects.create_user(username=f"w{n}", email=f"w{n}@example.com")
-    connection = Connection.objects.create(user=user, provider="sandbox",
-                                           external_account_id=f"budget-{n}", auto_sync=False)
-    Credential.objects.create(connection=connection, access_token=tokens["access_token"],
-                              refresh_token=tokens["refresh_token"],
-                              expires_at=timezone.now() + timedelta(hours=1))
-    ids.append(connection.pk)
-print(json.dumps(ids))
-"""
 
 WORKER = """
 import json, time
@@ -75,10 +56,8 @@ def run(*, processes: int = 4, limit: int = 20, window: float = 1.0,
     with SandboxServer(database_url) as server:
         env = {"THINKALIKE_SANDBOX_URL": server.sandbox_url, "THINKALIKE_RATE_BUDGETS": "1",
                "THINKALIKE_SANDBOX_RATE_LIMIT": f"{limit}/{window}"}
-        tokens = [issue_tokens(database_url, account=f"budget-{n}") for n in range(processes)]
-        prelude = f"ARGS = {json.dumps(json.dumps(tokens))}\n"
-        ids = json.loads(manage("shell", "-c", prelude + SETUP, database_url=database_url,
-                                extra_env=env).stdout.strip().splitlines()[-1])
+        ids = create_sandbox_connections(
+            database_url, accounts=[f"budget-{n}" for n in range(processes)], consent=False)
         set_knobs(database_url, rate_limit_requests=limit, rate_limit_window_seconds=window)
         start = time.time() + 4.0  # every worker is up and waiting by then
         workers = [

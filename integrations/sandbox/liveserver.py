@@ -77,6 +77,41 @@ def issue_tokens(database_url: str, *, account: str = "demo-listener",
     ))
 
 
+def create_sandbox_connections(database_url: str, *, accounts: list[str],
+                               consent: bool = True) -> list[int]:
+    """A new user with a sandbox connection (fresh tokens) per account; their ids, in order.
+
+    An account may be listed twice: two people syncing the same data. With ``consent``, each
+    user allows matching, so every stream of the sandbox syncs.
+    """
+    tokens = [issue_tokens(database_url, account=account) for account in accounts]
+    return json.loads(_shell(
+        "import uuid\n"
+        "from datetime import timedelta\n"
+        "from django.contrib.auth import get_user_model\n"
+        "from django.utils import timezone\n"
+        "from consent.services import consent_set\n"
+        "from integrations.models import Connection, Credential\n"
+        "ids = []\n"
+        "for account, tokens in zip(ARGS['accounts'], ARGS['tokens']):\n"
+        "    name = f'live-{uuid.uuid4().hex[:12]}'\n"
+        "    user = get_user_model().objects.create_user(username=name,\n"
+        "                                                email=f'{name}@example.com')\n"
+        "    if ARGS['consent']:\n"
+        "        consent_set(user=user, purpose='matching', granted=True)\n"
+        "    connection = Connection.objects.create(\n"
+        "        user=user, provider='sandbox', external_account_id=account,\n"
+        "        account_label=account, auto_sync=False)\n"
+        "    Credential.objects.create(\n"
+        "        connection=connection, access_token=tokens['access_token'],\n"
+        "        refresh_token=tokens['refresh_token'],\n"
+        "        expires_at=timezone.now() + timedelta(hours=1))\n"
+        "    ids.append(connection.pk)\n"
+        "print(json.dumps(ids))\n",
+        database_url=database_url, accounts=accounts, tokens=tokens, consent=consent,
+    ).strip().splitlines()[-1])
+
+
 def set_knobs(database_url: str, **changes) -> None:
     """Save sandbox knobs in ``database_url`` (a real save: it restarts revoke counting)."""
     _shell(

@@ -5,7 +5,6 @@ Everything is real: the sandbox served by ``runserver`` on loopback, a ``qcluste
 process, and a SQLite file database they share. The test process only reads that file.
 """
 
-import json
 import os
 import re
 import signal
@@ -21,7 +20,7 @@ from integrations.sandbox.liveserver import (
     PROJECT_DIR,
     SandboxServer,
     _env,
-    issue_tokens,
+    create_sandbox_connections,
     manage,
     migrated_sqlite_url,
     set_knobs,
@@ -29,29 +28,6 @@ from integrations.sandbox.liveserver import (
 
 TRACKS = 5000
 pytestmark = pytest.mark.realserver
-
-SETUP = """
-import json
-from datetime import timedelta
-from django.contrib.auth import get_user_model
-from django.utils import timezone
-from consent.services import consent_set
-from integrations.models import Connection, Credential
-ids = {}
-for name, tokens in json.loads(ARGS).items():
-    user = get_user_model().objects.create_user(username=name, email=f"{name}@example.com")
-    consent_set(user=user, purpose="matching", granted=True)
-    connection = Connection.objects.create(
-        user=user, provider="sandbox", external_account_id="kill-listener",
-        account_label="kill-listener", auto_sync=False)
-    Credential.objects.create(
-        connection=connection, access_token=tokens["access_token"],
-        refresh_token=tokens["refresh_token"],
-        expires_at=timezone.now() + timedelta(hours=1))
-    ids[name] = connection.pk
-print(json.dumps(ids))
-"""
-
 
 def rows(db_path: Path, connection_id: int) -> list[tuple]:
     with sqlite3.connect(db_path) as db:
@@ -73,11 +49,9 @@ def test_sigkill_mid_sync_then_rerun_matches_an_uninterrupted_run(tmp_path):
         env = {"REDIS_URL": "", "THINKALIKE_SANDBOX_URL": server.sandbox_url}
         manage("createcachetable", database_url=database_url, extra_env=env)
         set_knobs(database_url, track_count=TRACKS, artist_count=20, latency_ms=5)
-        tokens = {name: issue_tokens(database_url, account="kill-listener")
-                  for name in ("reference", "victim")}
-        prelude = f"ARGS = {json.dumps(json.dumps(tokens))}\n"
-        ids = json.loads(manage("shell", "-c", prelude + SETUP, database_url=database_url,
-                                extra_env=env).stdout.strip().splitlines()[-1])
+        reference, victim = create_sandbox_connections(
+            database_url, accounts=["kill-listener", "kill-listener"])
+        ids = {"reference": reference, "victim": victim}
 
         # The uninterrupted run.
         manage("sync_connections", "--connection", str(ids["reference"]), "--full",
