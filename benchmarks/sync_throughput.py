@@ -40,38 +40,6 @@ STOCK_PAGES = 20
 
 
 # -- the parent: server, setup, alternating runs ------------------------------------------------
-def _server_class():
-    from integrations.sandbox.liveserver import PROJECT_DIR, SandboxServer, _env
-
-    class NoDelaySandboxServer(SandboxServer):
-        """``SandboxServer`` with TCP_NODELAY on the server's sockets.
-
-        Stock ``runserver`` writes a response's headers and body in two ``send()`` calls; on a
-        kept-alive connection Nagle's algorithm holds the body until the client ACKs the
-        headers, which Linux delays by up to 40 ms. That made every page cost ~45 ms instead
-        of ~5 ms, hiding the client's own costs behind idle waiting, so the benchmark runs
-        the same ``runserver`` with ``disable_nagle_algorithm`` set (``serve`` mode below).
-        """
-
-        def start(self) -> None:
-            env = _env(self.database_url,
-                       {"THINKALIKE_SANDBOX_URL": self.sandbox_url, **(self.extra_env or {})})
-            self._stderr = tempfile.TemporaryFile()  # noqa: SIM115  (stop() closes it)
-            self.process = subprocess.Popen(
-                [sys.executable, "-m", "benchmarks.sync_throughput", "serve",
-                 f"127.0.0.1:{self.port}"],
-                cwd=PROJECT_DIR, env=env, stdout=subprocess.DEVNULL, stderr=self._stderr,
-                start_new_session=True,
-            )
-            try:
-                self._wait_until_answering()
-            except BaseException:
-                self.stop()
-                raise
-
-    return NoDelaySandboxServer
-
-
 def run(runs: int = RUNS, tracks: int = TRACKS) -> dict:
     from integrations.sandbox.liveserver import (
         PROJECT_DIR,
@@ -99,7 +67,7 @@ def run(runs: int = RUNS, tracks: int = TRACKS) -> dict:
                                    f"{result.stderr[-3000:]}\nserver:\n{server.stderr_tail()}")
             return json.loads(result.stdout.strip().splitlines()[-1])
 
-        with _server_class()(database_url, extra_env={"REDIS_URL": ""}) as server:
+        with SandboxServer(database_url, extra_env={"REDIS_URL": ""}) as server:
             ids = child(server, "setup", str(runs))
             fetch_only = child(server, "fetch", str(ids["bare"][0]))
             bare, engine = [], []
@@ -107,7 +75,7 @@ def run(runs: int = RUNS, tracks: int = TRACKS) -> dict:
                 bare.append(child(server, "bare", str(ids["bare"][i])))
                 engine.append(child(server, "engine", str(ids["engine"][i])))
         # Why the benchmark's server sets TCP_NODELAY: the same fetch on stock runserver.
-        with SandboxServer(database_url, extra_env={"REDIS_URL": ""}) as stock:
+        with SandboxServer(database_url, extra_env={"REDIS_URL": ""}, nodelay=False) as stock:
             stock_fetch = child(stock, "fetch", str(ids["bare"][0]), str(STOCK_PAGES))
     result = summarise(bare, engine, fetch_only, tracks=tracks, runs=runs)
     result["stock_runserver_ms_per_page"] = round(
@@ -440,7 +408,7 @@ def _engine(connection_id: int, *, only_full: bool = False) -> dict:
 
 
 def _child_main(argv: list[str]) -> int:
-    """Modes: ``serve ADDRESS``, ``setup RUNS``, ``bare ID``, ``fetch ID [PAGES]``,
+    """Modes: ``setup RUNS``, ``bare ID``, ``fetch ID [PAGES]``,
     ``engine ID`` and ``profile ID [SORT]`` (cProfile of the engine's full sync; not part of
     ``make bench``)."""
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
@@ -448,13 +416,6 @@ def _child_main(argv: list[str]) -> int:
     import django
 
     django.setup()
-    if argv[0] == "serve":
-        from django.core.management import call_command
-        from django.core.servers.basehttp import WSGIRequestHandler
-
-        WSGIRequestHandler.disable_nagle_algorithm = True
-        call_command("runserver", argv[1], use_reloader=False)
-        return 0
     mode, arg = argv[0], int(argv[1])
     if mode == "setup":
         out = _setup(arg)
