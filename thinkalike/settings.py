@@ -196,7 +196,9 @@ THINKALIKE_SANDBOX_RATE_LIMIT = parse_rate(os.environ.get("THINKALIKE_SANDBOX_RA
 THINKALIKE_REFRESH_MARGIN_SECONDS = 300
 THINKALIKE_SYNC_INTERVAL_MINUTES = int(os.environ.get("THINKALIKE_SYNC_INTERVAL_MINUTES", "360"))
 # A claim older than this is considered lost (worker killed, Redis task dropped) and re-queued.
-THINKALIKE_SYNC_CLAIM_TTL_SECONDS = 3600
+# A running sync renews its claim every 15 s, so only dead or never-started runs go stale; a
+# run that starts after being superseded stops at once (its claim token is no longer current).
+THINKALIKE_SYNC_CLAIM_TTL_SECONDS = 600
 # A checkpoint older than this is not resumed (the provider's pages may have shifted).
 THINKALIKE_CHECKPOINT_MAX_AGE_SECONDS = 6 * 3600
 # Incremental passes cannot see deletions: a full pass runs at least this often.

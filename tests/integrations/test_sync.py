@@ -434,7 +434,7 @@ def test_the_lease_is_renewed_while_a_run_pages(user, sandbox, sandbox_tokens, q
     connection = sandbox_connection(user, sandbox, sandbox_tokens)
     grant(user)
     run = sync_request(connection=connection, trigger=SyncRun.Trigger.MANUAL)
-    old = timezone.now() - timezone.timedelta(minutes=50)
+    old = timezone.now() - timezone.timedelta(minutes=5)
     Connection.objects.filter(pk=connection.pk).update(sync_claimed_at=old)
     renewals = []
     real_update = Connection.objects.filter
