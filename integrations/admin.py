@@ -85,7 +85,14 @@ class RecentRunsFormSet(BaseInlineFormSet):
         return self._recent
 
 
-class SyncRunInline(ReadOnlyInline, admin.TabularInline):
+class RunDurationMixin:
+    @admin.display(description="duration")
+    def duration(self, obj: SyncRun) -> str:
+        seconds = obj.duration_seconds
+        return "-" if seconds is None else f"{seconds:.1f}s"
+
+
+class SyncRunInline(RunDurationMixin, ReadOnlyInline, admin.TabularInline):
     model = SyncRun
     formset = RecentRunsFormSet
     verbose_name_plural = f"latest {RECENT_RUNS} sync runs"
@@ -94,11 +101,6 @@ class SyncRunInline(ReadOnlyInline, admin.TabularInline):
     readonly_fields = fields
     ordering = ["-queued_at", "-pk"]
     show_change_link = True
-
-    @admin.display(description="duration")
-    def duration(self, obj: SyncRun) -> str:
-        seconds = obj.duration_seconds
-        return "-" if seconds is None else f"{seconds:.1f}s"
 
     @admin.display(description="error")
     def error(self, obj: SyncRun) -> str:
@@ -204,7 +206,7 @@ class ConnectionAdmin(ReadOnlyAdmin):
 
 
 @admin.register(SyncRun)
-class SyncRunAdmin(ReadOnlyAdmin):
+class SyncRunAdmin(RunDurationMixin, ReadOnlyAdmin):
     list_display = ["pk", "connection", "trigger", "mode", "status", "queued_at", "duration",
                     "pages", "fetched", "created", "updated", "unchanged", "deleted",
                     "error_code"]
@@ -216,11 +218,6 @@ class SyncRunAdmin(ReadOnlyAdmin):
               "finished_at", "duration", "pages", "fetched", "created", "updated", "unchanged",
               "deleted", "streams_pretty", "progress", "error_code", "error_message"]
     readonly_fields = ["duration", "streams_pretty"]
-
-    @admin.display(description="duration")
-    def duration(self, obj: SyncRun) -> str:
-        seconds = obj.duration_seconds
-        return "-" if seconds is None else f"{seconds:.1f}s"
 
     @admin.display(description="streams")
     def streams_pretty(self, obj: SyncRun) -> str:
