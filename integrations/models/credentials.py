@@ -21,6 +21,10 @@ class Credential(models.Model):
     token_type = models.CharField(_("token type"), max_length=40, blank=True)
     expires_at = models.DateTimeField(_("expires at"), null=True, blank=True)
     refreshed_at = models.DateTimeField(_("last refreshed"), null=True, blank=True)
+    # The refresh lease: one worker at a time calls the token endpoint. Taken and released with
+    # conditional UPDATEs that commit at once, so no transaction is open during the request.
+    refresh_lease_token = models.UUIDField(_("refresh lease token"), null=True, blank=True)
+    refresh_lease_until = models.DateTimeField(_("refresh lease until"), null=True, blank=True)
     fingerprint = models.CharField(
         _("fingerprint"), max_length=8, blank=True,
         help_text=_("Last 4 hex digits of a SHA-256 of the secret, to tell tokens apart."),
