@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from django.contrib.auth.base_user import AbstractBaseUser
-from django.db.models import OuterRef, Prefetch, QuerySet, Subquery
+from django.db.models import OuterRef, Prefetch, Q, QuerySet, Subquery
 from django.shortcuts import get_object_or_404
 
 from consent.purposes import PURPOSES
@@ -13,7 +13,7 @@ from consent.selectors import allows_from_map, consent_map
 
 from .models import Connection, ExternalItem, SyncRun, UserInterest
 from .providers.base import Provider
-from .providers.registry import all_providers
+from .providers.registry import PROVIDERS, all_providers
 
 
 def connection_get_for_user(*, user: AbstractBaseUser, pk: int) -> Connection:
@@ -72,53 +72,92 @@ def catalog_for_user(*, user: AbstractBaseUser) -> list[CatalogEntry]:
 
 @dataclass(frozen=True)
 class InterestView:
+    """One interest from one connection, as its owner sees it on their own pages."""
+
     label: str
     category: str
-    weight: float
+    weight: float  # for the chosen purpose, else the strongest over the purposes it serves
     provider: str
     account_label: str
     purposes: list[str]  # purposes that may see it now: served by its streams AND consented
 
 
-def interests_for_user(
+def _check_purpose(purpose: str) -> None:
+    if purpose not in PURPOSES:
+        raise KeyError(purpose)
+
+
+def interests_for_owner(
     *, user: AbstractBaseUser, purpose: str | None = None
 ) -> list[InterestView]:
-    """The user's interests; with ``purpose``, only those that purpose may see right now."""
-    if purpose is not None and purpose not in PURPOSES:
-        raise KeyError(purpose)
+    """The owner's own interests page: every interest, with the purposes that may use it now.
+
+    Only for pages the person sees about themselves. Code that hands interests to another part
+    of ThinkAlike uses ``interests_for_purpose``. With ``purpose``, only what that purpose may
+    see right now, weighted as that purpose receives it.
+    """
+    if purpose is not None:
+        _check_purpose(purpose)
     answers = consent_map(user=user)
     rows = UserInterest.objects.filter(user=user).select_related("interest", "connection")
-    result = []
+    grouped: dict[tuple[int, int], list[UserInterest]] = {}
     for row in rows:
-        visible = [
-            p for p in row.purposes
-            if p in PURPOSES and allows_from_map(answers, p, row.connection.provider)
-        ]
+        grouped.setdefault((row.connection_id, row.interest_id), []).append(row)
+    result = []
+    for group in grouped.values():
+        first = group[0]
+        provider = first.connection.provider
+        weights = {row.purpose: row.weight for row in group if row.purpose in PURPOSES}
+        visible = [p for p in PURPOSES if p in weights and allows_from_map(answers, p, provider)]
         if purpose is not None and purpose not in visible:
             continue
         result.append(InterestView(
-            label=row.interest.label, category=row.interest.category, weight=row.weight,
-            provider=row.connection.provider, account_label=row.connection.account_label,
-            purposes=visible,
+            label=first.interest.label, category=first.interest.category,
+            weight=weights[purpose] if purpose is not None else max(weights.values(), default=0),
+            provider=provider, account_label=first.connection.account_label, purposes=visible,
         ))
+    result.sort(key=lambda view: (-view.weight, view.label))
     return result
 
 
 def interests_for_purpose(*, user: AbstractBaseUser, purpose: str) -> dict[str, float]:
-    """For other ThinkAlike code: interest slug -> weight, only what ``purpose`` may use."""
-    if purpose not in PURPOSES:
-        raise KeyError(purpose)
+    """For other ThinkAlike code: interest slug -> weight, only what ``purpose`` may use now.
+
+    The weights come only from streams that serve ``purpose`` and only from providers that
+    consent allows for it; across connections the strongest weight wins.
+    """
+    _check_purpose(purpose)
     answers = consent_map(user=user)
     result: dict[str, float] = {}
-    rows = UserInterest.objects.filter(user=user).select_related("interest", "connection")
-    for row in rows:
-        if purpose in row.purposes and allows_from_map(answers, purpose, row.connection.provider):
-            slug = row.interest.slug
-            result[slug] = max(result.get(slug, 0.0), row.weight)
+    rows = UserInterest.objects.filter(user=user, purpose=purpose).values_list(
+        "interest__slug", "connection__provider", "weight"
+    )
+    for slug, provider, weight in rows:
+        if allows_from_map(answers, purpose, provider):
+            result[slug] = max(result.get(slug, 0.0), weight)
     return result
 
 
-def items_for_connection(*, connection: Connection, limit: int = 200) -> QuerySet[ExternalItem]:
+def items_for_purpose(*, user: AbstractBaseUser, purpose: str) -> QuerySet[ExternalItem]:
+    """For other ThinkAlike code: the live items ``purpose`` may use now.
+
+    Only items written by streams that serve ``purpose``, from providers consent allows for it.
+    """
+    _check_purpose(purpose)
+    answers = consent_map(user=user)
+    allowed = Q(pk__in=[])
+    for connection_id, slug in Connection.objects.filter(user=user).values_list("pk", "provider"):
+        provider = PROVIDERS.get(slug)
+        if provider is None or not allows_from_map(answers, purpose, slug):
+            continue
+        kinds = [s.kind for s in provider.streams if purpose in s.purposes]
+        if kinds:
+            allowed |= Q(connection_id=connection_id, kind__in=kinds)
+    return ExternalItem.objects.filter(allowed, deleted_at__isnull=True)
+
+
+def items_for_owner(*, connection: Connection, limit: int = 200) -> QuerySet[ExternalItem]:
+    """The owner's own connection page: what was imported, whatever consent says now."""
     return ExternalItem.objects.filter(connection=connection, deleted_at__isnull=True).order_by(
         "kind", "title"
     )[:limit]

@@ -29,8 +29,8 @@ from .selectors import (
     catalog_for_user,
     connection_get_for_user,
     imported_counts,
-    interests_for_user,
-    items_for_connection,
+    interests_for_owner,
+    items_for_owner,
     latest_run,
     runs_for_connection,
     sync_run_get_for_user,
@@ -200,7 +200,7 @@ def connection_detail(request: HttpRequest, pk: int) -> HttpResponse:
     provider = _provider_of(connection)
     items = [
         {"item": item, "summary": _attrs_summary(item.attrs)}
-        for item in items_for_connection(connection=connection, limit=ITEMS_SHOWN)
+        for item in items_for_owner(connection=connection, limit=ITEMS_SHOWN)
     ]
     return render(request, "integrations/connection_detail.html", {
         "connection": connection,
@@ -307,8 +307,8 @@ def interests(request: HttpRequest) -> HttpResponse:
     error = ""
     if purpose is not None and purpose not in PURPOSES:
         error, purpose, status = UNKNOWN_PURPOSE.format(purpose=purpose[:50]), None, 400
-    every = interests_for_user(user=request.user)
-    shown = every if purpose is None else interests_for_user(user=request.user, purpose=purpose)
+    every = interests_for_owner(user=request.user)
+    shown = every if purpose is None else interests_for_owner(user=request.user, purpose=purpose)
     rows = [
         {
             "interest": interest,

@@ -6,7 +6,7 @@ import consent
 from consent.models import ConsentEvent, ConsentGrant
 from consent.services import UnknownPurpose, consent_set
 from integrations.models import Interest, UserInterest
-from integrations.selectors import interests_for_purpose, interests_for_user
+from integrations.selectors import interests_for_owner, interests_for_purpose
 from tests.factories import make_connection, make_user
 
 
@@ -66,10 +66,11 @@ def test_interests_reach_a_purpose_only_with_consent(user):
     connection = make_connection(user, "sandbox")
     rock = Interest.objects.create(slug="music-rock", label="Rock", category="music")
     jazz = Interest.objects.create(slug="music-jazz", label="Jazz", category="music")
-    UserInterest.objects.create(user=user, interest=rock, connection=connection, weight=1.0,
-                                purposes=["matching", "community_recommendation"])
+    for purpose in ("matching", "community_recommendation"):
+        UserInterest.objects.create(user=user, interest=rock, connection=connection, weight=1.0,
+                                    purpose=purpose)
     UserInterest.objects.create(user=user, interest=jazz, connection=connection, weight=0.5,
-                                purposes=["matching"])
+                                purpose="matching")
     assert interests_for_purpose(user=user, purpose="matching") == {}
     consent_set(user=user, purpose="matching", granted=True)
     assert interests_for_purpose(user=user, purpose="matching") == {
@@ -81,7 +82,7 @@ def test_interests_reach_a_purpose_only_with_consent(user):
         "music-rock": 1.0}
     consent_set(user=user, purpose="matching", granted=False)
     assert interests_for_purpose(user=user, purpose="matching") == {}  # hidden at once
-    views = {v.label: v.purposes for v in interests_for_user(user=user)}
+    views = {v.label: v.purposes for v in interests_for_owner(user=user)}
     assert views == {"Rock": ["community_recommendation"], "Jazz": []}
 
 
