@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timedelta
 
@@ -100,14 +101,21 @@ def _parse_time(value: str | None) -> datetime | None:
         return None
 
 
+class ConsentWithdrawn(Exception):
+    """Every purpose the stream serves was withdrawn while it ran: it stops before the next page."""
+
+
 class StreamSync:
     def __init__(self, *, run: SyncRun, connection: Connection, provider: Provider,
-                 stream: Stream, client: ApiClient) -> None:
+                 stream: Stream, client: ApiClient,
+                 consented: Callable[[], bool] | None = None) -> None:
         self.sync_run = run
         self.connection = connection
         self.provider = provider
         self.stream = stream
         self.client = client
+        # Asked before every page after the first: consent may be withdrawn mid-stream.
+        self.consented = consented
         self.counters = StreamCounters()
         self.not_modified = False
         self.mode = ""
@@ -183,6 +191,8 @@ class StreamSync:
                 self._first_request(plan, dict(segment)))
             is_first_page = not plan.resumed or index > plan.segment
             while request is not None:
+                if self.counters.pages and self.consented is not None and not self.consented():
+                    raise ConsentWithdrawn
                 etag = self.stream_etag_for(plan, index, request, is_first_page)
                 fetched = self.client.get_page(request.url, request.params, etag=etag)
                 if fetched.not_modified:
