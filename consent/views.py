@@ -26,6 +26,10 @@ BAD_REQUEST = (
     "That consent change was not understood (unknown purpose or service); nothing changed."
 )
 ALL_SERVICES = "all services"
+# History answers; a disconnect forgets the per-service answer rather than turning it off.
+ANSWER_ON = "Turned on"
+ANSWER_OFF = "Turned off"
+ANSWER_FORGOTTEN = "Forgotten (service disconnected)"
 
 HISTORY_SHOWN = 20
 
@@ -41,6 +45,12 @@ def _safe_next(request: HttpRequest) -> str | None:
     ):
         return target
     return None
+
+
+def _answer(event: ConsentEvent) -> str:
+    if event.source == ConsentEvent.Source.DISCONNECT:
+        return ANSWER_FORGOTTEN
+    return ANSWER_ON if event.granted else ANSWER_OFF
 
 
 @login_required
@@ -66,7 +76,8 @@ def consent_settings(request: HttpRequest) -> HttpResponse:
         purposes.append({"purpose": purpose, "all": bool(everywhere), "providers": rows})
     history = [
         {"event": event, "purpose_name": PURPOSES[event.purpose].name
-         if event.purpose in PURPOSES else event.purpose, "scope": _scope_name(event.provider)}
+         if event.purpose in PURPOSES else event.purpose, "scope": _scope_name(event.provider),
+         "answer": _answer(event)}
         for event in consent_history(user=request.user, limit=HISTORY_SHOWN)
     ]
     return render(request, "consent/settings.html", {

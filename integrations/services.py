@@ -198,7 +198,7 @@ def connection_disconnect(*, connection: Connection, actor: str = "") -> Disconn
         if social_account_id:
             SocialAccount.objects.filter(pk=social_account_id).delete()
         consent_clear_provider(
-            user=connection.user, provider=provider.slug, source=ConsentEvent.Source.PAGE
+            user=connection.user, provider=provider.slug, source=ConsentEvent.Source.DISCONNECT
         )
     return DisconnectResult(revoked=revoked, revoke_note=note)
 

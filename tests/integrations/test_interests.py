@@ -190,3 +190,26 @@ def test_unknown_provider_streams_contribute_nothing():
         streams = ()
 
     assert weights_by_purpose(Empty.streams, [("track", {"genres": ["rock"]})]) == ({}, {})
+
+
+def test_every_selector_handing_out_interests_or_items_takes_a_purpose_or_says_owner():
+    """No unguarded read path: a new selector must either take ``purpose`` or be named for
+    the owner's own pages."""
+    import inspect
+
+    from integrations import selectors
+
+    handing_out = []
+    for name, function in inspect.getmembers(selectors, inspect.isfunction):
+        if name.startswith("_") or function.__module__ != selectors.__name__:
+            continue
+        returns = str(inspect.signature(function).return_annotation)
+        if any(word in name or word in returns for word in (
+                "interest", "Interest", "item", "Item")):
+            handing_out.append(name)
+            purpose = inspect.signature(function).parameters.get("purpose")
+            requires_purpose = purpose is not None and purpose.default is inspect.Parameter.empty
+            assert requires_purpose or "owner" in name, name
+    assert {"interests_for_purpose", "items_for_purpose", "interests_for_owner",
+            "items_for_owner"} <= set(handing_out)
+    assert not hasattr(selectors, "interests_for_user")
