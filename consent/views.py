@@ -10,7 +10,12 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_GET, require_POST
 
 from integrations.providers.registry import PROVIDERS
-from integrations.selectors import catalog_for_user
+from integrations.selectors import (
+    catalog_for_user,
+    connection_get_for_user,
+    unconsented_streams_for_owner,
+)
+from integrations.services import connection_stream_purge
 
 from .forms import ConsentSetForm
 from .models import ALL_PROVIDERS, ConsentEvent
@@ -30,6 +35,9 @@ ALL_SERVICES = "all services"
 ANSWER_ON = "Turned on"
 ANSWER_OFF = "Turned off"
 ANSWER_FORGOTTEN = "Forgotten (service disconnected)"
+
+STREAM_PURGED = "Deleted {items} items that {name} {stream} had collected."
+UNKNOWN_STREAM = "That service has no such kind of data; nothing was deleted."
 
 HISTORY_SHOWN = 20
 
@@ -82,6 +90,7 @@ def consent_settings(request: HttpRequest) -> HttpResponse:
     ]
     return render(request, "consent/settings.html", {
         "purposes": purposes, "history": history, "next": request.get_full_path(),
+        "purge_offers": unconsented_streams_for_owner(user=request.user),
     })
 
 
@@ -101,3 +110,26 @@ def consent_set_view(request: HttpRequest) -> HttpResponse:
     else:
         messages.success(request, (TURNED_ON if granted else TURNED_OFF).format(**names))
     return redirect(_safe_next(request) or "consent:settings")
+
+
+@login_required
+@require_POST
+def purge_stream(request: HttpRequest) -> HttpResponse:
+    """Delete what one stream collected: offered once no allowed purpose uses it."""
+    try:
+        pk = int(request.POST.get("connection", ""))
+    except ValueError:
+        return render(request, "consent/bad_request.html", {"message": UNKNOWN_STREAM},
+                      status=400)
+    connection = connection_get_for_user(user=request.user, pk=pk)
+    stream = request.POST.get("stream", "")
+    try:
+        label = PROVIDERS[connection.provider].get_stream(stream).label
+        deleted = connection_stream_purge(connection=connection, stream=stream,
+                                          actor=f"user:{request.user.pk}")
+    except KeyError:
+        return render(request, "consent/bad_request.html", {"message": UNKNOWN_STREAM},
+                      status=400)
+    messages.success(request, STREAM_PURGED.format(
+        items=deleted, name=PROVIDERS[connection.provider].name, stream=label.lower()))
+    return redirect("consent:settings")

@@ -5,14 +5,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from django.contrib.auth.base_user import AbstractBaseUser
-from django.db.models import OuterRef, Prefetch, Q, QuerySet, Subquery
+from django.db.models import Count, OuterRef, Prefetch, Q, QuerySet, Subquery
 from django.shortcuts import get_object_or_404
 
 from consent.purposes import PURPOSES
 from consent.selectors import allows_from_map, consent_map
 
 from .models import Connection, ExternalItem, SyncRun, UserInterest
-from .providers.base import Provider
+from .providers.base import Provider, Stream
 from .providers.registry import PROVIDERS, all_providers
 
 
@@ -161,6 +161,44 @@ def items_for_owner(*, connection: Connection, limit: int = 200) -> QuerySet[Ext
     return ExternalItem.objects.filter(connection=connection, deleted_at__isnull=True).order_by(
         "kind", "title"
     )[:limit]
+
+
+@dataclass(frozen=True)
+class StreamPurgeOffer:
+    """A stream of a connected service that no allowed purpose uses any more, with what it holds."""
+
+    connection: Connection
+    provider: Provider
+    stream: Stream
+    items: int
+
+
+def unconsented_streams_for_owner(*, user: AbstractBaseUser) -> list[StreamPurgeOffer]:
+    """The owner's consent page: streams whose every purpose is now off, holding items.
+
+    The person may delete what such a stream collected; nothing is deleted for them. Three
+    queries whatever the number of connections and items.
+    """
+    answers = consent_map(user=user)
+    connections = list(Connection.objects.filter(user=user).order_by("provider"))
+    held = {
+        (row["connection_id"], row["kind"]): row["n"]
+        for row in ExternalItem.objects.filter(connection__user=user)
+        .values("connection_id", "kind").annotate(n=Count("pk"))
+    }
+    offers = []
+    for connection in connections:
+        provider = PROVIDERS.get(connection.provider)
+        if provider is None:
+            continue
+        for stream in provider.streams:
+            items = held.get((connection.pk, stream.kind), 0)
+            if items and not any(
+                allows_from_map(answers, p, provider.slug) for p in stream.purposes
+            ):
+                offers.append(StreamPurgeOffer(connection=connection, provider=provider,
+                                               stream=stream, items=items))
+    return offers
 
 
 def runs_for_connection(*, connection: Connection, limit: int = 10) -> QuerySet[SyncRun]:
