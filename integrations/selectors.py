@@ -213,5 +213,6 @@ def imported_counts(*, connection: Connection) -> dict[str, int]:
     """How much a disconnect or purge would delete: visible items and interests."""
     return {
         "items": connection.items.filter(deleted_at__isnull=True).count(),
-        "interests": connection.interests.count(),
+        # One row per (interest, purpose): count the interests, not the rows.
+        "interests": connection.interests.values("interest_id").distinct().count(),
     }

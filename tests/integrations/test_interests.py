@@ -213,3 +213,12 @@ def test_every_selector_handing_out_interests_or_items_takes_a_purpose_or_says_o
     assert {"interests_for_purpose", "items_for_purpose", "interests_for_owner",
             "items_for_owner"} <= set(handing_out)
     assert not hasattr(selectors, "interests_for_user")
+
+
+def test_imported_counts_count_interests_not_rows_per_purpose(user, sandbox_conn):
+    from integrations.selectors import imported_counts
+
+    store(sandbox_conn, "track", [["rock"], ["jazz"]])  # tracks serve both purposes
+    recompute(sandbox_conn)
+    assert UserInterest.objects.filter(connection=sandbox_conn).count() == 4
+    assert imported_counts(connection=sandbox_conn) == {"items": 2, "interests": 2}
