@@ -19,6 +19,7 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
+from . import clock
 from .exceptions import CursorRejected, LeaseLost, ProviderDataError
 from .http import ApiClient
 from .models import Connection, ExternalItem, StreamState, SyncRun
@@ -119,7 +120,7 @@ class StreamSync:
         self.counters = StreamCounters()
         self.not_modified = False
         self.mode = ""
-        self._lease_renewed = timezone.now()
+        self._lease_renewed = clock.now()
         self._progress_at = timezone.now() - timedelta(seconds=PROGRESS_EVERY_SECONDS)
         self._started_empty = False
         self.state, _ = StreamState.objects.get_or_create(
@@ -298,7 +299,7 @@ class StreamSync:
         self._renew_lease()
 
     def _renew_lease(self) -> None:
-        now = timezone.now()
+        now = clock.now()  # the lease's clock, which tests can drive
         token = self.sync_run.claim_token
         if token is None or (now - self._lease_renewed).total_seconds() < LEASE_RENEW_SECONDS:
             return

@@ -22,6 +22,7 @@ from django.utils import timezone
 
 from consent.selectors import allows_from_map, consent_map
 
+from . import clock
 from .exceptions import IntegrationError, LeaseLost, ReauthRequired, TryLater
 from .http import ApiClient
 from .interests import interests_recompute
@@ -44,7 +45,8 @@ SKIP_CONSENT_WITHDRAWN = (
 
 
 def _claimable() -> Q:
-    stale = timezone.now() - timedelta(seconds=settings.THINKALIKE_SYNC_CLAIM_TTL_SECONDS)
+    # Claims are written and judged stale on integrations.clock, which tests can drive.
+    stale = clock.now() - timedelta(seconds=settings.THINKALIKE_SYNC_CLAIM_TTL_SECONDS)
     return Q(sync_claimed_at__isnull=True) | Q(sync_claimed_at__lt=stale)
 
 
@@ -59,7 +61,7 @@ def _claim_and_create_runs(
     INSERT ... SELECT creates every run, and one SELECT reads the runs back for queueing.
     """
     token = uuid.uuid4()
-    now = timezone.now()
+    now = clock.now()
     claimed = Connection.objects.filter(
         _claimable(), pk__in=pks, status=Connection.Status.ACTIVE
     ).update(sync_claimed_at=now, sync_claim_token=token)

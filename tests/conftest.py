@@ -10,7 +10,7 @@ import socket
 import pytest
 import responses
 
-pytest_plugins = ["tests.sandbox_bridge"]
+pytest_plugins = ["tests.sandbox_bridge", "tests.fake_clock"]
 
 _real_connect = socket.socket.connect
 
