@@ -27,6 +27,7 @@ from .exceptions import IntegrationError, LeaseLost, ReauthRequired, TryLater
 from .http import ApiClient
 from .interests import interests_recompute
 from .models import Connection, Credential, SyncRun
+from .providers.base import Stream
 from .providers.registry import UnknownProvider, get_provider
 from .queue import enqueue_many
 from .redaction import redact_text
@@ -214,7 +215,9 @@ def _run_streams(run: SyncRun, connection: Connection, outcome: RunOutcome) -> N
             interests_recompute(connection=connection, provider=provider)
 
 
-def _consent_check(connection: Connection, provider_slug: str, stream) -> Callable[[], bool]:
+def _consent_check(
+    connection: Connection, provider_slug: str, stream: Stream
+) -> Callable[[], bool]:
     """A fresh answer (one query) to: may this stream still collect for any purpose it serves?"""
     def consented() -> bool:
         answers = consent_map(user=connection.user)
