@@ -124,3 +124,21 @@ def test_withdrawal_during_a_later_stream_stops_it_and_keeps_the_earlier_one(
     assert run.status == SyncRun.Status.SUCCEEDED
     assert ExternalItem.objects.filter(kind="track").count() == 60
     assert ExternalItem.objects.filter(kind="artist").count() == 50
+
+
+def test_the_issues_case_end_to_end_top_artists_never_shape_community_recommendations(
+        user, sandbox, sandbox_tokens, queued):
+    from integrations.selectors import interests_for_purpose
+
+    sandbox.knobs(track_count=60, artist_count=30)
+    connection = sandbox_connection(user, sandbox, sandbox_tokens)
+    grant(user, "community_recommendation")
+    run_now(connection)
+    community = interests_for_purpose(user=user, purpose="community_recommendation")
+    assert community and not ExternalItem.objects.filter(kind="artist").exists()
+
+    grant(user, "matching")  # now top artists are collected too (for matching only)
+    run = run_now(connection, full=True)
+    assert run.streams["top_artists"]["created"] == 30
+    assert interests_for_purpose(user=user, purpose="community_recommendation") == community
+    assert interests_for_purpose(user=user, purpose="matching") != community
