@@ -160,9 +160,11 @@ _DATABASE = _Database()
 # KEYS[2]: blocked-until time in microseconds. ARGV: limit, span in microseconds, a unique id,
 # and "now" in microseconds or "" for the Redis server's clock. Returns {1, now} when granted,
 # else {0, microseconds to wait}. Times come from the Redis server's clock (so processes on
-# different machines agree) unless the caller runs on a test clock. They are whole microseconds
-# because Redis truncates Lua floats in replies, and are formatted with %.0f because Lua's
-# default number-to-string keeps only 14 digits.
+# different machines agree) unless the caller runs on a test clock; the grants key outlives its
+# window by ten seconds of real time, so even a test clock's stalled caller never finds its
+# grants expired early. Times are whole microseconds because Redis truncates Lua floats in
+# replies, and are formatted with %.0f because Lua's default number-to-string keeps only 14
+# digits.
 _ACQUIRE_LUA = """
 local now = tonumber(ARGV[4])
 if not now then
@@ -179,7 +181,7 @@ if count >= limit then
   return {0, tonumber(oldest[2]) + span - now}
 end
 redis.call('ZADD', KEYS[1], string.format('%.0f', now), ARGV[3])
-redis.call('PEXPIRE', KEYS[1], math.ceil(span / 1000) + 1000)
+redis.call('PEXPIRE', KEYS[1], math.ceil(span / 1000) + 10000)
 return {1, now}
 """
 
