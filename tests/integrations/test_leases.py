@@ -8,7 +8,6 @@ from datetime import timedelta
 
 import pytest
 
-from integrations import clock
 from integrations.models import Connection, SyncRun
 from integrations.providers.registry import get_provider
 from integrations.streams import LEASE_RENEW_SECONDS, StreamSync
@@ -56,19 +55,3 @@ def test_a_running_stream_renews_its_lease_every_renew_interval(connection, fake
     fake_clock.advance(1)
     stream._renew_lease()
     assert lease() == fake_clock.now() == claimed_at + timedelta(seconds=LEASE_RENEW_SECONDS)
-
-
-def test_the_fake_clock_moves_only_when_told(fake_clock):
-    start = clock.time()
-    clock.sleep(2.5)
-    fake_clock.advance(0.5)
-    clock.sleep(-1)  # a negative wait never moves time back
-    assert clock.time() == start + 3.0
-    assert fake_clock.sleeps == [2.5, -1]
-    assert clock.now().timestamp() == pytest.approx(start + 3.0)
-    assert not clock.server_time_allowed()
-
-
-def test_the_system_clock_is_the_default():
-    assert clock.server_time_allowed()
-    assert isinstance(clock._clock, clock.SystemClock)
