@@ -359,7 +359,6 @@ class ApiCallAdmin(ReadOnlyAdmin):
 class AuditEventAdmin(ReadOnlyAdmin):
     list_display = ["at", "action", "provider", "user", "connection_ref", "actor", "message"]
     list_filter = ["action", "provider"]
-    # The credential is joined so the credential column needs no query per row.
-    list_select_related = ["user", "credential"]
+    list_select_related = ["user"]
     search_fields = ["user__email", "actor", "message"]
     date_hierarchy = "at"
