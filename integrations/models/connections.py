@@ -66,7 +66,8 @@ class Connection(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.provider_name} for {self.user} ({self.account_label or self.external_account_id})"
+        account = self.account_label or self.external_account_id
+        return f"{self.provider_name} for {self.user} ({account})"
 
     @property
     def provider_name(self) -> str:

@@ -64,7 +64,7 @@ def fernet_keys(settings):
 
 def raw(credential, column="access_token") -> bytes:
     with db.cursor() as cursor:
-        cursor.execute(f"SELECT {column} FROM integrations_credential WHERE id = %s",  # noqa: S608
+        cursor.execute(f"SELECT {column} FROM integrations_credential WHERE id = %s",
                        [credential.pk])
         return bytes(cursor.fetchone()[0])
 
