@@ -118,8 +118,9 @@ def test_migrate_alone_creates_the_cache_table_so_sign_up_works(tmp_path):
     sign_up = python(env, (
         "import django; django.setup()\n"
         "from django.test import Client\n"
+        "pw = 'a-Long-enough-passphrase-26'\n"
         "r = Client().post('/accounts/signup/', {'email': 'new@example.com',"
-        " 'password1': 'a-Long-enough-passphrase-26', 'password2': 'a-Long-enough-passphrase-26'})\n"
+        " 'password1': pw, 'password2': pw})\n"
         "print(r.status_code)\n"
     ))
 
