@@ -144,3 +144,36 @@ def test_sign_up_refuses_weak_passwords(client, django_user_model, password, mes
     assert response.status_code == 200
     assert escape(message) in response.content.decode()
     assert not django_user_model.objects.filter(email="weak@example.com").exists()
+
+
+# --- logging: one line per event --------------------------------------------------------------
+
+LOG_EVENTS = """
+import logging
+import django
+django.setup()
+from django.test import Client
+from django.test.utils import override_settings
+
+with override_settings(ROOT_URLCONF="tests.error_urls"):
+    Client().get("/test-errors/403/")
+    Client().get("/no-such-page/")
+    Client(enforce_csrf_checks=True).post("/connections/1/sync/")
+logging.getLogger("integrations.sync").warning("our own warning")
+"""
+
+
+def test_each_log_event_is_one_line_without_a_traceback_for_refusals(tmp_path):
+    # DEBUG on is the demo's setting, and the one where Django adds a console handler of its own.
+    env = production_env(tmp_path, DEBUG="1", ALLOWED_HOSTS="testserver", LOG_LEVEL="INFO")
+    assert manage(env, "migrate", "--no-input").returncode == 0
+
+    result = python(env, LOG_EVENTS)
+
+    lines = [line for line in result.stderr.splitlines() if line.strip()]
+    assert "Traceback" not in result.stderr, result.stderr
+    for event in ("Forbidden (Permission denied): /test-errors/403/",
+                  "Not Found: /no-such-page/", "Forbidden (CSRF cookie not set.)",
+                  "our own warning"):
+        assert sum(event in line for line in lines) == 1, (event, result.stderr)
+    assert all(" WARNING " in line for line in lines), result.stderr
