@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from django.contrib.auth.base_user import AbstractBaseUser
+from django.core.paginator import Page, Paginator
 from django.db.models import OuterRef, Prefetch, QuerySet, Subquery
 from django.shortcuts import get_object_or_404
 
@@ -29,11 +30,14 @@ def sync_run_get_for_user(*, user: AbstractBaseUser, connection_pk: int, pk: int
 
 
 def connections_with_latest_run(*, user: AbstractBaseUser) -> QuerySet[Connection]:
-    """The user's connections, each with ``latest_runs`` = [its newest run] (2 queries)."""
+    """The user's connections, each with ``latest_runs`` = [its newest run] (2 queries).
+
+    The credential comes along (joined) so pages can tell an undecryptable one apart.
+    """
     latest = SyncRun.objects.filter(connection=OuterRef("connection")).order_by(
         "-queued_at", "-pk"
     ).values("pk")[:1]
-    return Connection.objects.filter(user=user).prefetch_related(
+    return Connection.objects.filter(user=user).select_related("credential").prefetch_related(
         Prefetch(
             "sync_runs",
             queryset=SyncRun.objects.filter(pk=Subquery(latest)),
@@ -118,10 +122,19 @@ def interests_for_purpose(*, user: AbstractBaseUser, purpose: str) -> dict[str, 
     return result
 
 
-def items_for_connection(*, connection: Connection, limit: int = 200) -> QuerySet[ExternalItem]:
-    return ExternalItem.objects.filter(connection=connection, deleted_at__isnull=True).order_by(
-        "kind", "title"
-    )[:limit]
+def items_page_for_owner(
+    *, connection: Connection, query: str = "", page: int | str | None = 1, per_page: int = 50
+) -> Page:
+    """One page of the owner's own imported items, optionally those whose title contains
+    ``query`` (case-insensitive). For the owner's connection page only: no purpose applies.
+
+    Two queries whatever the number of items (a count and the page); an out-of-range or
+    malformed page number gives the nearest valid page.
+    """
+    items = ExternalItem.objects.filter(connection=connection, deleted_at__isnull=True)
+    if query:
+        items = items.filter(title__icontains=query)
+    return Paginator(items.order_by("kind", "title", "pk"), per_page).get_page(page)
 
 
 def runs_for_connection(*, connection: Connection, limit: int = 10) -> QuerySet[SyncRun]:

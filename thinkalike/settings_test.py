@@ -26,6 +26,7 @@ DEBUG = False
 ALLOWED_HOSTS = ["testserver", "sandbox.test", "127.0.0.1", "localhost"]
 SESSION_COOKIE_SECURE = False
 CSRF_COOKIE_SECURE = False
+SECURE_SSL_REDIRECT = False  # the test client speaks http
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 THINKALIKE_HTTP_BACKOFF_BASE = 0.0
 STORAGES = {

@@ -1,6 +1,9 @@
 from django.db import models
 from django.utils.translation import gettext_lazy as _
-from fernet_fields import EncryptedTextField
+
+from .fields import EncryptedTextField, Undecryptable
+
+SECRET_FIELDS = ("access_token", "refresh_token", "secret")
 
 
 class Credential(models.Model):
@@ -8,7 +11,9 @@ class Credential(models.Model):
 
     Only the Encrypted* fields hold secrets. ``secret`` holds a JSON object (API key, basic
     password, bot token) serialised then encrypted. Ciphertext is random, so these columns
-    cannot be filtered on.
+    cannot be filtered on. A secret no configured key decrypts loads as ``Undecryptable``
+    (see ``is_readable``); code that needs the secrets loads them through
+    ``integrations.credentials.credential_for_use``.
     """
 
     connection = models.OneToOneField(
@@ -42,3 +47,10 @@ class Credential(models.Model):
     @property
     def has_refresh_token(self) -> bool:
         return bool(self.refresh_token)
+
+    @property
+    def is_readable(self) -> bool:
+        """False when a configured key no longer decrypts one of the secrets."""
+        return not any(
+            isinstance(getattr(self, name), Undecryptable) for name in SECRET_FIELDS
+        )
