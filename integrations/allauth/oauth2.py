@@ -1,0 +1,198 @@
+"""The shared base of our OAuth 2 adapters and callback view: provider answers are untrusted.
+
+allauth turns only ``OAuth2Error``, ``RequestException``, ``ProviderException`` and
+``PermissionDenied`` into its error path; anything else a token or profile answer provokes
+(``int("3600.5")``, an ``OverflowError`` from ``10**20`` seconds, a ``TypeError`` from a list body,
+a ``RecursionError`` from deeply nested JSON) was a 500. Here every such answer becomes a
+``BadProviderAnswer`` (a ``ProviderException``), which the adapter's ``on_authentication_error``
+turns into a message on Connected Services, before allauth saves anything.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from datetime import timedelta
+
+from allauth.socialaccount.adapter import get_adapter
+from allauth.socialaccount.helpers import render_authentication_error
+from allauth.socialaccount.models import SocialToken
+from allauth.socialaccount.providers.base import ProviderException
+from allauth.socialaccount.providers.oauth2.client import OAuth2Error
+from allauth.socialaccount.providers.oauth2.views import OAuth2CallbackView
+from django.utils import timezone
+from requests import RequestException
+
+logger = logging.getLogger(__name__)
+
+# What parsing hostile JSON or form data can raise besides allauth's own error types.
+PARSE_ERRORS = (
+    ValueError, TypeError, KeyError, IndexError, AttributeError, OverflowError, RecursionError,
+)
+# Ten years: longer is not a lifetime any provider means (and overflows date arithmetic).
+MAX_LIFETIME_SECONDS = 10 * 365 * 24 * 3600
+MAX_TOKEN_LENGTH = 8192
+MAX_UID_LENGTH = 191  # allauth's SocialAccount.uid
+MAX_PROFILE_STRING = 500
+# RFC 6750 2.1 b64token and RFC 6749 A.12: printable ASCII, no spaces.
+_TOKEN = re.compile(r"[\x21-\x7e]+")
+_DIGITS = re.compile(r"[0-9]{1,12}")
+
+BAD_TOKEN_ANSWER = "it sent a sign-in answer that could not be used; nothing was saved"
+BAD_PROFILE_ANSWER = "it sent an account profile that could not be used; nothing was saved"
+
+
+class BadProviderAnswer(ProviderException):
+    """A token or profile answer we cannot use.
+
+    ``reason`` is for people (it completes "Could not connect X: ..."); ``detail`` is for the log
+    and never contains a value from the answer, which may hold a secret.
+    """
+
+    def __init__(self, reason: str, detail: str) -> None:
+        super().__init__(detail)
+        self.reason = reason
+        self.detail = detail
+
+
+def _bad_token(detail: str) -> BadProviderAnswer:
+    return BadProviderAnswer(BAD_TOKEN_ANSWER, detail)
+
+
+def parse_expires_in(value: object) -> int:
+    """Whole seconds from 1 to ten years, as a JSON number or a string of digits (form-encoded
+    answers only have strings). Anything else raises BadProviderAnswer: a lifetime we cannot
+    read would make us use a dead token, or never refresh a live one."""
+    if isinstance(value, bool):  # bool is an int to Python, never to a provider
+        raise _bad_token("expires_in is not a number")
+    if isinstance(value, str) and _DIGITS.fullmatch(value):
+        value = int(value)
+    elif isinstance(value, float) and value.is_integer() and abs(value) <= 2 ** 53:
+        value = int(value)
+    if not isinstance(value, int):
+        raise _bad_token("expires_in is not a whole number of seconds")
+    if not 1 <= value <= MAX_LIFETIME_SECONDS:
+        raise _bad_token("expires_in is out of range")
+    return value
+
+
+def parse_token_string(value: object, name: str, *, required: bool) -> str:
+    if value is None or value == "":
+        if required:
+            raise _bad_token(f"{name} is missing or empty")
+        return ""
+    if (not isinstance(value, str) or len(value) > MAX_TOKEN_LENGTH
+            or not _TOKEN.fullmatch(value)):
+        raise _bad_token(f"{name} is not a token string")
+    return value
+
+
+def parse_scopes(raw: object) -> list[str] | None:
+    """Sorted granted scopes, or None when the answer has none (use the requested ones)."""
+    if isinstance(raw, str):  # space separated (RFC 6749); GitHub separates with commas
+        return sorted({s for s in raw.replace(",", " ").split() if s})
+    if isinstance(raw, list):
+        return sorted({s for s in raw if isinstance(s, str) and s})
+    return None
+
+
+def token_from_answer(data: object, expires_in_key: str = "expires_in") -> SocialToken:
+    """An unsaved SocialToken from a token answer, or BadProviderAnswer. Sets ``granted_scopes``."""
+    if not isinstance(data, dict):
+        raise _bad_token("the token answer is not an object")
+    token = SocialToken(
+        token=parse_token_string(data.get("access_token"), "access_token", required=True),
+        token_secret=parse_token_string(data.get("refresh_token"), "refresh_token",
+                                        required=False),
+    )
+    if expires_in_key in data:  # optional (RFC 6749 5.1): absent means "not told"
+        token.expires_at = timezone.now() + timedelta(
+            seconds=parse_expires_in(data[expires_in_key]))
+    token.granted_scopes = parse_scopes(data.get("scope"))
+    return token
+
+
+def minimal_profile(profile: dict, keys: tuple[str, ...]) -> dict:
+    """The declared keys of a profile, scalars only (strings cut), one level of nesting.
+
+    allauth stores the whole profile as ``SocialAccount.extra_data``; we keep only what the
+    provider's account class reads (data minimisation, and no megabyte or deeply nested JSON).
+    """
+
+    def scalar(value):
+        if isinstance(value, str):
+            return value[:MAX_PROFILE_STRING]
+        return value if value is None or isinstance(value, bool | int | float) else None
+
+    kept = {}
+    for key in keys:
+        value = profile.get(key)
+        if isinstance(value, dict):
+            kept[key] = {k: scalar(v) for k, v in list(value.items())[:20] if isinstance(k, str)}
+        elif key in profile:
+            kept[key] = scalar(value)
+    return kept
+
+
+class ConnectOAuth2Mixin:
+    """Mix into an ``OAuth2Adapter`` (before it). A provider declares ``profile_url`` and
+    ``profile_keys``; it overrides ``fetch_profile`` only when its profile is not one GET."""
+
+    profile_keys: tuple[str, ...] = ("id", "display_name")
+
+    def get_access_token_data(self, request, app, client, pkce_code_verifier=None):
+        try:
+            data = super().get_access_token_data(
+                request, app, client, pkce_code_verifier=pkce_code_verifier)
+        except (OAuth2Error, RequestException):
+            raise  # allauth's error path already handles these
+        except PARSE_ERRORS as error:  # e.g. a body nested deeper than the JSON parser goes
+            raise _bad_token(f"unreadable token answer ({type(error).__name__})") from None
+        if not isinstance(data, dict):  # allauth accepts any body containing "access_token"
+            raise _bad_token("the token answer is not an object")
+        return data
+
+    def parse_token(self, data) -> SocialToken:
+        return token_from_answer(data, self.expires_in_key)
+
+    def fetch_profile(self, token: SocialToken) -> dict:
+        with get_adapter().get_requests_session() as session:
+            response = session.get(
+                self.profile_url, headers={"Authorization": f"Bearer {token.token}"})
+            response.raise_for_status()  # an HTTPError is a handled auth error, not a 500
+            try:
+                profile = response.json()
+            except (ValueError, RecursionError):
+                profile = None
+        if not isinstance(profile, dict):
+            raise BadProviderAnswer(BAD_PROFILE_ANSWER, "the profile is not a JSON object")
+        return profile
+
+    def complete_login(self, request, app, token, **kwargs):
+        profile = self.fetch_profile(token)
+        try:
+            login = self.get_provider().sociallogin_from_response(request, profile)
+        except PARSE_ERRORS as error:
+            raise BadProviderAnswer(
+                BAD_PROFILE_ANSWER, f"no usable account id ({type(error).__name__})") from None
+        uid = login.account.uid
+        if not isinstance(uid, str) or len(uid) > MAX_UID_LENGTH or not _TOKEN.fullmatch(uid):
+            raise BadProviderAnswer(BAD_PROFILE_ANSWER, "no usable account id")
+        login.account.extra_data = minimal_profile(profile, self.profile_keys)
+        return login
+
+
+class ConnectCallbackView(OAuth2CallbackView):
+    """allauth's callback, with every parse failure (also of adapters without the mixin)
+    ending on Connected Services instead of a 500."""
+
+    def dispatch(self, request, *args, **kwargs):
+        try:
+            return super().dispatch(request, *args, **kwargs)
+        except PARSE_ERRORS as error:
+            logger.warning("connect to %s: unusable provider answer (%s)",
+                           self.adapter.provider_id, type(error).__name__)
+            return render_authentication_error(
+                request, self.adapter.get_provider(),
+                exception=BadProviderAnswer(BAD_TOKEN_ANSWER, type(error).__name__),
+            )
