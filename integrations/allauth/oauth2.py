@@ -65,9 +65,8 @@ def parse_expires_in(value: object) -> int:
     read would make us use a dead token, or never refresh a live one."""
     if isinstance(value, bool):  # bool is an int to Python, never to a provider
         raise _bad_token("expires_in is not a number")
-    if isinstance(value, str) and _DIGITS.fullmatch(value):
-        value = int(value)
-    elif isinstance(value, float) and value.is_integer() and abs(value) <= 2 ** 53:
+    digits = isinstance(value, str) and _DIGITS.fullmatch(value)
+    if digits or (isinstance(value, float) and value.is_integer() and abs(value) <= 2 ** 53):
         value = int(value)
     if not isinstance(value, int):
         raise _bad_token("expires_in is not a whole number of seconds")
@@ -110,6 +109,14 @@ def token_from_answer(data: object, expires_in_key: str = "expires_in") -> Socia
             seconds=parse_expires_in(data[expires_in_key]))
     token.granted_scopes = parse_scopes(data.get("scope"))
     return token
+
+
+def uid_from(value: object) -> str:
+    """An account id from a profile: a string or an integer (never a bool, list or object,
+    whose ``str()`` would make an id no provider meant). Raises ValueError otherwise."""
+    if isinstance(value, bool) or not isinstance(value, str | int):
+        raise ValueError("the account id is not a string or a number")
+    return str(value)
 
 
 def minimal_profile(profile: dict, keys: tuple[str, ...]) -> dict:
@@ -170,14 +177,17 @@ class ConnectOAuth2Mixin:
 
     def complete_login(self, request, app, token, **kwargs):
         profile = self.fetch_profile(token)
+        provider = self.get_provider()
         try:
-            login = self.get_provider().sociallogin_from_response(request, profile)
+            # Checked before allauth sees it: allauth raises ImproperlyConfigured (a 500) for a
+            # uid longer than its column.
+            uid = provider.extract_uid(profile)
+            if len(uid) > MAX_UID_LENGTH or not _TOKEN.fullmatch(uid):
+                raise ValueError("the account id is too long or has spaces")
+            login = provider.sociallogin_from_response(request, profile)
         except PARSE_ERRORS as error:
             raise BadProviderAnswer(
                 BAD_PROFILE_ANSWER, f"no usable account id ({type(error).__name__})") from None
-        uid = login.account.uid
-        if not isinstance(uid, str) or len(uid) > MAX_UID_LENGTH or not _TOKEN.fullmatch(uid):
-            raise BadProviderAnswer(BAD_PROFILE_ANSWER, "no usable account id")
         login.account.extra_data = minimal_profile(profile, self.profile_keys)
         return login
 

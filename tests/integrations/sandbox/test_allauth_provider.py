@@ -6,8 +6,8 @@ from allauth.socialaccount.models import SocialToken
 from allauth.socialaccount.providers.base import ProviderException
 from django.test import RequestFactory
 
-from integrations.allauth.sandbox.views import SandboxOAuth2Adapter
 from integrations.allauth.oauth2 import ConnectOAuth2Mixin
+from integrations.allauth.sandbox.views import SandboxOAuth2Adapter
 
 pytestmark = pytest.mark.django_db
 
