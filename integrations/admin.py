@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 
-from allauth.socialaccount.models import SocialApp, SocialToken
+from allauth.socialaccount.models import SocialAccount, SocialApp, SocialToken
 from django.contrib import admin, messages
 from django.db.models import Count, F, IntegerField, OuterRef, QuerySet, Subquery
 from django.db.models.functions import Coalesce
@@ -42,7 +42,9 @@ from .sync import sync_request
 RECENT_RUNS = 10
 REAUTH_REASON = "Marked for re-authorisation by staff."
 
-for _model in (SocialApp, SocialToken):
+# SocialAccount too: deleting one here would bypass connection_disconnect (no revoke, the
+# Connection kept). Staff see the account on the connection.
+for _model in (SocialAccount, SocialApp, SocialToken):
     if admin.site.is_registered(_model):
         admin.site.unregister(_model)
 
