@@ -189,3 +189,24 @@ def test_a_good_answer_with_odd_but_valid_shapes_connects(auth_client, mocked_re
     # Only the declared profile keys are kept on the allauth account (data minimisation).
     assert "huge" not in connection.social_account.extra_data
     assert reverse(f"{slug}_callback")
+
+
+@pytest.mark.parametrize("slug", PROVIDERS)
+def test_the_callback_view_catches_what_a_stock_adapter_lets_through(
+    auth_client, mocked_responses, caplog, monkeypatch, slug
+):
+    """A future provider on allauth's own parse_token still ends on our page."""
+    from allauth.socialaccount.providers.oauth2.views import OAuth2Adapter
+
+    from integrations.allauth.sandbox.views import SandboxOAuth2Adapter
+    from integrations.allauth.spotify.views import SpotifyOAuth2Adapter
+
+    adapter = {"spotify": SpotifyOAuth2Adapter, "sandbox": SandboxOAuth2Adapter}[slug]
+    monkeypatch.setattr(adapter, "parse_token", OAuth2Adapter.parse_token)
+    name, token_url, profile_url = PROVIDERS[slug]
+    _, query = start(auth_client, f"{slug}_login")
+    mocked_responses.post(token_url(), body=token_json(expires_in="3600.5"),
+                          content_type="application/json")
+    mocked_responses.get(profile_url(), json=GOOD_PROFILE)
+    response = callback(auth_client, query["state"], name=f"{slug}_callback")
+    assert_nothing_stored_and_told(response, name, BAD_TOKEN_ANSWER, caplog)
