@@ -18,10 +18,8 @@ from allauth.socialaccount.adapter import get_adapter
 from allauth.socialaccount.helpers import render_authentication_error
 from allauth.socialaccount.models import SocialToken
 from allauth.socialaccount.providers.base import ProviderException
-from allauth.socialaccount.providers.oauth2.client import OAuth2Error
 from allauth.socialaccount.providers.oauth2.views import OAuth2CallbackView
 from django.utils import timezone
-from requests import RequestException
 
 logger = logging.getLogger(__name__)
 
@@ -146,18 +144,6 @@ class ConnectOAuth2Mixin:
     ``profile_keys``; it overrides ``fetch_profile`` only when its profile is not one GET."""
 
     profile_keys: tuple[str, ...] = ("id", "display_name")
-
-    def get_access_token_data(self, request, app, client, pkce_code_verifier=None):
-        try:
-            data = super().get_access_token_data(
-                request, app, client, pkce_code_verifier=pkce_code_verifier)
-        except (OAuth2Error, RequestException):
-            raise  # allauth's error path already handles these
-        except PARSE_ERRORS as error:  # e.g. a body nested deeper than the JSON parser goes
-            raise _bad_token(f"unreadable token answer ({type(error).__name__})") from None
-        if not isinstance(data, dict):  # allauth accepts any body containing "access_token"
-            raise _bad_token("the token answer is not an object")
-        return data
 
     def parse_token(self, data) -> SocialToken:
         return token_from_answer(data, self.expires_in_key)
