@@ -10,7 +10,6 @@ turns into a message on Connected Services, before allauth saves anything.
 
 from __future__ import annotations
 
-import logging
 import re
 from datetime import timedelta
 
@@ -20,8 +19,6 @@ from allauth.socialaccount.models import SocialToken
 from allauth.socialaccount.providers.base import ProviderException
 from allauth.socialaccount.providers.oauth2.views import OAuth2CallbackView
 from django.utils import timezone
-
-logger = logging.getLogger(__name__)
 
 # What parsing hostile JSON or form data can raise besides allauth's own error types.
 PARSE_ERRORS = (
@@ -185,10 +182,9 @@ class ConnectCallbackView(OAuth2CallbackView):
     def dispatch(self, request, *args, **kwargs):
         try:
             return super().dispatch(request, *args, **kwargs)
-        except PARSE_ERRORS as error:
-            logger.warning("connect to %s: unusable provider answer (%s)",
-                           self.adapter.provider_id, type(error).__name__)
+        except PARSE_ERRORS as error:  # logged once, by the adapter's on_authentication_error
             return render_authentication_error(
                 request, self.adapter.get_provider(),
-                exception=BadProviderAnswer(BAD_TOKEN_ANSWER, type(error).__name__),
+                exception=BadProviderAnswer(
+                    BAD_TOKEN_ANSWER, f"unreadable answer ({type(error).__name__})"),
             )
