@@ -133,6 +133,7 @@ def assert_nothing_stored_and_told(response, provider_name, reason, caplog):
     assert not SocialAccount.objects.exists()
     assert not SocialToken.objects.exists()
     assert SECRET not in caplog.text
+    assert len([r for r in caplog.records if r.levelno >= logging.WARNING]) <= 1  # one line
 
 
 @pytest.mark.parametrize("slug", PROVIDERS)
