@@ -10,11 +10,11 @@ turns into a message on Connected Services, before allauth saves anything.
 
 from __future__ import annotations
 
+import functools
 import re
 from datetime import timedelta
 
 from allauth.socialaccount.adapter import get_adapter
-from allauth.socialaccount.helpers import render_authentication_error
 from allauth.socialaccount.models import SocialToken
 from allauth.socialaccount.providers.base import ProviderException
 from allauth.socialaccount.providers.oauth2.views import OAuth2CallbackView
@@ -175,16 +175,29 @@ class ConnectOAuth2Mixin:
         return login
 
 
+def _answer_guard(method, reason: str):
+    @functools.wraps(method)
+    def guarded(*args, **kwargs):
+        try:
+            return method(*args, **kwargs)
+        except PARSE_ERRORS as error:
+            raise BadProviderAnswer(reason, f"unreadable answer ({type(error).__name__})") from None
+
+    return guarded
+
+
 class ConnectCallbackView(OAuth2CallbackView):
-    """allauth's callback, with every parse failure (also of adapters without the mixin)
-    ending on Connected Services instead of a 500."""
+    """allauth's callback, where a parse failure while reading the token or the profile (also
+    in an adapter without ConnectOAuth2Mixin) ends on Connected Services instead of a 500.
+
+    Only the adapter's reading steps are guarded: an error in storing the connection is our bug
+    and stays a 500 with its traceback (the receivers make sure it leaves nothing behind).
+    """
 
     def dispatch(self, request, *args, **kwargs):
-        try:
-            return super().dispatch(request, *args, **kwargs)
-        except PARSE_ERRORS as error:  # logged once, by the adapter's on_authentication_error
-            return render_authentication_error(
-                request, self.adapter.get_provider(),
-                exception=BadProviderAnswer(
-                    BAD_TOKEN_ANSWER, f"unreadable answer ({type(error).__name__})"),
-            )
+        adapter = self.adapter  # one instance per request, so wrapping it is local to this one
+        adapter.get_access_token_data = _answer_guard(adapter.get_access_token_data,
+                                                      BAD_TOKEN_ANSWER)
+        adapter.parse_token = _answer_guard(adapter.parse_token, BAD_TOKEN_ANSWER)
+        adapter.complete_login = _answer_guard(adapter.complete_login, BAD_PROFILE_ANSWER)
+        return super().dispatch(request, *args, **kwargs)

@@ -91,11 +91,11 @@ TOKEN_ANSWERS = [
     ("body deeply nested object", DEEP_OBJECT, "application/json", BAD_TOKEN_ANSWER),
     ("body nested under access_token", '{"access_token": ' + DEEP + "}", "application/json",
      BAD_TOKEN_ANSWER),
-    ("body not JSON", "<html>oops</html>", "application/json", SIGN_IN_INCOMPLETE),
+    ("body not JSON", "<html>oops</html>", "application/json", BAD_TOKEN_ANSWER),
     ("body not JSON text", "<html>oops</html>", "text/html", SIGN_IN_INCOMPLETE),
     ("body null", "null", "application/json", SIGN_IN_INCOMPLETE),
     ("body number", "42", "application/json", BAD_TOKEN_ANSWER),
-    ("body empty", "", "application/json", SIGN_IN_INCOMPLETE),
+    ("body empty", "", "application/json", BAD_TOKEN_ANSWER),
     ("body without content type", token_json(expires_in=3600), None, BAD_TOKEN_ANSWER),
 ]
 
