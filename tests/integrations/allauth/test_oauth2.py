@@ -211,3 +211,26 @@ def test_the_callback_view_catches_what_a_stock_adapter_lets_through(
     mocked_responses.get(profile_url(), json=GOOD_PROFILE)
     response = callback(auth_client, query["state"], name=f"{slug}_callback")
     assert_nothing_stored_and_told(response, name, BAD_TOKEN_ANSWER, caplog)
+
+
+def test_a_hostile_answer_on_reconnect_keeps_what_was_stored(auth_client, mocked_responses):
+    from tests.integrations.test_connect_oauth import mock_spotify
+
+    _, query = start(auth_client)
+    mock_spotify(mocked_responses)
+    callback(auth_client, query["state"])
+    before = Connection.objects.get()
+    auth_client.get(CONNECTED)  # uses up the "Connected" message
+
+    mocked_responses.reset()
+    _, query = start(auth_client)
+    mocked_responses.post(PROVIDERS["spotify"][1](), body=token_json(expires_in="abc"),
+                          content_type="application/json")
+    mocked_responses.get(PROVIDERS["spotify"][2](), json={"id": "wizzler"})
+    response = callback(auth_client, query["state"])
+    assert messages_of(response) == [
+        CONNECT_FAILED.format(provider="Spotify", reason=BAD_TOKEN_ANSWER)]
+    after = Connection.objects.get()
+    assert (after.pk, after.social_account_id) == (before.pk, before.social_account_id)
+    assert after.credential.access_token == "AT-spotify-1"
+    assert SocialAccount.objects.count() == 1
