@@ -234,3 +234,15 @@ def test_a_hostile_answer_on_reconnect_keeps_what_was_stored(auth_client, mocked
     assert (after.pk, after.social_account_id) == (before.pk, before.social_account_id)
     assert after.credential.access_token == "AT-spotify-1"
     assert SocialAccount.objects.count() == 1
+
+
+def test_every_oauth_provider_in_the_catalog_uses_the_guarded_callback():
+    from django.urls import resolve
+
+    from integrations.providers.registry import all_providers
+
+    oauth = [p for p in all_providers() if p.allauth_id]
+    assert {p.allauth_id for p in oauth} >= {"spotify", "sandbox"}
+    for provider in oauth:
+        view = resolve(reverse(f"{provider.allauth_id}_callback")).func
+        assert getattr(view, "reads_answers_safely", False), provider.slug
