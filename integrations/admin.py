@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 
-from allauth.socialaccount.models import SocialApp, SocialToken
+from allauth.socialaccount.models import SocialAccount, SocialApp, SocialToken
 from django.contrib import admin, messages
 from django.db.models import Count, F, IntegerField, OuterRef, QuerySet, Subquery
 from django.db.models.functions import Coalesce
@@ -54,7 +54,9 @@ PROVIDER_NOT_INSTALLED = "{connection}: its provider “{slug}” is not install
 MARKED_REAUTH = "{count} connection(s) marked for re-authorisation."
 CREDENTIAL_UNREADABLE_STAFF = "cannot be decrypted with the configured keys"
 
-for _model in (SocialApp, SocialToken):
+# SocialAccount too: deleting one here would bypass connection_disconnect (no revoke, the
+# Connection kept). Staff see the account on the connection.
+for _model in (SocialAccount, SocialApp, SocialToken):
     if admin.site.is_registered(_model):
         admin.site.unregister(_model)
 

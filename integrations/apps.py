@@ -20,6 +20,7 @@ class IntegrationsConfig(AppConfig):
 
     def ready(self) -> None:
         from . import checks  # noqa: F401  # registers the system checks
+        from .allauth import checks as allauth_checks  # noqa: F401  # orphan social accounts
         from .allauth import receivers  # noqa: F401  # connects the allauth signal receivers
 
         post_migrate.connect(create_cache_tables, sender=self,

@@ -3,16 +3,18 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import timedelta
 
 from django.contrib.auth.base_user import AbstractBaseUser
 from django.core.paginator import Page, Paginator
 from django.db.models import OuterRef, Prefetch, QuerySet, Subquery
 from django.shortcuts import get_object_or_404
+from django.utils import timezone
 
 from consent.purposes import PURPOSES
 from consent.selectors import allows_from_map, consent_map
 
-from .models import Connection, ExternalItem, SyncRun, UserInterest
+from .models import AuditEvent, Connection, ExternalItem, SyncRun, UserInterest
 from .providers.base import Provider
 from .providers.registry import all_providers
 
@@ -45,6 +47,20 @@ def connections_with_latest_run(*, user: AbstractBaseUser) -> QuerySet[Connectio
         )
     )
 
+
+
+def connection_recently_connected(
+    *, user: AbstractBaseUser, provider: str, within_seconds: int
+) -> bool:
+    """Whether the person's connection to ``provider`` is active and was (re)connected in the
+    last ``within_seconds``: a stale OAuth callback then only repeats what already happened."""
+    since = timezone.now() - timedelta(seconds=within_seconds)
+    return Connection.objects.filter(
+        user=user, provider=provider, status=Connection.Status.ACTIVE
+    ).exists() and AuditEvent.objects.filter(
+        user=user, provider=provider, at__gte=since,
+        action__in=[AuditEvent.Action.CONNECTED, AuditEvent.Action.RECONNECTED],
+    ).exists()
 
 @dataclass(frozen=True)
 class CatalogEntry:

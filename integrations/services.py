@@ -67,6 +67,11 @@ def connection_store_oauth(
     is_new = connection is None
     if is_new:
         connection = Connection(user=user, provider=provider.slug)
+    replaced = connection.social_account_id
+    if replaced and replaced != social_account.pk:
+        # Reconnected with another external account: the old SocialAccount would be left
+        # without a Connection and block its external account for everyone else.
+        SocialAccount.objects.filter(pk=replaced).delete()
     connection.social_account = social_account
     connection.external_account_id = social_account.uid
     connection.account_label = (label or social_account.uid)[:255]

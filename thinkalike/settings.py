@@ -180,6 +180,13 @@ THINKALIKE_SANDBOX_CLIENT_ID = "thinkalike-demo"
 THINKALIKE_SANDBOX_CLIENT_SECRET = os.environ.get(
     "THINKALIKE_SANDBOX_CLIENT_SECRET", "sandbox-demo-client-secret"
 )
+# The sandbox client's registered redirect URIs, matched exactly as a real authorisation server
+# does. The callback on the sandbox's own origin (THINKALIKE_SANDBOX_URL) is always registered.
+THINKALIKE_SANDBOX_REDIRECT_URIS = env_list(
+    "THINKALIKE_SANDBOX_REDIRECT_URIS",
+    "http://127.0.0.1:8000/accounts/sandbox/login/callback/,"
+    "http://localhost:8000/accounts/sandbox/login/callback/",
+)
 THINKALIKE_HTTP_TIMEOUT = (5.0, float(os.environ.get("THINKALIKE_HTTP_READ_TIMEOUT", "20")))
 THINKALIKE_HTTP_MAX_RETRIES = 3
 THINKALIKE_HTTP_BACKOFF_BASE = 0.5

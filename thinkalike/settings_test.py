@@ -16,6 +16,9 @@ os.environ.setdefault("SPOTIFY_CLIENT_SECRET", "spotify-test-client-secret-01234
 # In tests the sandbox is reached through an in-process bridge (tests/sandbox_bridge.py), never
 # through a socket, so its host is a name that cannot resolve.
 os.environ.setdefault("THINKALIKE_SANDBOX_URL", "http://sandbox.test/sandbox")
+# The test client's host; the sandbox's own origin is registered anyway.
+os.environ.setdefault("THINKALIKE_SANDBOX_REDIRECT_URIS",
+                      "http://testserver/accounts/sandbox/login/callback/")
 
 # Budgets make requests wait in real time; the tests that are about them switch them on.
 os.environ.setdefault("THINKALIKE_RATE_BUDGETS", "0")
