@@ -28,6 +28,7 @@ SESSION_COOKIE_SECURE = False
 CSRF_COOKIE_SECURE = False
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 THINKALIKE_HTTP_BACKOFF_BASE = 0.0
+THINKALIKE_FORBID_NETWORK_IN_TRANSACTION = True  # and tests/conftest.py fails swallowed ones
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
