@@ -63,6 +63,7 @@ NOT_JSON = "the token endpoint sent a response that is not JSON"
 CANNOT_RENEW = "{provider} access has expired and cannot be renewed; please reconnect"
 REFUSED = "{provider} refused to renew access ({error}); please reconnect"
 RENEW_FAILED = "{provider} could not renew access (HTTP {status})"
+DISCONNECTED = "{provider} was disconnected while its access was being renewed"
 RENEWING_ELSEWHERE = "{provider} access is being renewed elsewhere; will try again later"
 
 
@@ -258,7 +259,7 @@ def _refresh_holding_lease(connection: Connection, credential: Credential,
         # Somebody stored a token issued for the same refresh token first; that one stands.
         current = Credential.objects.filter(pk=credential.pk).first()
         if current is None:  # disconnected meanwhile
-            raise TryLater(RENEW_FAILED.format(provider=provider.name, status="gone"))
+            raise TryLater(DISCONNECTED.format(provider=provider.name))
         return current.access_token
     if grant.scopes is not None and grant.scopes != connection.scopes:
         Connection.objects.filter(pk=connection.pk).update(scopes=grant.scopes)
