@@ -148,6 +148,10 @@ def is_expiring(credential: Credential, *, margin: timedelta | None = None) -> b
     if credential.expires_at is None:
         return False
     margin = margin or timedelta(seconds=settings.THINKALIKE_REFRESH_MARGIN_SECONDS)
+    if credential.refreshed_at and credential.expires_at > credential.refreshed_at:
+        # A token living less than twice the margin would be "expiring" the moment it was
+        # issued and be refreshed before every request: renew it at half its life instead.
+        margin = min(margin, (credential.expires_at - credential.refreshed_at) / 2)
     return credential.expires_at - margin <= timezone.now()
 
 

@@ -382,3 +382,17 @@ def test_any_json_gives_a_grant_or_bad_provider_data(data):
 def test_any_body_text_parses_or_is_bad_provider_data(text):
     with contextlib.suppress(ProviderDataError):
         tokens.parse_token_body(text)
+
+
+def test_a_short_lived_token_is_renewed_at_half_its_life_not_before_every_request(
+        user, mocked_responses, clock):
+    connection = make_connection(user, expires_in=10)
+    mocked_responses.post(TOKEN_URL, json={"access_token": "AT-2", "expires_in": 10})
+    mocked_responses.post(TOKEN_URL, json={"access_token": "AT-3", "expires_in": 10})
+    assert access_token_for(connection=connection) == "AT-2"  # inside the 300 s margin
+    assert access_token_for(connection=connection) == "AT-2"
+    clock.traveller.shift(timedelta(seconds=4))
+    assert access_token_for(connection=connection) == "AT-2"
+    clock.traveller.shift(timedelta(seconds=2))
+    assert access_token_for(connection=connection) == "AT-3"
+    assert len(mocked_responses.calls) == 2
