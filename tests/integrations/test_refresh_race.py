@@ -205,3 +205,18 @@ def test_eight_worker_threads_against_a_real_server_make_one_token_request(live_
     assert set(outcome["results"]) == {state["access_token"]}
     assert state["stored_is_live"]  # the rotated refresh token and its access token were kept
     assert (state["status"], state["lease"]) == ("active", "None")
+
+
+@pytest.mark.realserver
+def test_refresh_tokens_command_against_the_running_demo(tmp_path):
+    """``refresh_tokens --within-minutes 120`` while the demo serves the sandbox from the same
+    SQLite file: it used to hold the database while asking the sandbox, which then could not
+    write its new grant, and the command failed after the 20 s read timeout."""
+    database_url = migrated_sqlite_url(tmp_path)
+    with SandboxServer(database_url, extra_env={"REDIS_URL": ""}) as server:
+        env = {"REDIS_URL": "", "THINKALIKE_SANDBOX_URL": server.sandbox_url}
+        ids = create_sandbox_connections(database_url, accounts=["cmd-1", "cmd-2"])
+        result = manage("refresh_tokens", "--within-minutes", "120", database_url=database_url,
+                        extra_env=env, timeout=120)
+    assert result.stdout.splitlines() == ["Refreshed 2 token(s)."], result.stdout
+    assert len(ids) == 2
