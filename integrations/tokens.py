@@ -64,6 +64,7 @@ CANNOT_RENEW = "{provider} access has expired and cannot be renewed; please reco
 REFUSED = "{provider} refused to renew access ({error}); please reconnect"
 RENEW_FAILED = "{provider} could not renew access (HTTP {status})"
 DISCONNECTED = "{provider} was disconnected while its access was being renewed"
+RENEW_FAILED_ELSEWHERE = "{provider} could not renew access just now; will try again later"
 RENEWING_ELSEWHERE = "{provider} access is being renewed elsewhere; will try again later"
 
 
@@ -206,15 +207,24 @@ def _refresh(connection: Connection, stale_access_token: str) -> str:
     provider = get_provider(connection.provider)
     give_up_at = timezone.now() + timedelta(seconds=settings.THINKALIKE_REFRESH_WAIT_SECONDS)
     pause = FIRST_PAUSE
+    waited_at_generation = None  # set once we have waited for another worker's lease
     while True:
         credential = Credential.objects.get(connection_id=connection.pk)
         if not _due(credential, stale_access_token):
             return credential.access_token
         if not credential.refresh_token:
             raise ReauthRequired(CANNOT_RENEW.format(provider=provider.name))
+        if (waited_at_generation == credential.refresh_generation
+                and credential.refresh_lease_token is None):
+            # The holder we waited for released its lease without storing a token: it failed,
+            # and asking the same endpoint again at once, once per waiting worker, would only
+            # repeat its failure.
+            raise TryLater(RENEW_FAILED_ELSEWHERE.format(provider=provider.name))
         lease = _lease_take(credential)
         if lease is not None:
             return _refresh_holding_lease(connection, credential, lease)
+        if credential.refresh_lease_token is not None:
+            waited_at_generation = credential.refresh_generation
         now = timezone.now()
         if now >= give_up_at:
             raise TryLater(RENEWING_ELSEWHERE.format(provider=provider.name))

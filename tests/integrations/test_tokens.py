@@ -396,3 +396,19 @@ def test_a_short_lived_token_is_renewed_at_half_its_life_not_before_every_reques
     clock.traveller.shift(timedelta(seconds=2))
     assert access_token_for(connection=connection) == "AT-3"
     assert len(mocked_responses.calls) == 2
+
+
+def test_waiting_workers_do_not_repeat_a_failed_refresh(user, mocked_responses, clock,
+                                                        monkeypatch):
+    connection = make_connection(user, expires_in=10)
+    hold_lease(seconds=30)
+
+    def holder_fails(seconds):
+        Credential.objects.update(refresh_lease_token=None, refresh_lease_until=None)
+        clock.sleep(seconds)
+
+    monkeypatch.setattr("integrations.tokens.sleep", holder_fails)
+    with pytest.raises(TryLater) as caught:
+        access_token_for(connection=connection)
+    assert caught.value.message == tokens.RENEW_FAILED_ELSEWHERE.format(provider="Spotify")
+    assert len(mocked_responses.calls) == 0
