@@ -13,7 +13,8 @@ HTTP timeout would lock SQLite for every other writer). Instead:
    refresh token is stored in that UPDATE, before the new access token is handed to anyone.
 4. **Everyone else** re-reads, and if the token is still due waits for the lease with backoff
    (``THINKALIKE_REFRESH_WAIT_SECONDS`` in all), taking it over once it has expired. A failure
-   releases the lease at once.
+   releases the lease at once; the workers that waited for it then try later rather than each
+   repeating the failed request.
 
 The invariant, which is why the write checks the generation rather than only the lease: **the
 stored refresh token is only ever replaced by one the provider issued in exchange for it.** A
@@ -23,7 +24,10 @@ rotated token when nobody stored one since (with strict rotation the taker, pres
 old token, gets ``invalid_grant``, sees the generation moved, and uses the stored token instead
 of asking the person to reconnect); and when somebody did store one, ours was issued for the
 same old token and the stored one stands. No rotated refresh token is dropped while the stored
-one is the token it replaced.
+one is the token it replaced. The one window left needs a holder stalled past its lease (longer
+than the HTTP timeout) with the answer in hand: if the taker's ``invalid_grant`` arrives before
+the stalled write, the connection is marked for reconnecting although the write then stores a
+working token.
 
 allauth does not refresh tokens, so this module reuses its provider configuration (token URL,
 client id and secret, Basic or body client authentication) and does the rest itself.
