@@ -23,7 +23,9 @@ import logging
 from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
+from urllib.parse import urlsplit
 
+import requests
 from django.conf import settings
 from django.db import connections
 
@@ -64,6 +66,19 @@ def check_no_transaction(target: str) -> None:
     if settings.THINKALIKE_FORBID_NETWORK_IN_TRANSACTION:
         raise NetworkInTransaction(message)
     logger.error(message, stack_info=True)
+
+
+def guard_session(session: requests.Session) -> requests.Session:
+    """``session`` with every request checked first: for sessions this project does not send
+    through ``http.send()`` (allauth's token exchange and profile calls)."""
+    unguarded = session.send
+
+    def send(prepared: requests.PreparedRequest, **kwargs) -> requests.Response:
+        check_no_transaction(f"{prepared.method} {urlsplit(prepared.url).hostname}")
+        return unguarded(prepared, **kwargs)
+
+    session.send = send
+    return session
 
 
 @contextmanager

@@ -8,6 +8,7 @@ from django.shortcuts import redirect
 from django.urls import reverse
 
 from integrations.providers.registry import PROVIDERS
+from integrations.txguard import guard_session
 
 SIGN_IN_FIRST = "Sign in first, then connect services from Connected Services."
 CONNECT_FAILED = "Could not connect {provider}: {reason}"
@@ -36,6 +37,10 @@ class ConnectOnlySocialAccountAdapter(DefaultSocialAccountAdapter):
 
     def is_auto_signup_allowed(self, request, sociallogin):
         return False
+
+    def get_requests_session(self):
+        """allauth's session for the token exchange and profile calls, checked like send()."""
+        return guard_session(super().get_requests_session())
 
     def get_connect_redirect_url(self, request, socialaccount):
         return reverse("integrations:connected_services")

@@ -3,6 +3,8 @@
 import logging
 
 import pytest
+import requests
+from allauth.socialaccount.adapter import get_adapter
 from django.db import transaction
 
 from integrations import txguard
@@ -11,6 +13,7 @@ from integrations.models import ApiCall
 from integrations.tokens import access_token_for
 from tests.factories import make_connection, make_user
 
+REAL_SEND = requests.Session.send  # before tests/conftest.py guards it for each test
 URL = "https://api.spotify.com/v1/me"
 TOKEN_URL = "https://accounts.spotify.com/api/token"
 
@@ -68,6 +71,18 @@ def test_requests_made_by_libraries_are_checked_too(mocked_responses, forgive_vi
     mocked_responses.get(URL, json={})
     with transaction.atomic(), pytest.raises(txguard.NetworkInTransaction):
         new_session().get(URL)
+
+
+@pytest.mark.django_db
+def test_allauths_session_is_checked_in_production_code_too(mocked_responses, monkeypatch,
+                                                            forgive_violations):
+    monkeypatch.setattr(requests.Session, "send", REAL_SEND)  # without the suite's own guard
+    mocked_responses.get(URL, json={})
+    session = get_adapter().get_requests_session()
+    with transaction.atomic(), pytest.raises(txguard.NetworkInTransaction):
+        session.get(URL)
+    assert len(mocked_responses.calls) == 0
+    assert session.get(URL).status_code == 200
 
 
 @pytest.mark.django_db
