@@ -51,8 +51,10 @@ def open_transaction() -> str | None:
         if conn.in_atomic_block:
             if any(not getattr(block, "_from_testcase", False) for block in conn.atomic_blocks):
                 return conn.alias
-        elif conn.connection is not None and not conn.get_autocommit():
-            return conn.alias  # set_autocommit(False): a transaction without atomic()
+        # set_autocommit(False): a transaction without atomic(). The cached flag, not
+        # get_autocommit(), which would open a connection just to ask.
+        elif conn.connection is not None and not conn.autocommit:
+            return conn.alias
     return None
 
 

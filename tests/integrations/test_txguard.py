@@ -106,3 +106,21 @@ def test_in_production_a_violation_is_logged_not_raised(mocked_responses, settin
     assert {r.getMessage() for r in caplog.records if r.name == "integrations.txguard"} == {
         txguard.VIOLATION.format(target="GET api.spotify.com", alias="default")}
     assert ApiCall.objects.count() == 1
+
+
+@pytest.mark.django_db(transaction=True)
+def test_autocommit_turned_off_counts_as_a_transaction(mocked_responses, forgive_violations):
+    transaction.set_autocommit(False)
+    try:
+        with pytest.raises(txguard.NetworkInTransaction):
+            get()
+    finally:
+        transaction.rollback()
+        transaction.set_autocommit(True)
+
+
+def test_the_guard_never_touches_the_database_itself(mocked_responses):
+    """No django_db mark: asking the database anything here would raise."""
+    mocked_responses.get(URL, json={})
+    assert txguard.open_transaction() is None
+    txguard.check_no_transaction("GET api.spotify.com")
