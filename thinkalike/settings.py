@@ -208,6 +208,15 @@ def parse_rate(value: str) -> tuple[int, float] | None:
 THINKALIKE_SANDBOX_RATE_LIMIT = parse_rate(os.environ.get("THINKALIKE_SANDBOX_RATE_LIMIT",
                                                           "100/10"))
 THINKALIKE_REFRESH_MARGIN_SECONDS = 300
+# One worker at a time renews a token (tokens.py). The lease outlives the token request (the
+# HTTP timeout is checked against it), so only a dead or stalled holder loses it; the others
+# wait for it, at most THINKALIKE_REFRESH_WAIT_SECONDS, then try again later.
+THINKALIKE_REFRESH_LEASE_SECONDS = 30
+THINKALIKE_REFRESH_WAIT_SECONDS = 40
+# An outbound request inside a database transaction (txguard.py) raises when on, and is logged
+# as an error when off (the production default, so a missed case slows, never fails, a sync).
+THINKALIKE_FORBID_NETWORK_IN_TRANSACTION = env_bool(
+    "THINKALIKE_FORBID_NETWORK_IN_TRANSACTION", DEBUG)
 THINKALIKE_SYNC_INTERVAL_MINUTES = int(os.environ.get("THINKALIKE_SYNC_INTERVAL_MINUTES", "360"))
 # A claim older than this is considered lost (worker killed, Redis task dropped) and re-queued.
 # A running sync renews its claim every 15 s, so only dead or never-started runs go stale; a

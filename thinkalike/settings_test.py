@@ -32,6 +32,7 @@ CSRF_COOKIE_SECURE = False
 SECURE_SSL_REDIRECT = False  # the test client speaks http
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 THINKALIKE_HTTP_BACKOFF_BASE = 0.0
+THINKALIKE_FORBID_NETWORK_IN_TRANSACTION = True  # and tests/conftest.py fails swallowed ones
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},

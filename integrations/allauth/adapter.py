@@ -13,6 +13,7 @@ from django.urls import reverse
 from integrations.allauth.oauth2 import BAD_TOKEN_ANSWER, BadProviderAnswer
 from integrations.providers.registry import PROVIDERS
 from integrations.selectors import connection_recently_connected
+from integrations.txguard import guard_session
 
 logger = logging.getLogger(__name__)
 
@@ -62,6 +63,10 @@ class ConnectOnlySocialAccountAdapter(DefaultSocialAccountAdapter):
 
     def is_auto_signup_allowed(self, request, sociallogin):
         return False
+
+    def get_requests_session(self):
+        """allauth's session for the token exchange and profile calls, checked like send()."""
+        return guard_session(super().get_requests_session())
 
     def get_connect_redirect_url(self, request, socialaccount):
         return reverse("integrations:connected_services")

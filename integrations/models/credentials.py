@@ -30,6 +30,9 @@ class Credential(models.Model):
     # conditional UPDATEs that commit at once, so no transaction is open during the request.
     refresh_lease_token = models.UUIDField(_("refresh lease token"), null=True, blank=True)
     refresh_lease_until = models.DateTimeField(_("refresh lease until"), null=True, blank=True)
+    # Counts stored refreshes: a refresh writes its result only while the count is still the one
+    # it read with the refresh token it presented (tokens.py states the invariant).
+    refresh_generation = models.PositiveIntegerField(_("refresh generation"), default=0)
     fingerprint = models.CharField(
         _("fingerprint"), max_length=8, blank=True,
         help_text=_("Last 4 hex digits of a SHA-256 of the secret, to tell tokens apart."),
