@@ -49,6 +49,7 @@ from django.conf import settings
 from django.db.models import Case, F, Q, Value, When
 from django.utils import timezone
 
+from .credentials import credential_for_use
 from .exceptions import ProviderDataError, ReauthRequired, TryLater
 from .http import new_session, send
 from .models import Connection, Credential
@@ -70,6 +71,7 @@ RENEW_FAILED = "{provider} could not renew access (HTTP {status})"
 DISCONNECTED = "{provider} was disconnected while its access was being renewed"
 RENEW_FAILED_ELSEWHERE = "{provider} could not renew access just now; will try again later"
 RENEWING_ELSEWHERE = "{provider} access is being renewed elsewhere; will try again later"
+NO_CREDENTIAL = "{provider} has no stored sign-in; please reconnect"
 
 
 @dataclass(frozen=True)
@@ -160,12 +162,21 @@ def is_expiring(credential: Credential, *, margin: timedelta | None = None) -> b
     return credential.expires_at - margin <= timezone.now()
 
 
+def _credential_readable(connection: Connection) -> Credential:
+    """The stored credential; ReauthRequired when there is none or no key can decrypt it."""
+    credential = credential_for_use(connection=connection)
+    if credential is None:
+        provider = get_provider(connection.provider)
+        raise ReauthRequired(NO_CREDENTIAL.format(provider=provider.name))
+    return credential
+
+
 def credential_fresh(*, connection: Connection) -> Credential:
     """``connection``'s credential, refreshed first if it expires within the margin."""
-    credential = Credential.objects.get(connection_id=connection.pk)
+    credential = _credential_readable(connection)
     if is_expiring(credential):
         token_refresh(connection=connection)
-        credential = Credential.objects.get(connection_id=connection.pk)
+        credential = _credential_readable(connection)
     return credential
 
 
@@ -213,7 +224,7 @@ def _refresh(connection: Connection, stale_access_token: str) -> str:
     pause = FIRST_PAUSE
     waited_at_generation = None  # set once we have waited for another worker's lease
     while True:
-        credential = Credential.objects.get(connection_id=connection.pk)
+        credential = _credential_readable(connection)
         if not _due(credential, stale_access_token):
             return credential.access_token
         if not credential.refresh_token:
@@ -357,8 +368,10 @@ def token_revoke(*, connection: Connection) -> bool:
     """
     provider = get_provider(connection.provider)
     url = provider.get_revoke_url()
-    credential = Credential.objects.filter(connection_id=connection.pk).first()
-    if not url or credential is None or not (credential.access_token or credential.refresh_token):
+    if not url:
+        return False
+    credential = credential_for_use(connection=connection)
+    if credential is None or not (credential.access_token or credential.refresh_token):
         return False
     app, adapter = oauth_app_and_adapter(provider.allauth_id)
     body, auth = client_auth(app, adapter)

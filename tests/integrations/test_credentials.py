@@ -32,6 +32,7 @@ from integrations.models import AuditEvent, Connection, Credential, ExternalItem
 from integrations.models.fields import Undecryptable
 from integrations.services import REVOKE_SKIPPED_UNREADABLE, connection_disconnect
 from integrations.sync import sync_execute, sync_request
+from integrations.tokens import credential_fresh, token_refresh, token_revoke
 from tests.factories import make_connection, make_user
 
 pytestmark = pytest.mark.django_db
@@ -212,6 +213,28 @@ def test_refresh_tokens_reports_and_flags_unreadable_rows(unreadable, mocked_res
     assert len(mocked_responses.calls) == 0
     unreadable.refresh_from_db()
     assert unreadable.status == Connection.Status.NEEDS_REAUTH
+
+
+@pytest.mark.parametrize("call", ["fresh", "refresh", "refresh_after_401"])
+def test_token_paths_ask_to_reconnect_without_calling_out(unreadable, mocked_responses, call):
+    calls = {
+        "fresh": lambda: credential_fresh(connection=unreadable),
+        "refresh": lambda: token_refresh(connection=unreadable),
+        "refresh_after_401": lambda: token_refresh(connection=unreadable,
+                                                   stale_access_token="AT-theirs"),
+    }
+    with pytest.raises(ReauthRequired) as caught:
+        calls[call]()
+
+    assert (caught.value.code, caught.value.message) == (CREDENTIAL_UNREADABLE_CODE,
+                                                         CREDENTIAL_UNREADABLE)
+    assert len(mocked_responses.calls) == 0
+
+
+def test_revoke_does_not_send_an_unreadable_token(unreadable, mocked_responses):
+    with pytest.raises(ReauthRequired):
+        token_revoke(connection=unreadable)
+    assert len(mocked_responses.calls) == 0
 
 
 # --- staff -------------------------------------------------------------------------------------
