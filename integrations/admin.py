@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 
-from allauth.socialaccount.models import SocialApp, SocialToken
+from allauth.socialaccount.models import SocialAccount, SocialApp, SocialToken
 from django.contrib import admin, messages
 from django.db.models import Count, F, IntegerField, OuterRef, QuerySet, Subquery
 from django.db.models.functions import Coalesce
@@ -23,6 +23,7 @@ from django.utils.text import Truncator
 
 from thinkalike.admin import ReadOnlyAdmin, ReadOnlyPermissionsMixin
 
+from .credentials import credential_unreadable
 from .exceptions import IntegrationError
 from .models import (
     ApiCall,
@@ -41,8 +42,21 @@ from .sync import sync_request
 
 RECENT_RUNS = 10
 REAUTH_REASON = "Marked for re-authorisation by staff."
+# Messages staff see after an action; tests import them.
+NOT_QUEUED_SYNC_OFF = "{connection}: not queued, syncing is turned off for it."
+NOT_QUEUED_STATUS = "{connection}: not queued, its status is “{status}”."
+NOT_QUEUED_UNREADABLE = "{connection}: not queued, its credential cannot be decrypted."
+SYNC_QUEUED = "{connection}: sync queued."
+SYNC_ALREADY_QUEUED = "{connection}: a sync is already queued or running."
+TEST_FAILED = "{connection}: test failed: {message}"
+TEST_WORKED = "{connection}: works (account {label})."
+PROVIDER_NOT_INSTALLED = "{connection}: its provider “{slug}” is not installed here."
+MARKED_REAUTH = "{count} connection(s) marked for re-authorisation."
+CREDENTIAL_UNREADABLE_STAFF = "cannot be decrypted with the configured keys"
 
-for _model in (SocialApp, SocialToken):
+# SocialAccount too: deleting one here would bypass connection_disconnect (no revoke, the
+# Connection kept). Staff see the account on the connection.
+for _model in (SocialAccount, SocialApp, SocialToken):
     if admin.site.is_registered(_model):
         admin.site.unregister(_model)
 
@@ -63,9 +77,13 @@ class CredentialInline(ReadOnlyInline, admin.StackedInline):
 
     model = Credential
     verbose_name_plural = "credential (metadata only; secrets are never shown)"
-    fields = ["token_type", "expires_at", "refreshed_at", "fingerprint", "has_refresh_token",
-              "scopes", "created_at", "updated_at"]
+    fields = ["readable", "token_type", "expires_at", "refreshed_at", "fingerprint",
+              "has_refresh_token", "scopes", "created_at", "updated_at"]
     readonly_fields = fields
+
+    @admin.display(description="secrets")
+    def readable(self, obj: Credential) -> str:
+        return "readable" if obj.is_readable else CREDENTIAL_UNREADABLE_STAFF
 
     @admin.display(description="has refresh token", boolean=True)
     def has_refresh_token(self, obj: Credential) -> bool:
@@ -121,9 +139,10 @@ def _item_count() -> Subquery:
 class ConnectionAdmin(ReadOnlyAdmin):
     list_display = ["user_email", "provider", "status", "account_label", "last_sync_status",
                     "last_sync_at", "last_success_at", "consecutive_failures", "items",
-                    "token_fingerprint"]
+                    "token_fingerprint", "credential_state"]
     list_filter = ["provider", "status", "last_sync_status"]
-    list_select_related = ["user"]
+    # The credential is joined so the credential column needs no query per row.
+    list_select_related = ["user", "credential"]
     search_fields = ["user__email", "account_label", "external_account_id"]
     fieldsets = [
         (None, {"fields": ["user", "provider", "status", "external_account_id", "account_label",
@@ -160,6 +179,12 @@ class ConnectionAdmin(ReadOnlyAdmin):
     def token_fingerprint(self, obj: Connection) -> str:
         return obj.credential_fingerprint or "-"
 
+    @admin.display(description="credential")
+    def credential_state(self, obj: Connection) -> str:
+        if credential_unreadable(obj):
+            return CREDENTIAL_UNREADABLE_STAFF
+        return "-"
+
     @admin.display(description="sync runs")
     def runs_link(self, obj: Connection) -> str:
         url = reverse("admin:integrations_syncrun_changelist")
@@ -168,15 +193,22 @@ class ConnectionAdmin(ReadOnlyAdmin):
 
     @admin.action(description="Sync now", permissions=["operate"])
     def sync_now(self, request: HttpRequest, queryset: QuerySet[Connection]) -> None:
-        for connection in queryset.select_related("user"):
-            if not connection_can_sync(connection):
-                self.message_user(request, f"{connection}: not queued, the connection is "
-                                  f"{connection.get_status_display().lower()} or sync is off.",
+        for connection in queryset.select_related("user", "credential"):
+            if not connection.sync_enabled:
+                self.message_user(request, NOT_QUEUED_SYNC_OFF.format(connection=connection),
+                                  messages.WARNING)
+            elif not connection_can_sync(connection):
+                self.message_user(request, NOT_QUEUED_STATUS.format(
+                    connection=connection, status=connection.get_status_display()),
+                    messages.WARNING)
+            elif credential_unreadable(connection):
+                self.message_user(request, NOT_QUEUED_UNREADABLE.format(connection=connection),
                                   messages.WARNING)
             elif sync_request(connection=connection, trigger=SyncRun.Trigger.MANUAL):
-                self.message_user(request, f"{connection}: sync queued.", messages.SUCCESS)
+                self.message_user(request, SYNC_QUEUED.format(connection=connection),
+                                  messages.SUCCESS)
             else:
-                self.message_user(request, f"{connection}: a sync is already queued or running.",
+                self.message_user(request, SYNC_ALREADY_QUEUED.format(connection=connection),
                                   messages.WARNING)
 
     @admin.action(description="Test connection", permissions=["operate"])
@@ -185,14 +217,14 @@ class ConnectionAdmin(ReadOnlyAdmin):
             try:
                 account = connection_test(connection=connection)
             except IntegrationError as exc:
-                self.message_user(request, f"{connection}: test failed: {exc.message}",
-                                  messages.ERROR)
+                self.message_user(request, TEST_FAILED.format(
+                    connection=connection, message=exc.message), messages.ERROR)
             except UnknownProvider:
-                self.message_user(request, f"{connection}: provider {connection.provider!r} "
-                                  "is not installed here.", messages.ERROR)
+                self.message_user(request, PROVIDER_NOT_INSTALLED.format(
+                    connection=connection, slug=connection.provider), messages.ERROR)
             else:
-                self.message_user(request, f"{connection}: works (account {account.label}).",
-                                  messages.SUCCESS)
+                self.message_user(request, TEST_WORKED.format(
+                    connection=connection, label=account.label), messages.SUCCESS)
 
     @admin.action(description="Mark for re-authorisation", permissions=["operate"])
     def mark_reauth(self, request: HttpRequest, queryset: QuerySet[Connection]) -> None:
@@ -201,8 +233,7 @@ class ConnectionAdmin(ReadOnlyAdmin):
         for connection in queryset.select_related("user"):
             connection_mark_reauth(connection=connection, reason=REAUTH_REASON, actor=actor)
             count += 1
-        self.message_user(request, f"{count} connection(s) marked for re-authorisation.",
-                          messages.SUCCESS)
+        self.message_user(request, MARKED_REAUTH.format(count=count), messages.SUCCESS)
 
 
 @admin.register(SyncRun)

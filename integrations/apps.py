@@ -1,4 +1,16 @@
 from django.apps import AppConfig
+from django.core.management import call_command
+from django.db.models.signals import post_migrate
+
+
+def create_cache_tables(sender, using: str = "default", verbosity: int = 1, **kwargs) -> None:
+    """``migrate`` alone leaves a working site: it also creates the database cache table.
+
+    Without REDIS_URL the cache is a database table that no migration creates, and allauth's
+    rate limits use the cache on sign-up and login, so a deployment that only migrates would
+    answer them with a 500. createcachetable is idempotent and skips non-database caches.
+    """
+    call_command("createcachetable", database=using, verbosity=verbosity)
 
 
 class IntegrationsConfig(AppConfig):
@@ -8,4 +20,8 @@ class IntegrationsConfig(AppConfig):
 
     def ready(self) -> None:
         from . import checks  # noqa: F401  # registers the system checks
+        from .allauth import checks as allauth_checks  # noqa: F401  # orphan social accounts
         from .allauth import receivers  # noqa: F401  # connects the allauth signal receivers
+
+        post_migrate.connect(create_cache_tables, sender=self,
+                             dispatch_uid="integrations.create_cache_tables")

@@ -33,6 +33,7 @@ from .exceptions import (
 )
 from .models import ApiCall
 from .redaction import redact_text
+from .txguard import check_no_transaction
 
 if TYPE_CHECKING:
     from .models import Connection
@@ -131,6 +132,8 @@ def send(
     final response, whatever its status, or raises TryLater when the provider cannot be reached
     or keeps limiting us.
     """
+    # Host only: a path may carry a secret (bot tokens live in it).
+    check_no_transaction(f"{method.upper()} {urlsplit(url).hostname}")
     max_retries = settings.THINKALIKE_HTTP_MAX_RETRIES if retry else 0
     if not settings.THINKALIKE_RATE_BUDGETS:
         budget = None

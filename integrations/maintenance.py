@@ -10,9 +10,11 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
+from .credentials import CREDENTIAL_UNREADABLE
 from .exceptions import IntegrationError
 from .models import ApiCall, AuditEvent, Connection, Credential
 from .providers.registry import UnknownProvider, get_provider
+from .services import connection_mark_reauth
 from .tokens import token_refresh
 
 logger = logging.getLogger(__name__)
@@ -45,6 +47,11 @@ def tokens_refresh_expiring(
             continue
         if not provider.is_oauth:
             continue
+        if not credential.is_readable:
+            report.failed[connection.pk] = CREDENTIAL_UNREADABLE
+            connection_mark_reauth(connection=connection, reason=CREDENTIAL_UNREADABLE,
+                                   actor="command")
+            continue
         try:
             # Passing the current token forces the refresh unless another worker beat us.
             token_refresh(connection=connection, stale_access_token=credential.access_token)
@@ -67,21 +74,36 @@ def api_calls_purge(*, older_than_days: int | None = None) -> int:
     return deleted
 
 
-def credentials_reencrypt(*, batch_size: int = 200) -> int:
-    """Re-save every credential so it is encrypted with the newest key. Returns the count.
+@dataclass
+class ReencryptReport:
+    reencrypted: int = 0
+    # Connection ids whose credential no configured key decrypts: left as they are.
+    unreadable: list[int] = field(default_factory=list)
+
+
+def credentials_reencrypt(*, batch_size: int = 200) -> ReencryptReport:
+    """Re-save every credential so it is encrypted with the newest key.
 
     Reads accept every configured key, writes use the first, so running this after putting a
-    new key first in THINKALIKE_FERNET_KEYS lets the old key be removed afterwards.
+    new key first in THINKALIKE_FERNET_KEYS lets the old key be removed afterwards. A row no
+    configured key decrypts is skipped and reported (its connection needs reconnecting, or the
+    old key back); the others are re-encrypted all the same.
     """
-    count = 0
+    report = ReencryptReport()
     pks = list(Credential.objects.order_by("pk").values_list("pk", flat=True))
     for start in range(0, len(pks), batch_size):
         with transaction.atomic():
             for credential in Credential.objects.select_for_update().filter(
                 pk__in=pks[start:start + batch_size]
-            ):
+            ).order_by("pk"):
+                if not credential.is_readable:
+                    report.unreadable.append(credential.connection_id)
+                    continue
                 credential.save(update_fields=["access_token", "refresh_token", "secret"])
-                count += 1
-    AuditEvent.objects.create(action=AuditEvent.Action.KEYS_ROTATED,
-                              message=f"{count} credentials re-encrypted", actor="command")
-    return count
+                report.reencrypted += 1
+    message = f"{report.reencrypted} credentials re-encrypted"
+    if report.unreadable:
+        message += f"; {len(report.unreadable)} could not be decrypted"
+    AuditEvent.objects.create(action=AuditEvent.Action.KEYS_ROTATED, message=message[:500],
+                              actor="command")
+    return report

@@ -3,15 +3,18 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import timedelta
 
 from django.contrib.auth.base_user import AbstractBaseUser
+from django.core.paginator import Page, Paginator
 from django.db.models import Count, OuterRef, Prefetch, Q, QuerySet, Subquery
 from django.shortcuts import get_object_or_404
+from django.utils import timezone
 
 from consent.purposes import PURPOSES
 from consent.selectors import allows_from_map, consent_map
 
-from .models import Connection, ExternalItem, SyncRun, UserInterest
+from .models import AuditEvent, Connection, ExternalItem, SyncRun, UserInterest
 from .providers.base import Provider, Stream
 from .providers.registry import PROVIDERS, all_providers
 
@@ -29,11 +32,14 @@ def sync_run_get_for_user(*, user: AbstractBaseUser, connection_pk: int, pk: int
 
 
 def connections_with_latest_run(*, user: AbstractBaseUser) -> QuerySet[Connection]:
-    """The user's connections, each with ``latest_runs`` = [its newest run] (2 queries)."""
+    """The user's connections, each with ``latest_runs`` = [its newest run] (2 queries).
+
+    The credential comes along (joined) so pages can tell an undecryptable one apart.
+    """
     latest = SyncRun.objects.filter(connection=OuterRef("connection")).order_by(
         "-queued_at", "-pk"
     ).values("pk")[:1]
-    return Connection.objects.filter(user=user).prefetch_related(
+    return Connection.objects.filter(user=user).select_related("credential").prefetch_related(
         Prefetch(
             "sync_runs",
             queryset=SyncRun.objects.filter(pk=Subquery(latest)),
@@ -41,6 +47,20 @@ def connections_with_latest_run(*, user: AbstractBaseUser) -> QuerySet[Connectio
         )
     )
 
+
+
+def connection_recently_connected(
+    *, user: AbstractBaseUser, provider: str, within_seconds: int
+) -> bool:
+    """Whether the person's connection to ``provider`` is active and was (re)connected in the
+    last ``within_seconds``: a stale OAuth callback then only repeats what already happened."""
+    since = timezone.now() - timedelta(seconds=within_seconds)
+    return Connection.objects.filter(
+        user=user, provider=provider, status=Connection.Status.ACTIVE
+    ).exists() and AuditEvent.objects.filter(
+        user=user, provider=provider, at__gte=since,
+        action__in=[AuditEvent.Action.CONNECTED, AuditEvent.Action.RECONNECTED],
+    ).exists()
 
 @dataclass(frozen=True)
 class CatalogEntry:
@@ -156,11 +176,19 @@ def items_for_purpose(*, user: AbstractBaseUser, purpose: str) -> QuerySet[Exter
     return ExternalItem.objects.filter(allowed, deleted_at__isnull=True)
 
 
-def items_for_owner(*, connection: Connection, limit: int = 200) -> QuerySet[ExternalItem]:
-    """The owner's own connection page: what was imported, whatever consent says now."""
-    return ExternalItem.objects.filter(connection=connection, deleted_at__isnull=True).order_by(
-        "kind", "title"
-    )[:limit]
+def items_page_for_owner(
+    *, connection: Connection, query: str = "", page: int | str | None = 1, per_page: int = 50
+) -> Page:
+    """One page of the owner's own imported items, optionally those whose title contains
+    ``query`` (case-insensitive). For the owner's connection page only: no purpose applies.
+
+    Two queries whatever the number of items (a count and the page); an out-of-range or
+    malformed page number gives the nearest valid page.
+    """
+    items = ExternalItem.objects.filter(connection=connection, deleted_at__isnull=True)
+    if query:
+        items = items.filter(title__icontains=query)
+    return Paginator(items.order_by("kind", "title", "pk"), per_page).get_page(page)
 
 
 @dataclass(frozen=True)

@@ -15,6 +15,7 @@ from django.utils import timezone
 from consent.models import ConsentEvent
 from consent.services import consent_clear_provider
 
+from .credentials import credential_for_use, credential_unreadable
 from .exceptions import ConnectionTestFailed, IntegrationError, ProviderNotAvailable
 from .http import ApiClient
 from .interests import interests_recompute
@@ -25,6 +26,11 @@ from .redaction import fingerprint, redact_text
 from .tokens import TokenGrant, credential_apply_grant, secret_values, token_revoke
 
 logger = logging.getLogger(__name__)
+
+REVOKE_SKIPPED_UNREADABLE = (
+    "the stored token could not be read, so it was not sent; you can remove this site's access "
+    "in the service's own settings."
+)
 
 
 def _audit(connection: Connection, action: str, message: str = "", actor: str = "") -> None:
@@ -62,6 +68,11 @@ def connection_store_oauth(
     is_new = connection is None
     if is_new:
         connection = Connection(user=user, provider=provider.slug)
+    replaced = connection.social_account_id
+    if replaced and replaced != social_account.pk:
+        # Reconnected with another external account: the old SocialAccount would be left
+        # without a Connection and block its external account for everyone else.
+        SocialAccount.objects.filter(pk=replaced).delete()
     connection.social_account = social_account
     connection.external_account_id = social_account.uid
     connection.account_label = (label or social_account.uid)[:255]
@@ -157,7 +168,7 @@ def connection_test(*, connection: Connection) -> AccountInfo:
         provider = get_provider(connection.provider)
     except UnknownProvider:
         raise IntegrationError(f"Provider {connection.provider!r} is not installed here.") from None
-    credential = Credential.objects.filter(connection=connection).first()
+    credential = credential_for_use(connection=connection)
     client = ApiClient(provider, connection=connection, secrets=secret_values(credential))
     try:
         return provider.test_connection(client, connection)
@@ -178,7 +189,10 @@ def connection_disconnect(*, connection: Connection, actor: str = "") -> Disconn
     revoked, note = False, ""
     if provider.is_oauth:
         note = provider.revoke_help or "This provider has no revocation API."
-    if provider.supports_revoke:
+    if provider.supports_revoke and credential_unreadable(connection):
+        # Nothing to send: the token cannot be read. The local deletion still happens.
+        note = REVOKE_SKIPPED_UNREADABLE
+    elif provider.supports_revoke:
         try:
             revoked = token_revoke(connection=connection)
             note = "" if revoked else "There was no token to revoke."

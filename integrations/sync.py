@@ -23,10 +23,11 @@ from django.utils import timezone
 from consent.selectors import allows_from_map, consent_map
 
 from . import clock
+from .credentials import credential_for_use
 from .exceptions import IntegrationError, LeaseLost, ReauthRequired, TryLater
 from .http import ApiClient
 from .interests import interests_recompute
-from .models import Connection, Credential, SyncRun
+from .models import Connection, SyncRun
 from .providers.base import Stream
 from .providers.registry import UnknownProvider, get_provider
 from .queue import enqueue_many
@@ -190,7 +191,7 @@ def _run_streams(run: SyncRun, connection: Connection, outcome: RunOutcome) -> N
         raise ReauthRequired("This connection needs reconnecting before it can sync.")
     if run.claim_token is not None and connection.sync_claim_token != run.claim_token:
         raise LeaseLost("A newer run took over this connection before this one started.")
-    credential = Credential.objects.filter(connection=connection).first()
+    credential = credential_for_use(connection=connection)  # unreadable: reconnect
     client = ApiClient(provider, connection=connection, secrets=secret_values(credential))
     synced: list[StreamSync] = []
     try:

@@ -1,9 +1,34 @@
 """Token store, refresh and revoke.
 
-The invariant: at most one refresh per connection is in flight. A refresh takes the
-Credential row lock (``select_for_update``; on SQLite the IMMEDIATE transaction does the same),
-re-reads the row, and returns early when another worker already refreshed. The rotated refresh
-token is committed together with the new access token before either is used.
+A refresh never holds the database across the network call (a transaction open for the 20 s
+HTTP timeout would lock SQLite for every other writer). Instead:
+
+1. **Lease.** One worker takes the credential's refresh lease with a conditional UPDATE
+   (free or expired lease, unchanged ``refresh_generation``) in autocommit, so it is visible
+   to every other worker at once. The lease lasts ``THINKALIKE_REFRESH_LEASE_SECONDS``, longer
+   than the token request can (``refresh_lease_ttl``), so only a dead or stalled holder loses it.
+2. **Request** the token endpoint with no transaction open (txguard.py enforces that).
+3. **Write** the result with one conditional UPDATE: access token, rotated refresh token,
+   expiry, ``refresh_generation + 1``, and the lease cleared when it is still ours. The rotated
+   refresh token is stored in that UPDATE, before the new access token is handed to anyone.
+4. **Everyone else** re-reads, and if the token is still due waits for the lease with backoff
+   (``THINKALIKE_REFRESH_WAIT_SECONDS`` in all), taking it over once it has expired. A failure
+   releases the lease at once; the workers that waited for it then try later rather than each
+   repeating the failed request.
+
+The invariant, which is why the write checks the generation rather than only the lease: **the
+stored refresh token is only ever replaced by one the provider issued in exchange for it.** A
+write lands only while ``refresh_generation`` is still the one read together with the refresh
+token that was presented. So a holder that lost its lease to a takeover still stores its
+rotated token when nobody stored one since (with strict rotation the taker, presenting the same
+old token, gets ``invalid_grant``, sees the generation moved, and uses the stored token instead
+of asking the person to reconnect); and when somebody did store one, ours was issued for the
+same old token and the stored one stands. No rotated refresh token is dropped while the stored
+one is the token it replaced. The one window left needs a holder stalled past its lease (longer
+than the HTTP timeout) with the answer in hand: if the taker's ``invalid_grant`` arrives before
+the stalled write, the connection is marked for reconnecting although the write then stores a
+working token.
+
 allauth does not refresh tokens, so this module reuses its provider configuration (token URL,
 client id and secret, Basic or body client authentication) and does the rest itself.
 """
@@ -12,15 +37,19 @@ from __future__ import annotations
 
 import json
 import logging
+import math
+import time
+import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 import requests
 from allauth.socialaccount.adapter import get_adapter
 from django.conf import settings
-from django.db import transaction
+from django.db.models import Case, F, Q, Value, When
 from django.utils import timezone
 
+from .credentials import credential_for_use
 from .exceptions import ProviderDataError, ReauthRequired, TryLater
 from .http import new_session, send
 from .models import Connection, Credential
@@ -28,7 +57,21 @@ from .providers.registry import get_provider
 from .redaction import fingerprint
 
 logger = logging.getLogger(__name__)
+sleep = time.sleep  # tests replace this to move an injected clock instead of sleeping
+
 MAX_LIFETIME = 10 * 365 * 24 * 3600  # seconds
+MAX_TOKEN_CHARS = 16_384  # JWTs run to a few KB; anything larger is not a token
+FIRST_PAUSE, MAX_PAUSE = 0.05, 1.0  # seconds between looks at someone else's lease
+
+NO_ACCESS_TOKEN = "the token endpoint answered without an access token"
+NOT_JSON = "the token endpoint sent a response that is not JSON"
+CANNOT_RENEW = "{provider} access has expired and cannot be renewed; please reconnect"
+REFUSED = "{provider} refused to renew access ({error}); please reconnect"
+RENEW_FAILED = "{provider} could not renew access (HTTP {status})"
+DISCONNECTED = "{provider} was disconnected while its access was being renewed"
+RENEW_FAILED_ELSEWHERE = "{provider} could not renew access just now; will try again later"
+RENEWING_ELSEWHERE = "{provider} access is being renewed elsewhere; will try again later"
+NO_CREDENTIAL = "{provider} has no stored sign-in; please reconnect"
 
 
 @dataclass(frozen=True)
@@ -50,21 +93,50 @@ def parse_scopes(raw: object) -> list[str] | None:
     return None
 
 
+def parse_token_body(text: str | bytes) -> object:
+    """Decode a token endpoint's body; anything that is not JSON is bad provider data."""
+    try:
+        return json.loads(text)
+    except (ValueError, RecursionError):  # RecursionError: deeply nested arrays or objects
+        raise ProviderDataError(NOT_JSON) from None
+
+
+def _is_token(value: object) -> bool:
+    # RFC 6750 tokens are printable ASCII; anything else would also break the request header.
+    return (isinstance(value, str) and 0 < len(value) <= MAX_TOKEN_CHARS
+            and value.isascii() and value.isprintable() and not value.isspace())
+
+
+def _lifetime(raw: object) -> int | None:
+    """``expires_in`` in whole seconds, capped; None when absent or meaningless."""
+    if isinstance(raw, bool):
+        return None
+    if isinstance(raw, str):
+        try:
+            raw = float(raw.strip())
+        except ValueError:
+            return None
+    if not isinstance(raw, int | float) or (isinstance(raw, float) and not math.isfinite(raw)):
+        return None
+    # A lifetime of zero or less is nonsense, not "expired": taken literally it would make
+    # every request refresh first. Treated as unknown, a 401 still triggers the refresh.
+    if raw <= 0:
+        return None
+    return int(min(raw, MAX_LIFETIME))
+
+
 def grant_from_response(data: object) -> TokenGrant:
-    if not isinstance(data, dict) or not isinstance(data.get("access_token"), str):
-        raise ProviderDataError("the token endpoint answered without an access token")
-    expires_in = data.get("expires_in")
-    expires_at = None
-    if isinstance(expires_in, int | float | str) and str(expires_in).isascii() \
-            and str(expires_in).isdigit():
-        # Capped: a nonsensical lifetime must not overflow the date arithmetic.
-        expires_at = timezone.now() + timedelta(seconds=min(int(expires_in), MAX_LIFETIME))
+    """A grant from a decoded token response; ProviderDataError for anything unusable."""
+    if not isinstance(data, dict) or not _is_token(data.get("access_token")):
+        raise ProviderDataError(NO_ACCESS_TOKEN)
+    lifetime = _lifetime(data.get("expires_in"))
     refresh = data.get("refresh_token")
+    token_type = data.get("token_type")
     return TokenGrant(
         access_token=data["access_token"],
-        refresh_token=refresh if isinstance(refresh, str) else "",
-        expires_at=expires_at,
-        token_type=str(data.get("token_type") or "Bearer")[:40],
+        refresh_token=refresh if _is_token(refresh) else "",
+        expires_at=timezone.now() + timedelta(seconds=lifetime) if lifetime else None,
+        token_type=token_type[:40] if isinstance(token_type, str) and token_type else "Bearer",
         scopes=parse_scopes(data.get("scope")),
     )
 
@@ -83,15 +155,28 @@ def is_expiring(credential: Credential, *, margin: timedelta | None = None) -> b
     if credential.expires_at is None:
         return False
     margin = margin or timedelta(seconds=settings.THINKALIKE_REFRESH_MARGIN_SECONDS)
+    if credential.refreshed_at and credential.expires_at > credential.refreshed_at:
+        # A token living less than twice the margin would be "expiring" the moment it was
+        # issued and be refreshed before every request: renew it at half its life instead.
+        margin = min(margin, (credential.expires_at - credential.refreshed_at) / 2)
     return credential.expires_at - margin <= timezone.now()
+
+
+def _credential_readable(connection: Connection) -> Credential:
+    """The stored credential; ReauthRequired when there is none or no key can decrypt it."""
+    credential = credential_for_use(connection=connection)
+    if credential is None:
+        provider = get_provider(connection.provider)
+        raise ReauthRequired(NO_CREDENTIAL.format(provider=provider.name))
+    return credential
 
 
 def credential_fresh(*, connection: Connection) -> Credential:
     """``connection``'s credential, refreshed first if it expires within the margin."""
-    credential = Credential.objects.get(connection_id=connection.pk)
+    credential = _credential_readable(connection)
     if is_expiring(credential):
         token_refresh(connection=connection)
-        credential = Credential.objects.get(connection_id=connection.pk)
+        credential = _credential_readable(connection)
     return credential
 
 
@@ -107,40 +192,131 @@ def token_refresh(*, connection: Connection, stale_access_token: str = "") -> st
     already a different one, another worker refreshed it and no request is made. Without it the
     refresh happens only when the token is within the expiry margin.
     Raises ReauthRequired (and marks the connection) when the provider refuses the refresh
-    token, TryLater when the token endpoint has a temporary problem (the connection keeps its
-    status).
+    token, TryLater when the token endpoint has a temporary problem or another worker holds the
+    refresh lease for longer than we wait (the connection keeps its status).
+    Must be called with no transaction open: the lease has to be visible to other workers.
     """
     try:
-        return _refresh_locked(connection, stale_access_token)
+        return _refresh(connection, stale_access_token)
     except ReauthRequired as exc:
-        # Written outside the rolled-back atomic block, or the status change would be lost too.
         from .services import connection_mark_reauth
 
         connection_mark_reauth(connection=connection, reason=exc.message, actor="token refresh")
         raise
 
 
-def _refresh_locked(connection: Connection, stale_access_token: str) -> str:
+def refresh_lease_ttl() -> timedelta:
+    """How long a refresh lease lasts: the setting, but never less than the token request can
+    take, or a slow but live holder would be taken over mid-request."""
+    connect, read = settings.THINKALIKE_HTTP_TIMEOUT
+    return timedelta(seconds=max(settings.THINKALIKE_REFRESH_LEASE_SECONDS, connect + read + 5))
+
+
+def _due(credential: Credential, stale_access_token: str) -> bool:
+    if stale_access_token:
+        return credential.access_token == stale_access_token
+    return is_expiring(credential)
+
+
+def _refresh(connection: Connection, stale_access_token: str) -> str:
     provider = get_provider(connection.provider)
-    with transaction.atomic():
-        credential = Credential.objects.select_for_update().get(connection_id=connection.pk)
-        if stale_access_token:
-            if credential.access_token != stale_access_token:
-                return credential.access_token
-        elif not is_expiring(credential):
+    give_up_at = timezone.now() + timedelta(seconds=settings.THINKALIKE_REFRESH_WAIT_SECONDS)
+    pause = FIRST_PAUSE
+    waited_at_generation = None  # set once we have waited for another worker's lease
+    while True:
+        credential = _credential_readable(connection)
+        if not _due(credential, stale_access_token):
             return credential.access_token
         if not credential.refresh_token:
-            raise ReauthRequired(
-                f"{provider.name} access has expired and cannot be renewed; please reconnect"
-            )
+            raise ReauthRequired(CANNOT_RENEW.format(provider=provider.name))
+        if (waited_at_generation == credential.refresh_generation
+                and credential.refresh_lease_token is None):
+            # The holder we waited for released its lease without storing a token: it failed,
+            # and asking the same endpoint again at once, once per waiting worker, would only
+            # repeat its failure.
+            raise TryLater(RENEW_FAILED_ELSEWHERE.format(provider=provider.name))
+        lease = _lease_take(credential)
+        if lease is not None:
+            return _refresh_holding_lease(connection, credential, lease)
+        if credential.refresh_lease_token is not None:
+            waited_at_generation = credential.refresh_generation
+        now = timezone.now()
+        if now >= give_up_at:
+            raise TryLater(RENEWING_ELSEWHERE.format(provider=provider.name))
+        # Back off, but look again the moment the holder's lease runs out: a dead holder
+        # blocks nobody past its lease.
+        until = credential.refresh_lease_until or now
+        lease_left = (until - now).total_seconds()
+        if lease_left < 0:  # read just before a takeover by someone else: look again soon
+            lease_left = pause
+        sleep(max(0.0, min(pause, lease_left, (give_up_at - now).total_seconds())))
+        pause = min(pause * 2, MAX_PAUSE)
+
+
+def _lease_take(credential: Credential) -> uuid.UUID | None:
+    """Take the refresh lease if it is free or expired and nobody refreshed since ``credential``
+    was read. An UPDATE in autocommit: committed, so visible to all, when it returns."""
+    now = timezone.now()
+    lease = uuid.uuid4()
+    taken = Credential.objects.filter(
+        Q(refresh_lease_token__isnull=True) | Q(refresh_lease_until__lte=now),
+        pk=credential.pk, refresh_generation=credential.refresh_generation,
+    ).update(refresh_lease_token=lease, refresh_lease_until=now + refresh_lease_ttl())
+    return lease if taken else None
+
+
+def _lease_release(credential: Credential, lease: uuid.UUID) -> None:
+    Credential.objects.filter(pk=credential.pk, refresh_lease_token=lease).update(
+        refresh_lease_token=None, refresh_lease_until=None)
+
+
+def _refresh_holding_lease(connection: Connection, credential: Credential,
+                           lease: uuid.UUID) -> str:
+    provider = get_provider(connection.provider)
+    try:
         grant = _request_refresh(connection, credential)
-        credential_apply_grant(credential, grant)
-        credential.refreshed_at = timezone.now()
-        credential.save()
-        if grant.scopes is not None and grant.scopes != connection.scopes:
-            Connection.objects.filter(pk=connection.pk).update(scopes=grant.scopes)
+    except BaseException as exc:
+        _lease_release(credential, lease)
+        if isinstance(exc, ReauthRequired | TryLater):
+            current = Credential.objects.filter(pk=credential.pk).first()
+            if current and current.refresh_generation != credential.refresh_generation:
+                # We were stalled past our lease and the token we presented was already
+                # exchanged by someone else: the stored token is good, nothing is wrong.
+                return current.access_token
+        raise
+    if not _grant_write(credential, lease, grant):
+        # Somebody stored a token issued for the same refresh token first; that one stands.
+        current = Credential.objects.filter(pk=credential.pk).first()
+        if current is None:  # disconnected meanwhile
+            raise TryLater(DISCONNECTED.format(provider=provider.name))
+        return current.access_token
+    if grant.scopes is not None and grant.scopes != connection.scopes:
+        Connection.objects.filter(pk=connection.pk).update(scopes=grant.scopes)
     logger.info("refreshed token of connection %s (%s)", connection.pk, provider.slug)
     return grant.access_token
+
+
+def _grant_write(credential: Credential, lease: uuid.UUID, grant: TokenGrant) -> bool:
+    """Store ``grant`` (and clear our lease) if the stored refresh token is still the one we
+    presented. One UPDATE: the rotated refresh token is never stored apart from its access
+    token. ``update()`` encrypts through the fields' ``get_db_prep_save`` like ``save()``."""
+    now = timezone.now()
+    ours = When(refresh_lease_token=lease, then=Value(None))
+    return bool(Credential.objects.filter(
+        pk=credential.pk, refresh_generation=credential.refresh_generation,
+    ).update(
+        access_token=grant.access_token,
+        refresh_token=grant.refresh_token or credential.refresh_token,
+        expires_at=grant.expires_at,
+        token_type=grant.token_type,
+        fingerprint=fingerprint(grant.access_token),
+        refreshed_at=now,
+        updated_at=now,
+        refresh_generation=F("refresh_generation") + 1,
+        refresh_lease_token=Case(ours, default=F("refresh_lease_token")),
+        refresh_lease_until=Case(When(refresh_lease_token=lease, then=Value(None)),
+                                 default=F("refresh_lease_until")),
+    ))
 
 
 def oauth_app_and_adapter(allauth_id: str):
@@ -170,16 +346,18 @@ def _request_refresh(connection: Connection, credential: Credential) -> TokenGra
             secrets=(credential.refresh_token, credential.access_token, app.secret),
         )
     try:
-        data = response.json()
-    except ValueError:
+        data = parse_token_body(response.content)
+    except ProviderDataError:
+        if response.status_code == 200:
+            raise
         data = None
     error = data.get("error") if isinstance(data, dict) else None
     if response.status_code in (400, 401) and error in {
         "invalid_grant", "invalid_token", "unauthorized_client", "invalid_client"
     }:
-        raise ReauthRequired(f"{provider.name} refused to renew access ({error}); please reconnect")
+        raise ReauthRequired(REFUSED.format(provider=provider.name, error=error))
     if response.status_code != 200:
-        raise TryLater(f"{provider.name} could not renew access (HTTP {response.status_code})")
+        raise TryLater(RENEW_FAILED.format(provider=provider.name, status=response.status_code))
     return grant_from_response(data)
 
 
@@ -190,8 +368,10 @@ def token_revoke(*, connection: Connection) -> bool:
     """
     provider = get_provider(connection.provider)
     url = provider.get_revoke_url()
-    credential = Credential.objects.filter(connection_id=connection.pk).first()
-    if not url or credential is None or not (credential.access_token or credential.refresh_token):
+    if not url:
+        return False
+    credential = credential_for_use(connection=connection)
+    if credential is None or not (credential.access_token or credential.refresh_token):
         return False
     app, adapter = oauth_app_and_adapter(provider.allauth_id)
     body, auth = client_auth(app, adapter)

@@ -19,6 +19,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from consent.purposes import PURPOSES
 from consent.selectors import allows_from_map, consent_map
 
+from .credentials import CREDENTIAL_UNREADABLE, credential_unreadable
 from .exceptions import ConnectionTestFailed, ProviderNotAvailable
 from .forms import ConnectForm
 from .models import Connection, SyncRun
@@ -30,7 +31,7 @@ from .selectors import (
     connection_get_for_user,
     imported_counts,
     interests_for_owner,
-    items_for_owner,
+    items_page_for_owner,
     latest_run,
     runs_for_connection,
     sync_run_get_for_user,
@@ -41,7 +42,7 @@ from .services import (
     connection_disconnect,
     connection_purge_data,
 )
-from .sync import sync_request
+from .sync import SKIP_NO_CONSENT, SKIP_TURNED_OFF, sync_request
 
 # Messages people see; tests import them.
 CONNECTED = "Connected {name} as {label}. The first sync has been queued."
@@ -64,8 +65,22 @@ DATA_PURGED = (
 )
 UNKNOWN_PURPOSE = "There is no purpose called “{purpose}”. Showing every interest instead."
 
+RECONNECT_TO_RESUME = "Syncing is paused until you reconnect {name}."
+NOTHING_SYNCED = "Nothing synced: {reasons}."
+SKIP_REASON_WORDS = {
+    SKIP_NO_CONSENT: "no consent for any purpose its data serves",
+    SKIP_TURNED_OFF: "turned off in this connection's settings",
+}
+STREAM_STATUS_WORDS = {
+    "succeeded": "Synced",
+    "skipped": "Not synced",
+    "failed": "Failed",
+}
+REASON_WORDS = {"reauth_required": "the service asked for you to reconnect"}
+
 RECENT_RUNS = 10
-ITEMS_SHOWN = 200
+ITEMS_PER_PAGE = 50
+SEARCH_MAX_LENGTH = 100
 STATUS_WORDS = {
     Connection.Status.ACTIVE: "Connected",
     Connection.Status.NEEDS_REAUTH: "Needs reconnecting",
@@ -92,6 +107,24 @@ def _connect_url(provider: Provider) -> str:
     return reverse("integrations:connect", args=[provider.slug])
 
 
+def needs_reconnect(connection: Connection) -> bool:
+    """Flagged for reconnecting, or its stored credential can no longer be decrypted."""
+    return connection.status == Connection.Status.NEEDS_REAUTH or credential_unreadable(connection)
+
+
+def run_note(run: SyncRun | None) -> str:
+    """What a finished run that synced nothing skipped, and why, in words."""
+    if run is None or run.status != SyncRun.Status.SKIPPED:
+        return ""
+    reasons: list[str] = []
+    for outcome in (run.streams or {}).values():
+        if isinstance(outcome, dict) and outcome.get("status") == "skipped":
+            words = SKIP_REASON_WORDS.get(outcome.get("reason"), outcome.get("reason") or "")
+            if words and words not in reasons:
+                reasons.append(words)
+    return NOTHING_SYNCED.format(reasons="; ".join(reasons) or "no data was due")
+
+
 @dataclass(frozen=True)
 class Card:
     entry: CatalogEntry
@@ -100,12 +133,15 @@ class Card:
     connect_url: str
     connect_is_post: bool
     purpose_names: list[str]
+    needs_reconnect: bool
+    run_note: str
 
 
 def _card(entry: CatalogEntry) -> Card:
     provider, connection = entry.provider, entry.connection
+    reconnect = connection is not None and needs_reconnect(connection)
     if connection is not None:
-        status = connection.status
+        status = Connection.Status.NEEDS_REAUTH if reconnect else connection.status
         words = STATUS_WORDS.get(status, status)
         if status == Connection.Status.ACTIVE:
             words = f"Connected as {connection.account_label or connection.external_account_id}"
@@ -121,6 +157,8 @@ def _card(entry: CatalogEntry) -> Card:
         connect_url=_connect_url(provider) if available else "",
         connect_is_post=provider.is_oauth,
         purpose_names=_purpose_names(entry.consented_purposes),
+        needs_reconnect=reconnect,
+        run_note=run_note(entry.latest_run),
     )
 
 
@@ -198,19 +236,26 @@ def _attrs_summary(attrs: Any) -> str:
 def connection_detail(request: HttpRequest, pk: int) -> HttpResponse:
     connection = connection_get_for_user(user=request.user, pk=pk)
     provider = _provider_of(connection)
-    items = [
-        {"item": item, "summary": _attrs_summary(item.attrs)}
-        for item in items_for_owner(connection=connection, limit=ITEMS_SHOWN)
-    ]
+    query = request.GET.get("q", "").strip()[:SEARCH_MAX_LENGTH]
+    page = items_page_for_owner(connection=connection, query=query,
+                                page=request.GET.get("page"), per_page=ITEMS_PER_PAGE)
+    reconnect = needs_reconnect(connection)
+    status = Connection.Status.NEEDS_REAUTH if reconnect else connection.status
+    runs = list(runs_for_connection(connection=connection, limit=RECENT_RUNS))
     return render(request, "integrations/connection_detail.html", {
         "connection": connection,
         "provider": provider,
-        "status_words": STATUS_WORDS.get(connection.status, connection.status),
+        "status": status,
+        "status_words": STATUS_WORDS.get(status, status),
+        "needs_reconnect": reconnect,
+        "credential_unreadable": credential_unreadable(connection),
+        "credential_unreadable_message": CREDENTIAL_UNREADABLE,
         "streams": _streams(provider, connection),
-        "runs": runs_for_connection(connection=connection, limit=RECENT_RUNS),
-        "items": items,
+        "runs": [{"run": run, "note": run_note(run)} for run in runs],
+        "page": page,
+        "items": [{"item": item, "summary": _attrs_summary(item.attrs)} for item in page],
+        "query": query,
         "items_total": imported_counts(connection=connection)["items"],
-        "items_shown": ITEMS_SHOWN,
         "connect_url": _connect_url(provider) if provider.is_available() else "",
     })
 
@@ -220,8 +265,8 @@ def connection_detail(request: HttpRequest, pk: int) -> HttpResponse:
 def sync_now(request: HttpRequest, pk: int) -> HttpResponse:
     connection = connection_get_for_user(user=request.user, pk=pk)
     provider = _provider_of(connection)
-    if not connection_can_sync(connection):
-        if connection.status == Connection.Status.NEEDS_REAUTH:
+    if not connection_can_sync(connection) or needs_reconnect(connection):
+        if needs_reconnect(connection):
             messages.error(request, SYNC_NEEDS_RECONNECT.format(name=provider.name))
         else:
             messages.error(request, SYNC_TURNED_OFF)
@@ -240,11 +285,17 @@ def sync_now(request: HttpRequest, pk: int) -> HttpResponse:
 def _run_context(run: SyncRun) -> dict[str, Any]:
     provider = _provider_of(run.connection)
     labels = {stream.name: stream.label for stream in provider.streams}
-    streams = [
-        {"name": name, "label": labels.get(name, name), **(outcome if isinstance(outcome, dict)
-                                                          else {})}
-        for name, outcome in (run.streams or {}).items()
-    ]
+    streams = []
+    for name, outcome in (run.streams or {}).items():
+        outcome = outcome if isinstance(outcome, dict) else {}
+        reason = outcome.get("reason") or ""
+        streams.append({
+            **outcome,
+            "name": name,
+            "label": labels.get(name, name),
+            "status_words": STREAM_STATUS_WORDS.get(outcome.get("status"), "Unknown"),
+            "reason": SKIP_REASON_WORDS.get(reason) or REASON_WORDS.get(reason) or reason,
+        })
     return {"run": run, "connection": run.connection, "provider": provider, "streams": streams}
 
 

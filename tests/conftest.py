@@ -6,9 +6,13 @@ raises ConnectionError), and sockets may only connect to loopback, which is wher
 """
 
 import socket
+from urllib.parse import urlsplit
 
 import pytest
+import requests
 import responses
+
+from integrations import txguard
 
 pytest_plugins = ["tests.sandbox_bridge", "tests.fake_clock"]
 
@@ -27,6 +31,27 @@ def _loopback_only_connect(sock, address):
 @pytest.fixture(autouse=True)
 def _no_network(monkeypatch):
     monkeypatch.setattr(socket.socket, "connect", _loopback_only_connect)
+
+
+@pytest.fixture(autouse=True)
+def _no_network_in_transaction(monkeypatch):
+    """Fail any test that made an outbound request inside a database transaction.
+
+    ``send()`` checks itself; this also covers requests made by libraries (allauth's token
+    exchange and profile calls), and fails the test even when the code under test caught the
+    NetworkInTransaction error.
+    """
+    real_send = requests.Session.send
+
+    def guarded_send(session, prepared, **kwargs):
+        txguard.check_no_transaction(f"{prepared.method} {urlsplit(prepared.url).hostname}")
+        return real_send(session, prepared, **kwargs)
+
+    monkeypatch.setattr(requests.Session, "send", guarded_send)
+    txguard.violations.clear()
+    yield
+    found, txguard.violations[:] = list(txguard.violations), []
+    assert not found, f"outbound requests inside a database transaction: {found}"
 
 
 @pytest.fixture(autouse=True)

@@ -62,6 +62,7 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "allauth.account.middleware.AccountMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
+    "thinkalike.middleware.MethodNotAllowedPageMiddleware",
 ]
 
 ROOT_URLCONF = "thinkalike.urls"
@@ -147,6 +148,12 @@ ACCOUNT_SIGNUP_FIELDS = ["email*", "password1*", "password2*"]
 ACCOUNT_EMAIL_VERIFICATION = os.environ.get("ACCOUNT_EMAIL_VERIFICATION", "none")
 ACCOUNT_USER_MODEL_USERNAME_FIELD = "username"
 ACCOUNT_EMAIL_NOTIFICATIONS = False
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+]
 SOCIALACCOUNT_ADAPTER = "integrations.allauth.adapter.ConnectOnlySocialAccountAdapter"
 # allauth never stores a token: ours go to the encrypted Credential model only.
 SOCIALACCOUNT_STORE_TOKENS = False
@@ -173,6 +180,13 @@ THINKALIKE_SANDBOX_CLIENT_ID = "thinkalike-demo"
 THINKALIKE_SANDBOX_CLIENT_SECRET = os.environ.get(
     "THINKALIKE_SANDBOX_CLIENT_SECRET", "sandbox-demo-client-secret"
 )
+# The sandbox client's registered redirect URIs, matched exactly as a real authorisation server
+# does. The callback on the sandbox's own origin (THINKALIKE_SANDBOX_URL) is always registered.
+THINKALIKE_SANDBOX_REDIRECT_URIS = env_list(
+    "THINKALIKE_SANDBOX_REDIRECT_URIS",
+    "http://127.0.0.1:8000/accounts/sandbox/login/callback/,"
+    "http://localhost:8000/accounts/sandbox/login/callback/",
+)
 THINKALIKE_HTTP_TIMEOUT = (5.0, float(os.environ.get("THINKALIKE_HTTP_READ_TIMEOUT", "20")))
 THINKALIKE_HTTP_MAX_RETRIES = 3
 THINKALIKE_HTTP_BACKOFF_BASE = 0.5
@@ -194,6 +208,15 @@ def parse_rate(value: str) -> tuple[int, float] | None:
 THINKALIKE_SANDBOX_RATE_LIMIT = parse_rate(os.environ.get("THINKALIKE_SANDBOX_RATE_LIMIT",
                                                           "100/10"))
 THINKALIKE_REFRESH_MARGIN_SECONDS = 300
+# One worker at a time renews a token (tokens.py). The lease outlives the token request (the
+# HTTP timeout is checked against it), so only a dead or stalled holder loses it; the others
+# wait for it, at most THINKALIKE_REFRESH_WAIT_SECONDS, then try again later.
+THINKALIKE_REFRESH_LEASE_SECONDS = 30
+THINKALIKE_REFRESH_WAIT_SECONDS = 40
+# An outbound request inside a database transaction (txguard.py) raises when on, and is logged
+# as an error when off (the production default, so a missed case slows, never fails, a sync).
+THINKALIKE_FORBID_NETWORK_IN_TRANSACTION = env_bool(
+    "THINKALIKE_FORBID_NETWORK_IN_TRANSACTION", DEBUG)
 THINKALIKE_SYNC_INTERVAL_MINUTES = int(os.environ.get("THINKALIKE_SYNC_INTERVAL_MINUTES", "360"))
 # A claim older than this is considered lost (worker killed, Redis task dropped) and re-queued.
 # A running sync renews its claim every 15 s, so only dead or never-started runs go stale; a
@@ -238,12 +261,35 @@ SESSION_COOKIE_SECURE = env_bool("SESSION_COOKIE_SECURE", not DEBUG)
 CSRF_COOKIE_SECURE = env_bool("CSRF_COOKIE_SECURE", not DEBUG)
 SECURE_CONTENT_TYPE_NOSNIFF = True
 X_FRAME_OPTIONS = "DENY"
+# Opt-in, and only behind a proxy that terminates TLS and sets X-Forwarded-Proto itself
+# (overwriting what the client sent): trusting the header otherwise lets any client claim https.
+# With it, request.is_secure() is true behind the proxy, so OAuth redirect URIs (built by
+# allauth from the request) are https and SECURE_SSL_REDIRECT does not loop.
+if env_bool("THINKALIKE_BEHIND_TLS_PROXY"):
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", not DEBUG)
+# HSTS is sticky in browsers for its whole lifetime, so it stays off until the operator sets it
+# (README: start small, then a year).
+SECURE_HSTS_SECONDS = int(os.environ.get("SECURE_HSTS_SECONDS") or 0)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", True)
+SECURE_HSTS_PRELOAD = env_bool("SECURE_HSTS_PRELOAD")
 
+# One line per event. Every record goes to the root's one handler: Django's "django" logger
+# comes with a console handler of its own (active with DEBUG) and "django.server" with another,
+# so they are re-declared without handlers and records reach the root, and print, once. The
+# handler's filter keeps expected refusals (a 403, a bad Host) to one line without a traceback.
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
+    "filters": {"one_line_refusals": {"()": "thinkalike.logs.DropExpectedTraceback"}},
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain",
+                             "filters": ["one_line_refusals"]}},
     "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO")},
-    "loggers": {"django_q": {"level": "WARNING"}},
+    "loggers": {
+        "django": {"handlers": [], "level": "INFO", "propagate": True},
+        "django.server": {"handlers": [], "level": "INFO", "propagate": True},
+        # django-q2 logs as "django-q" (a hyphen); its chatter stays at WARNING.
+        "django-q": {"level": "WARNING"},
+    },
 }

@@ -16,6 +16,9 @@ os.environ.setdefault("SPOTIFY_CLIENT_SECRET", "spotify-test-client-secret-01234
 # In tests the sandbox is reached through an in-process bridge (tests/sandbox_bridge.py), never
 # through a socket, so its host is a name that cannot resolve.
 os.environ.setdefault("THINKALIKE_SANDBOX_URL", "http://sandbox.test/sandbox")
+# The test client's host; the sandbox's own origin is registered anyway.
+os.environ.setdefault("THINKALIKE_SANDBOX_REDIRECT_URIS",
+                      "http://testserver/accounts/sandbox/login/callback/")
 
 # Budgets make requests wait in real time; the tests that are about them switch them on.
 os.environ.setdefault("THINKALIKE_RATE_BUDGETS", "0")
@@ -26,8 +29,10 @@ DEBUG = False
 ALLOWED_HOSTS = ["testserver", "sandbox.test", "127.0.0.1", "localhost"]
 SESSION_COOKIE_SECURE = False
 CSRF_COOKIE_SECURE = False
+SECURE_SSL_REDIRECT = False  # the test client speaks http
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 THINKALIKE_HTTP_BACKOFF_BASE = 0.0
+THINKALIKE_FORBID_NETWORK_IN_TRANSACTION = True  # and tests/conftest.py fails swallowed ones
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},

@@ -2,10 +2,15 @@ from django.conf import settings
 from django.contrib import admin
 from django.shortcuts import redirect
 from django.urls import include, path
+from django.views.generic import RedirectView
 
 urlpatterns = [
     path("", lambda request: redirect("integrations:connected_services"), name="home"),
     path("admin/", admin.site.urls),
+    # allauth's own connections page would remove a SocialAccount without revoking its token or
+    # deleting its Connection: every disconnect goes through Connected Services instead.
+    path("accounts/3rdparty/",
+         RedirectView.as_view(pattern_name="integrations:connected_services")),
     path("accounts/", include("allauth.urls")),
     path("connections/", include("integrations.urls")),
     path("consent/", include("consent.urls")),

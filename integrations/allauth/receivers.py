@@ -2,15 +2,21 @@
 
 ``social_account_added`` fires for a new connection; ``social_account_updated`` for a reconnect
 (and for logins and other users' accounts, before allauth checks ownership, so it is filtered).
+
+Invariant: a SocialAccount never exists without its Connection. allauth saves a new account
+just before ``social_account_added``; if storing the connection fails, the account is deleted
+again, so the two are created all or nothing.
 """
 
 import logging
 
+from allauth.socialaccount.models import SocialAccount
 from allauth.socialaccount.providers.base import AuthProcess
 from allauth.socialaccount.signals import social_account_added, social_account_updated
 from django.contrib import messages
 from django.dispatch import receiver
 
+from integrations.allauth.oauth2 import BAD_TOKEN_ANSWER, BadProviderAnswer
 from integrations.providers.registry import PROVIDERS
 from integrations.services import connection_store_oauth
 from integrations.tokens import TokenGrant
@@ -21,14 +27,13 @@ CONNECTED = "Connected {provider} as {label}. The first sync has been queued."
 
 
 def store_tokens(request, sociallogin) -> None:
-    token = sociallogin.token
-    if token is None or not token.token:
-        return
     account = sociallogin.account
     provider = next((p for p in PROVIDERS.values() if p.allauth_id == account.provider), None)
-    if provider is None:
-        logger.warning("connect for unregistered allauth provider %s ignored", account.provider)
-        return
+    if provider is None:  # the adapter's pre_social_login refuses these first
+        raise BadProviderAnswer(BAD_TOKEN_ANSWER, f"unregistered provider {account.provider}")
+    token = sociallogin.token
+    if token is None or not isinstance(token.token, str) or not token.token:
+        raise BadProviderAnswer(BAD_TOKEN_ANSWER, "no access token")
     scopes = getattr(token, "granted_scopes", None)
     grant = TokenGrant(
         access_token=token.token,
@@ -36,9 +41,10 @@ def store_tokens(request, sociallogin) -> None:
         expires_at=token.expires_at,
         scopes=scopes if scopes is not None else sorted(sociallogin.provider.get_scope()),
     )
+    label = account.get_provider_account().to_str()
     connection = connection_store_oauth(
         user=request.user, provider=provider, social_account=account, grant=grant,
-        label=account.get_provider_account().to_str(),
+        label=label if isinstance(label, str) else "",
     )
     messages.success(request, CONNECTED.format(provider=provider.name,
                                                label=connection.account_label))
@@ -46,7 +52,13 @@ def store_tokens(request, sociallogin) -> None:
 
 @receiver(social_account_added)
 def on_social_account_added(sender, request, sociallogin, **kwargs):
-    store_tokens(request, sociallogin)
+    try:
+        store_tokens(request, sociallogin)
+    except BaseException:
+        # allauth saved the account before sending this signal; without its Connection it would
+        # be an orphan that keeps every other member from connecting this external account.
+        SocialAccount.objects.filter(pk=sociallogin.account.pk).delete()
+        raise
 
 
 @receiver(social_account_updated)

@@ -20,4 +20,9 @@ class Migration(migrations.Migration):
             name='refresh_lease_until',
             field=models.DateTimeField(blank=True, null=True, verbose_name='refresh lease until'),
         ),
+        migrations.AddField(
+            model_name='credential',
+            name='refresh_generation',
+            field=models.PositiveIntegerField(default=0, verbose_name='refresh generation'),
+        ),
     ]

@@ -66,7 +66,16 @@ class Connection(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.provider} for {self.user} ({self.account_label or self.external_account_id})"
+        account = self.account_label or self.external_account_id
+        return f"{self.provider_name} for {self.user} ({account})"
+
+    @property
+    def provider_name(self) -> str:
+        """The provider's display name (the slug only when it is no longer installed)."""
+        from integrations.providers.registry import PROVIDERS  # providers import models
+
+        provider = PROVIDERS.get(self.provider)
+        return provider.name if provider is not None else self.provider
 
     def stream_enabled(self, stream_name: str) -> bool:
         return bool(self.stream_settings.get(stream_name, True))

@@ -1,6 +1,9 @@
 from django.db import models
 from django.utils.translation import gettext_lazy as _
-from fernet_fields import EncryptedTextField
+
+from .fields import EncryptedTextField, Undecryptable
+
+SECRET_FIELDS = ("access_token", "refresh_token", "secret")
 
 
 class Credential(models.Model):
@@ -8,7 +11,9 @@ class Credential(models.Model):
 
     Only the Encrypted* fields hold secrets. ``secret`` holds a JSON object (API key, basic
     password, bot token) serialised then encrypted. Ciphertext is random, so these columns
-    cannot be filtered on.
+    cannot be filtered on. A secret no configured key decrypts loads as ``Undecryptable``
+    (see ``is_readable``); code that needs the secrets loads them through
+    ``integrations.credentials.credential_for_use``.
     """
 
     connection = models.OneToOneField(
@@ -25,6 +30,9 @@ class Credential(models.Model):
     # conditional UPDATEs that commit at once, so no transaction is open during the request.
     refresh_lease_token = models.UUIDField(_("refresh lease token"), null=True, blank=True)
     refresh_lease_until = models.DateTimeField(_("refresh lease until"), null=True, blank=True)
+    # Counts stored refreshes: a refresh writes its result only while the count is still the one
+    # it read with the refresh token it presented (tokens.py states the invariant).
+    refresh_generation = models.PositiveIntegerField(_("refresh generation"), default=0)
     fingerprint = models.CharField(
         _("fingerprint"), max_length=8, blank=True,
         help_text=_("Last 4 hex digits of a SHA-256 of the secret, to tell tokens apart."),
@@ -42,3 +50,10 @@ class Credential(models.Model):
     @property
     def has_refresh_token(self) -> bool:
         return bool(self.refresh_token)
+
+    @property
+    def is_readable(self) -> bool:
+        """False when a configured key no longer decrypts one of the secrets."""
+        return not any(
+            isinstance(getattr(self, name), Undecryptable) for name in SECRET_FIELDS
+        )

@@ -1,7 +1,8 @@
 """The consent page: GET shows it, POST (Allow or Deny) sends the browser back to the client.
 
-The redirect URI is checked before anything is shown, and an invalid one gets a 400 page
-instead of a redirect, so the sandbox can never be used as an open redirector.
+The redirect URI must equal one registered for the client (guards.registered_redirect_uris)
+before anything is shown; any other gets a 400 page instead of a redirect, so a code is never
+delivered to another host, port, scheme or path, and the sandbox is no open redirector.
 """
 
 import re
@@ -12,16 +13,16 @@ from django import forms
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_http_methods
 
-from .guards import is_known_client, sandbox_required
+from .guards import is_known_client, is_registered_redirect_uri, sandbox_required
 from .services import auth_code_issue
 
-CALLBACK_PATH = "/accounts/sandbox/login/callback/"
 SCOPES = {
     "library.read": "See your saved tracks and top artists",
     "profile.read": "See your account name",
 }
 FORWARDED_PARAMS = ("client_id", "redirect_uri", "response_type", "state", "scope",
                     "code_challenge", "code_challenge_method")
+REDIRECT_URI_NOT_REGISTERED = "The redirect_uri is not registered for this client."
 
 
 class AuthorizeError(Exception):
@@ -38,10 +39,8 @@ class AuthorizeRequest:
         params = {name: data.get(name, "") for name in FORWARDED_PARAMS}
         if not is_known_client(params["client_id"]):
             raise AuthorizeError("Unknown client_id.")
-        target = urlsplit(params["redirect_uri"])
-        if (target.scheme not in ("http", "https") or not target.hostname
-                or "@" in target.netloc or target.path != CALLBACK_PATH or target.fragment):
-            raise AuthorizeError("The redirect_uri is not registered for this client.")
+        if not is_registered_redirect_uri(params["redirect_uri"]):
+            raise AuthorizeError(REDIRECT_URI_NOT_REGISTERED)
         if params["response_type"] != "code":
             raise AuthorizeError("Only response_type=code is supported.")
         method = params["code_challenge_method"]

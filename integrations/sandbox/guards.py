@@ -4,7 +4,7 @@ import base64
 import binascii
 import secrets
 from functools import wraps
-from urllib.parse import unquote
+from urllib.parse import unquote, urlsplit
 
 from django.conf import settings
 from django.http import Http404, JsonResponse
@@ -38,6 +38,28 @@ def _same(given: str, expected: str) -> bool:
 
 def is_known_client(client_id: str) -> bool:
     return _same(client_id, settings.THINKALIKE_SANDBOX_CLIENT_ID)
+
+
+CALLBACK_PATH = "/accounts/sandbox/login/callback/"
+_LOOPBACK_TWINS = {"127.0.0.1": "localhost", "localhost": "127.0.0.1"}
+
+
+def registered_redirect_uris() -> set[str]:
+    """THINKALIKE_SANDBOX_REDIRECT_URIS plus the callback on the sandbox's own origin (and its
+    loopback twin), read per request: tests and live servers move the sandbox to other ports."""
+    own = urlsplit(settings.THINKALIKE_SANDBOX_URL)
+    origins = {own.netloc}
+    if own.hostname in _LOOPBACK_TWINS:
+        twin = _LOOPBACK_TWINS[own.hostname]
+        origins.add(f"{twin}:{own.port}" if own.port else twin)
+    return {*settings.THINKALIKE_SANDBOX_REDIRECT_URIS,
+            *(f"{own.scheme}://{netloc}{CALLBACK_PATH}" for netloc in origins)}
+
+
+def is_registered_redirect_uri(uri: str) -> bool:
+    # Exact string comparison (RFC 6749 3.1.2.3, OAuth 2.1 2.3.1): no prefix, host-only or
+    # case-insensitive match, so a code is never delivered anywhere else.
+    return uri in registered_redirect_uris()
 
 
 def _basic_credentials(request) -> tuple[str, str] | None:

@@ -159,7 +159,8 @@ class SandboxServer:
         address = f"127.0.0.1:{self.port}"
         command = ([sys.executable, "-m", "integrations.sandbox.liveserver", address]
                    if self.nodelay else
-                   [sys.executable, "manage.py", "runserver", address, "--noreload"])
+                   [sys.executable, "manage.py", "runserver", address, "--noreload",
+                    "--insecure"])
         self.process = subprocess.Popen(
             command,
             cwd=PROJECT_DIR, env=env, stdout=subprocess.DEVNULL, stderr=self._stderr,
@@ -211,14 +212,17 @@ class SandboxServer:
 
 
 def serve_without_nagle(address: str) -> None:
-    """``runserver`` (threaded, no reloader) with TCP_NODELAY on every accepted socket."""
+    """``runserver`` (threaded, no reloader, static files served) with TCP_NODELAY on every
+    accepted socket."""
     import django
     from django.core.management import call_command
     from django.core.servers.basehttp import WSGIRequestHandler
 
     django.setup()
     WSGIRequestHandler.disable_nagle_algorithm = True
-    call_command("runserver", address, use_reloader=False)
+    # insecure_serving: the static files (htmx) too, as the demo's DEBUG server does, so a
+    # browser sees the pages as people do.
+    call_command("runserver", address, use_reloader=False, insecure_serving=True)
 
 
 if __name__ == "__main__":

@@ -2,10 +2,26 @@
 interests, disconnect, and check that nothing of the connection is left behind.
 """
 
+import os
 import re
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+from datetime import UTC, datetime
 
 import pytest
 from playwright.sync_api import Page, expect
+
+from integrations.sandbox.liveserver import (
+    PROJECT_DIR,
+    SandboxServer,
+    _env,
+    _shell,
+    manage,
+    migrated_sqlite_url,
+)
 
 EMAIL = "e2e-person@example.com"
 PASSWORD = "e2e-Correct-Horse-2026"
@@ -110,4 +126,91 @@ def test_connect_consent_sync_interests_disconnect(
     grants = SandboxGrant.objects.filter(account=SANDBOX_ACCOUNT)
     assert grants.exists()
     assert not grants.filter(revoked=False).exists()
+    assert console_errors == []
+
+
+# --- The demo as people run it: a 10-second token against a real server -------------------------
+
+SYNCS_IN_A_ROW = 3
+
+
+def unfinished_runs(db_path) -> int:
+    with sqlite3.connect(db_path, timeout=20) as db:
+        return db.execute("SELECT COUNT(*) FROM integrations_syncrun WHERE status IN "
+                          "('queued', 'running')").fetchone()[0]
+
+
+def wait_for_quiet(db_path, worker) -> None:
+    """Until no run is queued or running (the first sync is queued by the connect)."""
+    deadline = time.monotonic() + 60
+    while unfinished_runs(db_path):
+        assert worker.poll() is None, "the worker died"
+        assert time.monotonic() < deadline, "a sync never finished"
+        time.sleep(0.1)
+
+
+def wait_until_the_token_is_due(db_path) -> None:
+    """Until the stored token needs renewing (tokens.is_expiring: half of a short life), so
+    that the next sync has to refresh it first."""
+    deadline = time.monotonic() + 60
+    while True:
+        with sqlite3.connect(db_path, timeout=20) as db:
+            expires, refreshed = db.execute(
+                "SELECT expires_at, refreshed_at FROM integrations_credential").fetchone()
+        if refreshed is None:
+            return  # as connected: within the 300 s margin already
+        expires, refreshed = (datetime.fromisoformat(v).replace(tzinfo=UTC)
+                              for v in (expires, refreshed))
+        if datetime.now(UTC) >= expires - (expires - refreshed) / 2:
+            return
+        assert time.monotonic() < deadline, "the token never came due"
+        time.sleep(0.2)
+
+
+@pytest.mark.browser
+def test_with_a_ten_second_token_every_sync_now_succeeds(tmp_path, page: Page, console_errors):
+    """The demo's setup: runserver and a qcluster worker sharing one SQLite file, the sandbox
+    served by the same server. Every sync must first refresh the token at the sandbox's token
+    endpoint, which writes to the same database; a refresh holding a transaction across that
+    request locked it until the request timed out, and every run failed."""
+    database_url = migrated_sqlite_url(tmp_path)
+    db_path = database_url.removeprefix("sqlite:///")
+    env = {"REDIS_URL": "", "THINKALIKE_WORKERS": "1"}
+    manage("createcachetable", database_url=database_url, extra_env=env)
+    with SandboxServer(database_url, extra_env=env) as server:
+        env["THINKALIKE_SANDBOX_URL"] = server.sandbox_url
+        worker = subprocess.Popen(
+            [sys.executable, "manage.py", "qcluster"], cwd=PROJECT_DIR,
+            env=_env(database_url, env), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+            start_new_session=True,
+        )
+        try:
+            sign_up(page, server.url)
+            _shell("from django.contrib.auth import get_user_model\n"
+                   "get_user_model().objects.filter(email=ARGS['email']).update(is_staff=True)\n",
+                   database_url=database_url, email=EMAIL)
+            page.goto(f"{server.sandbox_url}/knobs/")
+            page.get_by_label("access token lifetime (s)").fill("10")
+            page.get_by_role("button", name="Save knobs").click()
+            expect(page.get_by_text("Sandbox knobs saved.")).to_be_visible()
+            page.goto(f"{server.url}/connections/")
+            connect_sandbox(page)
+            allow_matching_everywhere(page)
+            for _ in range(SYNCS_IN_A_ROW):
+                wait_for_quiet(db_path, worker)
+                wait_until_the_token_is_due(db_path)
+                sync_now(page)
+        finally:
+            os.killpg(worker.pid, signal.SIGKILL)  # its runs are over; no need to wait
+            worker.wait(timeout=30)
+    with sqlite3.connect(db_path) as db:
+        manual = db.execute(
+            "SELECT status, (SELECT COUNT(*) FROM integrations_apicall WHERE path LIKE "
+            "'%/oauth/token' AND status_code = 200 AND at BETWEEN started_at AND finished_at) "
+            "FROM integrations_syncrun WHERE trigger = 'manual' ORDER BY id").fetchall()
+        reconnect = db.execute("SELECT COUNT(*) FROM integrations_connection WHERE status != "
+                               "'active'").fetchone()[0]
+    assert [status for status, _ in manual] == ["succeeded"] * SYNCS_IN_A_ROW
+    assert all(refreshes >= 1 for _, refreshes in manual), manual  # each renewed the token
+    assert reconnect == 0
     assert console_errors == []

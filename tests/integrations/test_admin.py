@@ -13,7 +13,7 @@ from django.utils import timezone
 
 from consent.models import ConsentEvent
 from consent.services import consent_set
-from integrations.admin import CredentialInline
+from integrations.admin import NOT_QUEUED_STATUS, NOT_QUEUED_SYNC_OFF, CredentialInline
 from integrations.models import (
     ApiCall,
     AuditEvent,
@@ -267,7 +267,20 @@ def test_sync_now_skips_a_connection_that_needs_reconnecting(admin_client, alice
     response = post_action(admin_client, "sync_now", connection)
 
     assert not SyncRun.objects.exists()
-    assert "not queued" in messages_of(response)[0]
+    # The status's label in a sentence that reads, and the provider's name, not its slug.
+    assert messages_of(response) == [NOT_QUEUED_STATUS.format(
+        connection=f"Sandbox for {alice} (Alice on Sandbox)", status="Needs reconnecting")]
+    assert "is needs" not in messages_of(response)[0]
+
+
+@pytest.mark.django_db
+def test_sync_now_says_when_syncing_is_turned_off(admin_client, alice):
+    connection = make_connection(alice, sync_enabled=False)
+
+    response = post_action(admin_client, "sync_now", connection)
+
+    assert not SyncRun.objects.exists()
+    assert messages_of(response) == [NOT_QUEUED_SYNC_OFF.format(connection=connection)]
 
 
 @pytest.mark.django_db

@@ -211,7 +211,7 @@ def test_every_selector_handing_out_interests_or_items_takes_a_purpose_or_says_o
             requires_purpose = purpose is not None and purpose.default is inspect.Parameter.empty
             assert requires_purpose or "owner" in name, name
     assert {"interests_for_purpose", "items_for_purpose", "interests_for_owner",
-            "items_for_owner"} <= set(handing_out)
+            "items_page_for_owner"} <= set(handing_out)
     assert not hasattr(selectors, "interests_for_user")
 
 

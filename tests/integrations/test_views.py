@@ -1,10 +1,13 @@
 """The Connected Services pages: integrations/views.py."""
 
+from datetime import timedelta
+
 import pytest
 from django.contrib.auth import get_user_model
 from django.db import connection as db_connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
+from django.utils.timezone import now as timezone_now
 
 from consent.services import consent_set
 from integrations import views
@@ -448,3 +451,150 @@ def test_connect_form_never_renders_secrets_back():
     assert "not-a-key-but-secret" not in html
     assert ConnectForm({"api_key": "a" * 32}, provider=KeyProvider()).is_valid()
     assert not ConnectForm({"api_key": "a" * 33}, provider=KeyProvider()).is_valid()
+
+
+# -- what a new user reads --------------------------------------------------------------------
+
+
+def test_times_say_just_now_and_name_the_time_zone(client_in, user, settings):
+    from django.utils import timezone
+
+    now = timezone.now()
+    conn = make_connection(user, last_success_at=now, next_sync_at=now + timedelta(hours=5))
+    SyncRun.objects.create(connection=conn, trigger=SyncRun.Trigger.MANUAL,
+                           status=SyncRun.Status.SUCCEEDED, finished_at=now)
+
+    catalog = client_in.get(reverse("integrations:connected_services")).content.decode()
+    detail = client_in.get(reverse("integrations:connection_detail", args=[conn.pk]))
+
+    assert "just now" in catalog and "0\xa0minutes" not in catalog and "0 minutes" not in catalog
+    assert "in 4\xa0hours" in catalog or "in 5\xa0hours" in catalog
+    assert " UTC" in detail.content.decode()
+    settings.TIME_ZONE = "Europe/Paris"  # winter: CET
+    detail = client_in.get(reverse("integrations:connection_detail", args=[conn.pk]))
+    assert " CET" in detail.content.decode()
+
+
+@pytest.mark.parametrize("minutes_ago, words", [
+    (0, "just now"), (0.5, "just now"), (-0.5, "just now"), (5, "5\xa0minutes ago"),
+    (-120, "in 2\xa0hours"), (60 * 24 * 3, "3\xa0days ago"),
+])
+def test_ago_filter(minutes_ago, words):
+    import time_machine
+    from django.utils import timezone
+
+    from integrations.templatetags.when import ago
+
+    with time_machine.travel(timezone.now(), tick=False):
+        assert ago(timezone.now() - timedelta(minutes=minutes_ago)) == words
+
+
+def test_a_skipped_run_says_what_was_skipped_and_why(client_in, user):
+    from integrations.sync import SKIP_NO_CONSENT
+
+    conn = make_connection(user, last_success_at=timezone_now())
+    SyncRun.objects.create(
+        connection=conn, trigger=SyncRun.Trigger.MANUAL, status=SyncRun.Status.SKIPPED,
+        finished_at=timezone_now(),
+        streams={"reading_log": {"status": "skipped", "reason": SKIP_NO_CONSENT}},
+    )
+    note = views.NOTHING_SYNCED.format(reasons=views.SKIP_REASON_WORDS[SKIP_NO_CONSENT])
+
+    catalog = client_in.get(reverse("integrations:connected_services")).content.decode()
+    detail = client_in.get(reverse("integrations:connection_detail", args=[conn.pk]))
+
+    assert note in catalog and note in detail.content.decode()
+    assert "Last successful sync" not in catalog
+
+
+def test_a_connection_that_needs_reconnecting_shows_no_next_sync(client_in, user):
+    conn = make_connection(user, status=Connection.Status.NEEDS_REAUTH,
+                           next_sync_at=timezone_now() + timedelta(hours=5))
+
+    for url in (reverse("integrations:connected_services"),
+                reverse("integrations:connection_detail", args=[conn.pk])):
+        html = client_in.get(url).content.decode()
+        assert "Next automatic sync" not in html
+        assert "Syncing is paused until you reconnect" in html
+        assert ">Reconnect<" in html.replace("\n", "").replace("  ", "")
+
+
+def test_run_page_speaks_words_not_slugs(client_in, user):
+    conn = make_connection(user, "sandbox")
+    run = SyncRun.objects.create(
+        connection=conn, trigger=SyncRun.Trigger.MANUAL, status=SyncRun.Status.FAILED,
+        finished_at=timezone_now(),
+        streams={"tracks": {"status": "failed", "reason": "reauth_required"},
+                 "top_artists": {"status": "succeeded", "fetched": 3}},
+    )
+    html = client_in.get(reverse("integrations:run_detail", args=[conn.pk, run.pk])).content
+    html = html.decode()
+
+    assert "reauth_required" not in html
+    assert views.REASON_WORDS["reauth_required"] in html
+    assert ">Synced<" in html and ">succeeded<" not in html and ">failed<" not in html
+
+
+# -- imported items: pages and search ---------------------------------------------------------
+
+
+def make_items(connection, count, title="Book"):
+    ExternalItem.objects.bulk_create(
+        ExternalItem(connection=connection, kind="work", external_id=f"{title}-{n}",
+                     title=f"{title} {n:04d}", attrs={}, content_hash="x")
+        for n in range(count)
+    )
+
+
+def test_items_are_paginated(client_in, user):
+    conn = make_connection(user)
+    make_items(conn, views.ITEMS_PER_PAGE * 2 + 7)
+    url = reverse("integrations:connection_detail", args=[conn.pk])
+
+    first = client_in.get(url)
+    last = client_in.get(url, {"page": 3})
+    beyond = client_in.get(url, {"page": 99})
+    garbage = client_in.get(url, {"page": "abc"})
+
+    assert len(first.context["items"]) == views.ITEMS_PER_PAGE
+    assert len(last.context["items"]) == 7
+    assert beyond.context["page"].number == 3 and garbage.context["page"].number == 1
+    assert "Book 0000" in first.content.decode() and "Book 0000" not in last.content.decode()
+    assert 'rel="next"' in first.content.decode()
+
+
+def test_items_search_by_title_and_keeps_the_search_across_pages(client_in, user):
+    conn = make_connection(user)
+    make_items(conn, views.ITEMS_PER_PAGE + 5, title="Dune")
+    make_items(conn, 30, title="Emma")
+    url = reverse("integrations:connection_detail", args=[conn.pk])
+
+    response = client_in.get(url, {"q": "dUNe"})
+    html = response.content.decode()
+
+    assert response.context["page"].paginator.count == views.ITEMS_PER_PAGE + 5
+    assert "Emma" not in html
+    assert "?q=dUNe&amp;page=2" in html
+    second = client_in.get(url, {"q": "dUNe", "page": 2})
+    assert len(second.context["items"]) == 5 and 'value="dUNe"' in second.content.decode()
+    nothing = client_in.get(url, {"q": "<b>zzz</b>"}).content.decode()
+    assert "No imported item has" in nothing and "<b>zzz</b>" not in nothing
+
+
+def test_connection_page_query_count_is_constant(client_in, user):
+    conn = make_connection(user)
+    url = reverse("integrations:connection_detail", args=[conn.pk])
+
+    def count_queries(**params):
+        with CaptureQueriesContext(db_connection) as ctx:
+            assert client_in.get(url, params).status_code == 200
+        return len(ctx.captured_queries)
+
+    make_items(conn, 3)
+    few = count_queries()
+    make_items(conn, 400, title="More")
+    for _ in range(3):
+        SyncRun.objects.create(connection=conn, trigger=SyncRun.Trigger.MANUAL)
+    assert count_queries() == few
+    assert count_queries(page=5) == few
+    assert count_queries(q="More", page=2) == few

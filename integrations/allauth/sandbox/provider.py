@@ -1,6 +1,8 @@
 from allauth.socialaccount.providers.base import ProviderAccount
 from allauth.socialaccount.providers.oauth2.provider import OAuth2Provider
 
+from integrations.allauth.oauth2 import uid_from
+
 from .views import SandboxOAuth2Adapter
 
 
@@ -20,7 +22,7 @@ class SandboxProvider(OAuth2Provider):
         return ["library.read", "profile.read"]
 
     def extract_uid(self, data):
-        return str(data["id"])
+        return uid_from(data["id"])
 
     def extract_common_fields(self, data):
         return {}  # a data source, never an identity: nothing to copy onto the user

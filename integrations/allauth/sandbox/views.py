@@ -1,13 +1,7 @@
-from allauth.socialaccount.adapter import get_adapter
-from allauth.socialaccount.providers.base import ProviderException
-from allauth.socialaccount.providers.oauth2.views import (
-    OAuth2Adapter,
-    OAuth2CallbackView,
-    OAuth2LoginView,
-)
+from allauth.socialaccount.providers.oauth2.views import OAuth2Adapter, OAuth2LoginView
 from django.conf import settings
 
-from integrations.allauth.scopes import GrantedScopeMixin
+from integrations.allauth.oauth2 import ConnectCallbackView, ConnectOAuth2Mixin
 
 
 def sandbox_url(path: str) -> str:
@@ -15,9 +9,10 @@ def sandbox_url(path: str) -> str:
     return settings.THINKALIKE_SANDBOX_URL.rstrip("/") + path
 
 
-class SandboxOAuth2Adapter(GrantedScopeMixin, OAuth2Adapter):
+class SandboxOAuth2Adapter(ConnectOAuth2Mixin, OAuth2Adapter):
     provider_id = "sandbox"
     basic_auth = True
+    profile_keys = ("id", "display_name")
 
     @property
     def authorize_url(self):
@@ -31,20 +26,6 @@ class SandboxOAuth2Adapter(GrantedScopeMixin, OAuth2Adapter):
     def profile_url(self):
         return sandbox_url("/api/v1/me")
 
-    def complete_login(self, request, app, token, **kwargs):
-        with get_adapter().get_requests_session() as session:
-            response = session.get(
-                self.profile_url, headers={"Authorization": f"Bearer {token.token}"}
-            )
-            response.raise_for_status()  # an HTTPError is a handled auth error, not a 500
-            try:
-                profile = response.json()
-            except ValueError as error:
-                raise ProviderException("The sandbox profile is not JSON.") from error
-        if not isinstance(profile, dict) or not profile.get("id"):
-            raise ProviderException("The sandbox profile has no account id.")
-        return self.get_provider().sociallogin_from_response(request, profile)
-
 
 oauth2_login = OAuth2LoginView.adapter_view(SandboxOAuth2Adapter)
-oauth2_callback = OAuth2CallbackView.adapter_view(SandboxOAuth2Adapter)
+oauth2_callback = ConnectCallbackView.adapter_view(SandboxOAuth2Adapter)

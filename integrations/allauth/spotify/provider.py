@@ -1,6 +1,8 @@
 from allauth.socialaccount.providers.base import ProviderAccount
 from allauth.socialaccount.providers.oauth2.provider import OAuth2Provider
 
+from integrations.allauth.oauth2 import uid_from
+
 from .views import SpotifyOAuth2Adapter
 
 
@@ -21,7 +23,7 @@ class SpotifyOAuth2Provider(OAuth2Provider):
 
     def extract_uid(self, data):
         # account_id (May 2026) is stable and immutable; older answers only have id.
-        return str(data.get("account_id") or data["id"])
+        return uid_from(data.get("account_id") or data["id"])
 
     def extract_common_fields(self, data):
         return {}

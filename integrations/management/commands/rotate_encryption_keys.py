@@ -1,6 +1,6 @@
 """Re-encrypt every stored credential with the newest Fernet key."""
 
-from django.core.management.base import BaseCommand
+from django.core.management.base import BaseCommand, CommandError
 
 from integrations.maintenance import credentials_reencrypt
 
@@ -14,6 +14,15 @@ class Command(BaseCommand):
     )
 
     def handle(self, *args, **options):
-        count = credentials_reencrypt()
+        report = credentials_reencrypt()
         self.stdout.write(self.style.SUCCESS(
-            f"Re-encrypted {count} credential(s) with the newest key."))
+            f"Re-encrypted {report.reencrypted} credential(s) with the newest key."))
+        if report.unreadable:
+            ids = ", ".join(str(pk) for pk in report.unreadable)
+            # Non-zero exit: the old keys must not be removed while these rows still need them.
+            raise CommandError(
+                f"{len(report.unreadable)} credential(s) could not be decrypted with any "
+                f"configured key and were left as they are (connection ids: {ids}). Put the "
+                "key they were written with back in THINKALIKE_FERNET_KEYS and run this again, "
+                "or have those people reconnect."
+            )

@@ -6,8 +6,8 @@ from allauth.socialaccount.models import SocialToken
 from allauth.socialaccount.providers.base import ProviderException
 from django.test import RequestFactory
 
+from integrations.allauth.oauth2 import ConnectOAuth2Mixin
 from integrations.allauth.sandbox.views import SandboxOAuth2Adapter
-from integrations.allauth.scopes import GrantedScopeMixin
 
 pytestmark = pytest.mark.django_db
 
@@ -42,7 +42,7 @@ def test_granted_scopes_are_recorded(adapter, scope, granted):
     data = {"access_token": "t", "expires_in": 60}
     if scope is not None:
         data["scope"] = scope
-    assert isinstance(adapter, GrantedScopeMixin)
+    assert isinstance(adapter, ConnectOAuth2Mixin)
     assert adapter.parse_token(data).granted_scopes == granted
 
 
