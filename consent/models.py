@@ -44,6 +44,8 @@ class ConsentEvent(models.Model):
         API = "api", _("API")
         ADMIN = "admin", _("Admin")
         COMMAND = "command", _("Command")
+        # The per-service answer was forgotten because the service was disconnected.
+        DISCONNECT = "disconnect", _("Service disconnected")
 
     user = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="consent_events",

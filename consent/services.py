@@ -49,15 +49,24 @@ def consent_set(
 
 
 @transaction.atomic
-def consent_clear_provider(*, user: AbstractBaseUser, provider: str, source: str) -> int:
-    """Forget per-provider answers when a connection is removed; each removal is an event."""
-    removed = 0
-    for grant in ConsentGrant.objects.select_for_update().filter(user=user, provider=provider):
-        if grant.granted:
-            ConsentEvent.objects.create(
-                user=user, provider=provider, purpose=grant.purpose, granted=False,
-                source=source, policy_version=settings.THINKALIKE_CONSENT_POLICY_VERSION,
-            )
-        grant.delete()
-        removed += 1
-    return removed
+def consent_clear_provider(
+    *, user: AbstractBaseUser, provider: str, source: str = ConsentEvent.Source.DISCONNECT
+) -> int:
+    """Forget every per-provider answer (granted or not); each removal is one event.
+
+    The event says ``granted=False``: nothing is granted for this provider specifically any
+    more, and the history shows why the answer is gone. Returns how many answers were removed.
+    """
+    grants = list(
+        ConsentGrant.objects.select_for_update().filter(user=user, provider=provider)
+        .order_by("purpose")
+    )
+    ConsentEvent.objects.bulk_create([
+        ConsentEvent(
+            user=user, provider=provider, purpose=grant.purpose, granted=False, source=source,
+            policy_version=settings.THINKALIKE_CONSENT_POLICY_VERSION,
+        )
+        for grant in grants
+    ])
+    ConsentGrant.objects.filter(pk__in=[grant.pk for grant in grants]).delete()
+    return len(grants)

@@ -10,7 +10,12 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_GET, require_POST
 
 from integrations.providers.registry import PROVIDERS
-from integrations.selectors import catalog_for_user
+from integrations.selectors import (
+    catalog_for_user,
+    connection_get_for_user,
+    unconsented_streams_for_owner,
+)
+from integrations.services import connection_stream_purge
 
 from .forms import ConsentSetForm
 from .models import ALL_PROVIDERS, ConsentEvent
@@ -26,6 +31,13 @@ BAD_REQUEST = (
     "That consent change was not understood (unknown purpose or service); nothing changed."
 )
 ALL_SERVICES = "all services"
+# History answers; a disconnect forgets the per-service answer rather than turning it off.
+ANSWER_ON = "Turned on"
+ANSWER_OFF = "Turned off"
+ANSWER_FORGOTTEN = "Forgotten (service disconnected)"
+
+STREAM_PURGED = "Deleted {items} items that {name} {stream} had collected."
+UNKNOWN_STREAM = "That service has no such kind of data; nothing was deleted."
 
 HISTORY_SHOWN = 20
 
@@ -41,6 +53,12 @@ def _safe_next(request: HttpRequest) -> str | None:
     ):
         return target
     return None
+
+
+def _answer(event: ConsentEvent) -> str:
+    if event.source == ConsentEvent.Source.DISCONNECT:
+        return ANSWER_FORGOTTEN
+    return ANSWER_ON if event.granted else ANSWER_OFF
 
 
 @login_required
@@ -66,11 +84,13 @@ def consent_settings(request: HttpRequest) -> HttpResponse:
         purposes.append({"purpose": purpose, "all": bool(everywhere), "providers": rows})
     history = [
         {"event": event, "purpose_name": PURPOSES[event.purpose].name
-         if event.purpose in PURPOSES else event.purpose, "scope": _scope_name(event.provider)}
+         if event.purpose in PURPOSES else event.purpose, "scope": _scope_name(event.provider),
+         "answer": _answer(event)}
         for event in consent_history(user=request.user, limit=HISTORY_SHOWN)
     ]
     return render(request, "consent/settings.html", {
         "purposes": purposes, "history": history, "next": request.get_full_path(),
+        "purge_offers": unconsented_streams_for_owner(user=request.user),
     })
 
 
@@ -90,3 +110,26 @@ def consent_set_view(request: HttpRequest) -> HttpResponse:
     else:
         messages.success(request, (TURNED_ON if granted else TURNED_OFF).format(**names))
     return redirect(_safe_next(request) or "consent:settings")
+
+
+@login_required
+@require_POST
+def purge_stream(request: HttpRequest) -> HttpResponse:
+    """Delete what one stream collected: offered once no allowed purpose uses it."""
+    try:
+        pk = int(request.POST.get("connection", ""))
+    except ValueError:
+        return render(request, "consent/bad_request.html", {"message": UNKNOWN_STREAM},
+                      status=400)
+    connection = connection_get_for_user(user=request.user, pk=pk)
+    stream = request.POST.get("stream", "")
+    try:
+        label = PROVIDERS[connection.provider].get_stream(stream).label
+        deleted = connection_stream_purge(connection=connection, stream=stream,
+                                          actor=f"user:{request.user.pk}")
+    except KeyError:
+        return render(request, "consent/bad_request.html", {"message": UNKNOWN_STREAM},
+                      status=400)
+    messages.success(request, STREAM_PURGED.format(
+        items=deleted, name=PROVIDERS[connection.provider].name, stream=label.lower()))
+    return redirect("consent:settings")

@@ -325,8 +325,8 @@ class InterestAdmin(admin.ModelAdmin):
 
 @admin.register(UserInterest)
 class UserInterestAdmin(ReadOnlyAdmin):
-    list_display = ["user", "interest", "connection", "weight", "purposes", "updated_at"]
-    list_filter = ["interest__category", "connection__provider"]
+    list_display = ["user", "interest", "connection", "purpose", "weight", "updated_at"]
+    list_filter = ["purpose", "interest__category", "connection__provider"]
     list_select_related = ["user", "interest", "connection__user"]
     search_fields = ["user__email", "interest__label", "interest__slug"]
 

@@ -23,7 +23,7 @@ from urllib.parse import urljoin, urlsplit
 import requests
 from django.conf import settings
 
-from . import ratelimit
+from . import clock, ratelimit
 from .exceptions import (
     CursorRejected,
     ProviderDataError,
@@ -40,7 +40,12 @@ if TYPE_CHECKING:
     from .providers.base import Provider
 
 logger = logging.getLogger(__name__)
-sleep = time.sleep  # tests replace this to record waits instead of sleeping
+
+
+def sleep(seconds: float) -> None:
+    """Every backoff and Retry-After wait; on ``integrations.clock`` so tests need not wait."""
+    clock.sleep(seconds)
+
 
 RETRYABLE_STATUS = frozenset({500, 502, 503, 504})
 
@@ -98,7 +103,7 @@ def _note_limits(budget: Budget | None, response: requests.Response, wait: float
     """Tell every worker what the provider said about its limit."""
     if budget is None:
         return
-    now = time.time()
+    now = clock.time()
     if response.status_code == 429 and wait is not None:
         ratelimit.block_until(budget.key, now + wait)
     elif response.headers.get("X-RateLimit-Remaining") == "0":

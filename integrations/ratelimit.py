@@ -21,17 +21,21 @@ only becomes visible to other processes when the caller commits, and is lost if 
 from __future__ import annotations
 
 import threading
-import time
 import uuid
 
 import redis
 from django.conf import settings
 from django.db import connection, transaction
 
+from . import clock
 from .exceptions import RateLimited
 from .models import RateBucket
 
-sleep = time.sleep  # tests replace this to record waits
+
+def sleep(seconds: float) -> None:
+    """Every wait of the budget; on ``integrations.clock`` so tests need not really wait."""
+    clock.sleep(seconds)
+
 
 # Requests reach the provider a little after they are granted, and unevenly: a busy machine can
 # deschedule a worker between its grant and its send for tens of milliseconds. So every window is
@@ -143,24 +147,30 @@ class _Database:
     @staticmethod
     def _now() -> float:
         # Workers on several machines share PostgreSQL's clock; SQLite means one machine.
-        if connection.vendor == "postgresql":
+        if connection.vendor == "postgresql" and clock.server_time_allowed():
             with connection.cursor() as cursor:
                 cursor.execute("SELECT EXTRACT(EPOCH FROM clock_timestamp())")
                 return float(cursor.fetchone()[0])
-        return time.time()
+        return clock.time()
 
 
 _DATABASE = _Database()
 
 # KEYS[1]: sorted set of grants (score = grant time in microseconds, member unique);
-# KEYS[2]: blocked-until time in microseconds. ARGV: limit, span in microseconds, a unique id.
-# Returns {1, now} when granted, else {0, microseconds to wait}. Times come from the Redis
-# server's clock, so processes on different machines agree. They are whole microseconds because
-# Redis truncates Lua floats in replies, and are formatted with %.0f because Lua's default
-# number-to-string keeps only 14 digits.
+# KEYS[2]: blocked-until time in microseconds. ARGV: limit, span in microseconds, a unique id,
+# and "now" in microseconds or "" for the Redis server's clock. Returns {1, now} when granted,
+# else {0, microseconds to wait}. Times come from the Redis server's clock (so processes on
+# different machines agree) unless the caller runs on a test clock; the grants key outlives its
+# window by ten seconds of real time, so even a test clock's stalled caller never finds its
+# grants expired early. Times are whole microseconds because Redis truncates Lua floats in
+# replies, and are formatted with %.0f because Lua's default number-to-string keeps only 14
+# digits.
 _ACQUIRE_LUA = """
-local t = redis.call('TIME')
-local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
+local now = tonumber(ARGV[4])
+if not now then
+  local t = redis.call('TIME')
+  now = tonumber(t[1]) * 1000000 + tonumber(t[2])
+end
 local limit, span = tonumber(ARGV[1]), tonumber(ARGV[2])
 local blocked = tonumber(redis.call('GET', KEYS[2]) or '0')
 if blocked > now then return {0, blocked - now} end
@@ -171,7 +181,7 @@ if count >= limit then
   return {0, tonumber(oldest[2]) + span - now}
 end
 redis.call('ZADD', KEYS[1], string.format('%.0f', now), ARGV[3])
-redis.call('PEXPIRE', KEYS[1], math.ceil(span / 1000) + 1000)
+redis.call('PEXPIRE', KEYS[1], math.ceil(span / 1000) + 10000)
 return {1, now}
 """
 
@@ -182,11 +192,14 @@ if found[1] then redis.call('ZREM', KEYS[1], found[1]) end
 return 0
 """
 
-# KEYS[1]: blocked-until in microseconds; ARGV[1]: the new one. Keeps the later of the two and
-# expires the key a second after it has passed.
+# KEYS[1]: blocked-until in microseconds; ARGV[1]: the new one; ARGV[2]: "now" as for acquire.
+# Keeps the later of the two and expires the key a second after it has passed.
 _BLOCK_LUA = """
-local t = redis.call('TIME')
-local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
+local now = tonumber(ARGV[2])
+if not now then
+  local t = redis.call('TIME')
+  now = tonumber(t[1]) * 1000000 + tonumber(t[2])
+end
 local new = tonumber(ARGV[1])
 if new <= tonumber(redis.call('GET', KEYS[1]) or '0') or new <= now then return 0 end
 redis.call('SET', KEYS[1], ARGV[1], 'PX', math.ceil((new - now) / 1000) + 1000)
@@ -217,9 +230,14 @@ class _Redis:
     def _keys(key: str) -> list[str]:
         return [f"thinkalike:rate:{key}", f"thinkalike:rate-blocked:{key}"]
 
+    @staticmethod
+    def _now_arg() -> str:
+        return "" if clock.server_time_allowed() else f"{clock.time() * 1e6:.0f}"
+
     def try_acquire(self, key: str, limit: int, span: float) -> tuple[float, float | None]:
         granted, value = self._acquire(
-            keys=self._keys(key), args=[limit, round(span * 1e6), uuid.uuid4().hex]
+            keys=self._keys(key),
+            args=[limit, round(span * 1e6), uuid.uuid4().hex, self._now_arg()],
         )
         return (0.0, value / 1e6) if granted else (value / 1e6, None)
 
@@ -227,4 +245,4 @@ class _Redis:
         self._remove(keys=self._keys(key)[:1], args=[round(stamp * 1e6)])
 
     def block_until(self, key: str, until: float) -> None:
-        self._block(keys=self._keys(key)[1:], args=[round(until * 1e6)])
+        self._block(keys=self._keys(key)[1:], args=[round(until * 1e6), self._now_arg()])

@@ -7,7 +7,7 @@ from datetime import timedelta
 
 from django.contrib.auth.base_user import AbstractBaseUser
 from django.core.paginator import Page, Paginator
-from django.db.models import OuterRef, Prefetch, QuerySet, Subquery
+from django.db.models import Count, OuterRef, Prefetch, Q, QuerySet, Subquery
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
 
@@ -15,8 +15,8 @@ from consent.purposes import PURPOSES
 from consent.selectors import allows_from_map, consent_map
 
 from .models import AuditEvent, Connection, ExternalItem, SyncRun, UserInterest
-from .providers.base import Provider
-from .providers.registry import all_providers
+from .providers.base import Provider, Stream
+from .providers.registry import PROVIDERS, all_providers
 
 
 def connection_get_for_user(*, user: AbstractBaseUser, pk: int) -> Connection:
@@ -92,50 +92,88 @@ def catalog_for_user(*, user: AbstractBaseUser) -> list[CatalogEntry]:
 
 @dataclass(frozen=True)
 class InterestView:
+    """One interest from one connection, as its owner sees it on their own pages."""
+
     label: str
     category: str
-    weight: float
+    weight: float  # for the chosen purpose, else the strongest over the purposes it serves
     provider: str
     account_label: str
     purposes: list[str]  # purposes that may see it now: served by its streams AND consented
 
 
-def interests_for_user(
+def _check_purpose(purpose: str) -> None:
+    if purpose not in PURPOSES:
+        raise KeyError(purpose)
+
+
+def interests_for_owner(
     *, user: AbstractBaseUser, purpose: str | None = None
 ) -> list[InterestView]:
-    """The user's interests; with ``purpose``, only those that purpose may see right now."""
-    if purpose is not None and purpose not in PURPOSES:
-        raise KeyError(purpose)
+    """The owner's own interests page: every interest, with the purposes that may use it now.
+
+    Only for pages the person sees about themselves. Code that hands interests to another part
+    of ThinkAlike uses ``interests_for_purpose``. With ``purpose``, only what that purpose may
+    see right now, weighted as that purpose receives it.
+    """
+    if purpose is not None:
+        _check_purpose(purpose)
     answers = consent_map(user=user)
     rows = UserInterest.objects.filter(user=user).select_related("interest", "connection")
-    result = []
+    grouped: dict[tuple[int, int], list[UserInterest]] = {}
     for row in rows:
-        visible = [
-            p for p in row.purposes
-            if p in PURPOSES and allows_from_map(answers, p, row.connection.provider)
-        ]
+        grouped.setdefault((row.connection_id, row.interest_id), []).append(row)
+    result = []
+    for group in grouped.values():
+        first = group[0]
+        provider = first.connection.provider
+        weights = {row.purpose: row.weight for row in group if row.purpose in PURPOSES}
+        visible = [p for p in PURPOSES if p in weights and allows_from_map(answers, p, provider)]
         if purpose is not None and purpose not in visible:
             continue
         result.append(InterestView(
-            label=row.interest.label, category=row.interest.category, weight=row.weight,
-            provider=row.connection.provider, account_label=row.connection.account_label,
-            purposes=visible,
+            label=first.interest.label, category=first.interest.category,
+            weight=weights[purpose] if purpose is not None else max(weights.values(), default=0),
+            provider=provider, account_label=first.connection.account_label, purposes=visible,
         ))
+    result.sort(key=lambda view: (-view.weight, view.label))
     return result
 
 
 def interests_for_purpose(*, user: AbstractBaseUser, purpose: str) -> dict[str, float]:
-    """For other ThinkAlike code: interest slug -> weight, only what ``purpose`` may use."""
-    if purpose not in PURPOSES:
-        raise KeyError(purpose)
+    """For other ThinkAlike code: interest slug -> weight, only what ``purpose`` may use now.
+
+    The weights come only from streams that serve ``purpose`` and only from providers that
+    consent allows for it; across connections the strongest weight wins.
+    """
+    _check_purpose(purpose)
     answers = consent_map(user=user)
     result: dict[str, float] = {}
-    rows = UserInterest.objects.filter(user=user).select_related("interest", "connection")
-    for row in rows:
-        if purpose in row.purposes and allows_from_map(answers, purpose, row.connection.provider):
-            slug = row.interest.slug
-            result[slug] = max(result.get(slug, 0.0), row.weight)
+    rows = UserInterest.objects.filter(user=user, purpose=purpose).values_list(
+        "interest__slug", "connection__provider", "weight"
+    )
+    for slug, provider, weight in rows:
+        if allows_from_map(answers, purpose, provider):
+            result[slug] = max(result.get(slug, 0.0), weight)
     return result
+
+
+def items_for_purpose(*, user: AbstractBaseUser, purpose: str) -> QuerySet[ExternalItem]:
+    """For other ThinkAlike code: the live items ``purpose`` may use now.
+
+    Only items written by streams that serve ``purpose``, from providers consent allows for it.
+    """
+    _check_purpose(purpose)
+    answers = consent_map(user=user)
+    allowed = Q(pk__in=[])
+    for connection_id, slug in Connection.objects.filter(user=user).values_list("pk", "provider"):
+        provider = PROVIDERS.get(slug)
+        if provider is None or not allows_from_map(answers, purpose, slug):
+            continue
+        kinds = [s.kind for s in provider.streams if purpose in s.purposes]
+        if kinds:
+            allowed |= Q(connection_id=connection_id, kind__in=kinds)
+    return ExternalItem.objects.filter(allowed, deleted_at__isnull=True)
 
 
 def items_page_for_owner(
@@ -153,6 +191,44 @@ def items_page_for_owner(
     return Paginator(items.order_by("kind", "title", "pk"), per_page).get_page(page)
 
 
+@dataclass(frozen=True)
+class StreamPurgeOffer:
+    """A stream of a connected service that no allowed purpose uses any more, with what it holds."""
+
+    connection: Connection
+    provider: Provider
+    stream: Stream
+    items: int
+
+
+def unconsented_streams_for_owner(*, user: AbstractBaseUser) -> list[StreamPurgeOffer]:
+    """The owner's consent page: streams whose every purpose is now off, holding items.
+
+    The person may delete what such a stream collected; nothing is deleted for them. Three
+    queries whatever the number of connections and items.
+    """
+    answers = consent_map(user=user)
+    connections = list(Connection.objects.filter(user=user).order_by("provider"))
+    held = {
+        (row["connection_id"], row["kind"]): row["n"]
+        for row in ExternalItem.objects.filter(connection__user=user)
+        .values("connection_id", "kind").annotate(n=Count("pk"))
+    }
+    offers = []
+    for connection in connections:
+        provider = PROVIDERS.get(connection.provider)
+        if provider is None:
+            continue
+        for stream in provider.streams:
+            items = held.get((connection.pk, stream.kind), 0)
+            if items and not any(
+                allows_from_map(answers, p, provider.slug) for p in stream.purposes
+            ):
+                offers.append(StreamPurgeOffer(connection=connection, provider=provider,
+                                               stream=stream, items=items))
+    return offers
+
+
 def runs_for_connection(*, connection: Connection, limit: int = 10) -> QuerySet[SyncRun]:
     return connection.sync_runs.all()[:limit]
 
@@ -165,5 +241,6 @@ def imported_counts(*, connection: Connection) -> dict[str, int]:
     """How much a disconnect or purge would delete: visible items and interests."""
     return {
         "items": connection.items.filter(deleted_at__isnull=True).count(),
-        "interests": connection.interests.count(),
+        # One row per (interest, purpose): count the interests, not the rows.
+        "interests": connection.interests.values("interest_id").distinct().count(),
     }

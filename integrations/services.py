@@ -18,6 +18,7 @@ from consent.services import consent_clear_provider
 from .credentials import credential_for_use, credential_unreadable
 from .exceptions import ConnectionTestFailed, IntegrationError, ProviderNotAvailable
 from .http import ApiClient
+from .interests import interests_recompute
 from .models import AuditEvent, Connection, Credential, ExternalItem, SyncRun, UserInterest
 from .providers.base import AccountInfo, Provider
 from .providers.registry import UnknownProvider, get_provider
@@ -212,7 +213,7 @@ def connection_disconnect(*, connection: Connection, actor: str = "") -> Disconn
         if social_account_id:
             SocialAccount.objects.filter(pk=social_account_id).delete()
         consent_clear_provider(
-            user=connection.user, provider=provider.slug, source=ConsentEvent.Source.PAGE
+            user=connection.user, provider=provider.slug, source=ConsentEvent.Source.DISCONNECT
         )
     return DisconnectResult(revoked=revoked, revoke_note=note)
 
@@ -224,6 +225,25 @@ def connection_purge_data(*, connection: Connection, actor: str = "") -> int:
     deleted, _ = ExternalItem.objects.filter(connection=connection).delete()
     connection.stream_states.all().delete()  # the next sync starts from scratch
     _audit(connection, AuditEvent.Action.DATA_PURGED, f"{deleted} items", actor)
+    return deleted
+
+
+@transaction.atomic
+def connection_stream_purge(*, connection: Connection, stream: str, actor: str = "") -> int:
+    """Delete what one stream of ``connection`` collected, and start that stream afresh.
+
+    The person asks for this (the consent page offers it once no allowed purpose uses the
+    stream); it is never done for them. Deletes the stream's items, soft-deleted or not, and its
+    checkpoint, then recomputes the interests from the items left. Returns the items deleted.
+    Raises KeyError for a stream the provider does not declare.
+    """
+    provider = get_provider(connection.provider)
+    declared = provider.get_stream(stream)
+    # A stream's rows are those of its kind: providers declare one kind per stream.
+    deleted, _ = ExternalItem.objects.filter(connection=connection, kind=declared.kind).delete()
+    connection.stream_states.filter(stream=declared.name).delete()
+    interests_recompute(connection=connection, provider=provider)
+    _audit(connection, AuditEvent.Action.DATA_PURGED, f"{declared.label}: {deleted} items", actor)
     return deleted
 
 

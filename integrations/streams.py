@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timedelta
 
@@ -18,6 +19,7 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
+from . import clock
 from .exceptions import CursorRejected, LeaseLost, ProviderDataError
 from .http import ApiClient
 from .models import Connection, ExternalItem, StreamState, SyncRun
@@ -100,18 +102,25 @@ def _parse_time(value: str | None) -> datetime | None:
         return None
 
 
+class ConsentWithdrawn(Exception):
+    """Every purpose the stream serves was withdrawn while it ran: it stops before the next page."""
+
+
 class StreamSync:
     def __init__(self, *, run: SyncRun, connection: Connection, provider: Provider,
-                 stream: Stream, client: ApiClient) -> None:
+                 stream: Stream, client: ApiClient,
+                 consented: Callable[[], bool] | None = None) -> None:
         self.sync_run = run
         self.connection = connection
         self.provider = provider
         self.stream = stream
         self.client = client
+        # Asked before every page after the first: consent may be withdrawn mid-stream.
+        self.consented = consented
         self.counters = StreamCounters()
         self.not_modified = False
         self.mode = ""
-        self._lease_renewed = timezone.now()
+        self._lease_renewed = clock.now()
         self._progress_at = timezone.now() - timedelta(seconds=PROGRESS_EVERY_SECONDS)
         self._started_empty = False
         self.state, _ = StreamState.objects.get_or_create(
@@ -183,6 +192,8 @@ class StreamSync:
                 self._first_request(plan, dict(segment)))
             is_first_page = not plan.resumed or index > plan.segment
             while request is not None:
+                if self.counters.pages and self.consented is not None and not self.consented():
+                    raise ConsentWithdrawn
                 etag = self.stream_etag_for(plan, index, request, is_first_page)
                 fetched = self.client.get_page(request.url, request.params, etag=etag)
                 if fetched.not_modified:
@@ -288,7 +299,7 @@ class StreamSync:
         self._renew_lease()
 
     def _renew_lease(self) -> None:
-        now = timezone.now()
+        now = clock.now()  # the lease's clock, which tests can drive
         token = self.sync_run.claim_token
         if token is None or (now - self._lease_renewed).total_seconds() < LEASE_RENEW_SECONDS:
             return

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import timedelta
 
@@ -21,15 +22,17 @@ from django.utils import timezone
 
 from consent.selectors import allows_from_map, consent_map
 
+from . import clock
 from .credentials import credential_for_use
 from .exceptions import IntegrationError, LeaseLost, ReauthRequired, TryLater
 from .http import ApiClient
 from .interests import interests_recompute
 from .models import Connection, SyncRun
+from .providers.base import Stream
 from .providers.registry import UnknownProvider, get_provider
 from .queue import enqueue_many
 from .redaction import redact_text
-from .streams import StreamCounters, StreamSync
+from .streams import ConsentWithdrawn, StreamCounters, StreamSync
 from .tokens import secret_values
 
 logger = logging.getLogger(__name__)
@@ -38,10 +41,14 @@ SYNC_TASK = "integrations.tasks.sync_run_task"  # persisted in queued payloads: 
 MAX_BACKOFF = timedelta(hours=24)
 SKIP_NO_CONSENT = "no consent for any purpose this stream serves"
 SKIP_TURNED_OFF = "turned off in the connection's settings"
+SKIP_CONSENT_WITHDRAWN = (
+    "stopped: consent for every purpose this stream serves was withdrawn during the sync"
+)
 
 
 def _claimable() -> Q:
-    stale = timezone.now() - timedelta(seconds=settings.THINKALIKE_SYNC_CLAIM_TTL_SECONDS)
+    # Claims are written and judged stale on integrations.clock, which tests can drive.
+    stale = clock.now() - timedelta(seconds=settings.THINKALIKE_SYNC_CLAIM_TTL_SECONDS)
     return Q(sync_claimed_at__isnull=True) | Q(sync_claimed_at__lt=stale)
 
 
@@ -56,7 +63,7 @@ def _claim_and_create_runs(
     INSERT ... SELECT creates every run, and one SELECT reads the runs back for queueing.
     """
     token = uuid.uuid4()
-    now = timezone.now()
+    now = clock.now()
     claimed = Connection.objects.filter(
         _claimable(), pk__in=pks, status=Connection.Status.ACTIVE
     ).update(sync_claimed_at=now, sync_claim_token=token)
@@ -184,7 +191,6 @@ def _run_streams(run: SyncRun, connection: Connection, outcome: RunOutcome) -> N
         raise ReauthRequired("This connection needs reconnecting before it can sync.")
     if run.claim_token is not None and connection.sync_claim_token != run.claim_token:
         raise LeaseLost("A newer run took over this connection before this one started.")
-    answers = consent_map(user=connection.user)
     credential = credential_for_use(connection=connection)  # unreadable: reconnect
     client = ApiClient(provider, connection=connection, secrets=secret_values(credential))
     synced: list[StreamSync] = []
@@ -193,11 +199,14 @@ def _run_streams(run: SyncRun, connection: Connection, outcome: RunOutcome) -> N
             if not connection.stream_enabled(stream.name):
                 outcome.streams[stream.name] = {"status": "skipped", "reason": SKIP_TURNED_OFF}
                 continue
-            if not any(allows_from_map(answers, p, provider.slug) for p in stream.purposes):
+            consented = _consent_check(connection, provider.slug, stream)
+            # Asked again before every stream (and by the stream before every page), not once
+            # per run: a withdrawal stops collection within one page.
+            if not consented():
                 outcome.streams[stream.name] = {"status": "skipped", "reason": SKIP_NO_CONSENT}
                 continue
             synced.append(StreamSync(run=run, connection=connection, provider=provider,
-                                     stream=stream, client=client))
+                                     stream=stream, client=client, consented=consented))
             if not _run_one_stream(run, synced[-1], outcome):
                 break
     finally:
@@ -207,11 +216,31 @@ def _run_streams(run: SyncRun, connection: Connection, outcome: RunOutcome) -> N
             interests_recompute(connection=connection, provider=provider)
 
 
+def _consent_check(
+    connection: Connection, provider_slug: str, stream: Stream
+) -> Callable[[], bool]:
+    """A fresh answer (one query) to: may this stream still collect for any purpose it serves?"""
+    def consented() -> bool:
+        answers = consent_map(user=connection.user)
+        return any(allows_from_map(answers, p, provider_slug) for p in stream.purposes)
+
+    return consented
+
+
 def _run_one_stream(run: SyncRun, stream_sync: StreamSync, outcome: RunOutcome) -> bool:
     """Run one stream into ``outcome``. False when the whole run must stop early."""
     name = stream_sync.stream.name
     try:
         counters = stream_sync.run(full=run.mode == SyncRun.Mode.FULL)
+    except ConsentWithdrawn:
+        # What it stored stays (the person may delete it from the consent page); the
+        # checkpoint stays too, so a renewed consent resumes where this pass stopped.
+        outcome.counters.add(stream_sync.counters)
+        outcome.streams[name] = {
+            "status": "skipped", "reason": SKIP_CONSENT_WITHDRAWN,
+            **stream_sync.counters.as_dict(),
+        }
+        return True
     except ReauthRequired:
         outcome.counters.add(stream_sync.counters)
         outcome.streams[name] = {"status": "failed", "reason": "reauth_required"}

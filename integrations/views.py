@@ -30,7 +30,7 @@ from .selectors import (
     catalog_for_user,
     connection_get_for_user,
     imported_counts,
-    interests_for_user,
+    interests_for_owner,
     items_page_for_owner,
     latest_run,
     runs_for_connection,
@@ -358,8 +358,8 @@ def interests(request: HttpRequest) -> HttpResponse:
     error = ""
     if purpose is not None and purpose not in PURPOSES:
         error, purpose, status = UNKNOWN_PURPOSE.format(purpose=purpose[:50]), None, 400
-    every = interests_for_user(user=request.user)
-    shown = every if purpose is None else interests_for_user(user=request.user, purpose=purpose)
+    every = interests_for_owner(user=request.user)
+    shown = every if purpose is None else interests_for_owner(user=request.user, purpose=purpose)
     rows = [
         {
             "interest": interest,

@@ -14,7 +14,7 @@ import responses
 
 from integrations import txguard
 
-pytest_plugins = ["tests.sandbox_bridge"]
+pytest_plugins = ["tests.sandbox_bridge", "tests.fake_clock"]
 
 _real_connect = socket.socket.connect
 

@@ -51,10 +51,12 @@ class Interest(models.Model):
 
 
 class UserInterest(models.Model):
-    """How strongly one connection says a person holds an interest, and for which purposes.
+    """How strongly one connection says a person holds an interest, for one consent purpose.
 
-    ``purposes`` lists the consent purposes of the streams the signal came from; the data is
-    handed to a purpose only when it is listed here *and* consent allows it.
+    A purpose's rows derive only from the items of the streams that serve that purpose, and are
+    normalised within that purpose (its strongest interest is 1), so a stream that does not
+    serve a purpose can never shape what that purpose receives. A row is handed to its purpose
+    only when consent allows it at read time.
     """
 
     user = models.ForeignKey(
@@ -68,8 +70,8 @@ class UserInterest(models.Model):
         "integrations.Connection", on_delete=models.CASCADE, related_name="interests",
         verbose_name=_("connection"),
     )
+    purpose = models.CharField(_("purpose"), max_length=50)
     weight = models.FloatField(_("weight"))
-    purposes = models.JSONField(_("purposes served"), default=list)
     updated_at = models.DateTimeField(_("updated"), auto_now=True)
 
     class Meta:
@@ -78,9 +80,14 @@ class UserInterest(models.Model):
         ordering = ["-weight", "interest__label"]
         constraints = [
             models.UniqueConstraint(
-                fields=["connection", "interest"], name="integrations_userinterest_unique"
+                fields=["connection", "interest", "purpose"],
+                name="integrations_userinterest_unique_purpose",
             ),
+        ]
+        indexes = [
+            # interests_for_purpose: one person's rows for one purpose.
+            models.Index(fields=["user", "purpose"], name="integrations_ui_user_purpose"),
         ]
 
     def __str__(self) -> str:
-        return f"{self.interest} ({self.weight:.2f})"
+        return f"{self.interest} for {self.purpose} ({self.weight:.2f})"

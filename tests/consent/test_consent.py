@@ -1,12 +1,13 @@
 """consent/: allows() semantics, the append-only history, and what reaches a purpose."""
 
 import pytest
+from django.urls import reverse
 
 import consent
 from consent.models import ConsentEvent, ConsentGrant
 from consent.services import UnknownPurpose, consent_set
 from integrations.models import Interest, UserInterest
-from integrations.selectors import interests_for_purpose, interests_for_user
+from integrations.selectors import interests_for_owner, interests_for_purpose
 from tests.factories import make_connection, make_user
 
 
@@ -66,10 +67,11 @@ def test_interests_reach_a_purpose_only_with_consent(user):
     connection = make_connection(user, "sandbox")
     rock = Interest.objects.create(slug="music-rock", label="Rock", category="music")
     jazz = Interest.objects.create(slug="music-jazz", label="Jazz", category="music")
-    UserInterest.objects.create(user=user, interest=rock, connection=connection, weight=1.0,
-                                purposes=["matching", "community_recommendation"])
+    for purpose in ("matching", "community_recommendation"):
+        UserInterest.objects.create(user=user, interest=rock, connection=connection, weight=1.0,
+                                    purpose=purpose)
     UserInterest.objects.create(user=user, interest=jazz, connection=connection, weight=0.5,
-                                purposes=["matching"])
+                                purpose="matching")
     assert interests_for_purpose(user=user, purpose="matching") == {}
     consent_set(user=user, purpose="matching", granted=True)
     assert interests_for_purpose(user=user, purpose="matching") == {
@@ -81,7 +83,7 @@ def test_interests_reach_a_purpose_only_with_consent(user):
         "music-rock": 1.0}
     consent_set(user=user, purpose="matching", granted=False)
     assert interests_for_purpose(user=user, purpose="matching") == {}  # hidden at once
-    views = {v.label: v.purposes for v in interests_for_user(user=user)}
+    views = {v.label: v.purposes for v in interests_for_owner(user=user)}
     assert views == {"Rock": ["community_recommendation"], "Jazz": []}
 
 
@@ -89,3 +91,46 @@ def test_another_users_consent_does_not_leak(user):
     other = make_user("bob@example.com")
     consent_set(user=other, purpose="matching", granted=True)
     assert not consent.allows(user, "matching")
+
+
+# --- the history explains the state: a disconnect forgets per-service answers -----------------
+
+def test_clearing_a_provider_writes_one_event_per_removed_answer_granted_or_not(user):
+    from consent.services import consent_clear_provider
+
+    consent_set(user=user, purpose="matching", granted=True, provider="openlibrary")
+    consent_set(user=user, purpose="community_recommendation", granted=False,
+                provider="openlibrary")
+    consent_set(user=user, purpose="matching", granted=True)  # all services: kept
+    consent_set(user=user, purpose="matching", granted=True, provider="sandbox")  # kept
+    before = ConsentEvent.objects.count()
+
+    assert consent_clear_provider(user=user, provider="openlibrary") == 2
+
+    new = ConsentEvent.objects.order_by("pk")[before:]
+    assert [(e.provider, e.purpose, e.granted, e.source) for e in new] == [
+        ("openlibrary", "community_recommendation", False, "disconnect"),
+        ("openlibrary", "matching", False, "disconnect"),
+    ]
+    assert set(ConsentGrant.objects.values_list("provider", "purpose")) == {
+        ("", "matching"), ("sandbox", "matching")}
+
+
+def test_disconnect_records_each_forgotten_answer_in_the_history(user, client):
+    from consent.views import ANSWER_FORGOTTEN
+    from integrations.services import connection_disconnect
+
+    connection = make_connection(user, "openlibrary", access_token="", refresh_token="")
+    consent_set(user=user, purpose="matching", granted=False, provider="openlibrary")
+    consent_set(user=user, purpose="community_recommendation", granted=True,
+                provider="openlibrary")
+
+    connection_disconnect(connection=connection, actor="test")
+
+    assert not ConsentGrant.objects.filter(provider="openlibrary").exists()
+    forgotten = ConsentEvent.objects.filter(source=ConsentEvent.Source.DISCONNECT)
+    assert sorted(forgotten.values_list("purpose", flat=True)) == [
+        "community_recommendation", "matching"]
+    client.force_login(user)
+    html = client.get(reverse("consent:settings")).content.decode()
+    assert html.count(ANSWER_FORGOTTEN) == 2

@@ -66,7 +66,7 @@ def fill(connection: Connection) -> None:
     interest, _ = Interest.objects.get_or_create(
         slug="music-shoegaze", defaults={"label": "Shoegaze", "category": "music"})
     UserInterest.objects.create(user=user, interest=interest, connection=connection, weight=1.0,
-                                purposes=["matching"])
+                                purpose="matching")
     ApiCall.objects.create(connection=connection, provider=connection.provider, method="GET",
                            host="sandbox.test", path="/sandbox/api/me/tracks", status_code=200)
     AuditEvent.objects.create(user=user, provider=connection.provider,

@@ -29,7 +29,7 @@ def add_imported_data(connection):
                                        title="Song", content_hash="h")
     interest = Interest.objects.create(slug="music-rock", label="Rock", category="music")
     UserInterest.objects.create(user=connection.user, interest=interest, connection=connection,
-                                weight=1.0, purposes=["matching"])
+                                weight=1.0, purpose="matching")
     SyncRun.objects.create(connection=connection, trigger="manual", status="succeeded")
     return item
 

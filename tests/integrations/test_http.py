@@ -1,6 +1,5 @@
 """integrations/http.py: timeouts, retries, Retry-After, auth injection, 401 refresh, audit rows."""
 
-import time
 from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
 
@@ -155,20 +154,14 @@ def test_403_means_reconnect_and_is_not_retried(spotify_connection, mocked_respo
 # --- the shared rate budget, as the client uses it ------------------------------------------
 
 @pytest.fixture
-def budgeted(settings, monkeypatch, spotify_connection):
+def budgeted(settings, monkeypatch, spotify_connection, fake_clock):
+    """Budgets on, on the database, on a clock that moves only when the budget waits."""
     from integrations.providers.spotify.provider import SpotifyProvider
 
     settings.THINKALIKE_RATE_BUDGETS = True
     settings.REDIS_URL = ""  # the database backend: rolled back with the test
     monkeypatch.setattr(SpotifyProvider, "rate_limit", (2, 0.3))
-    waits: list[float] = []
-
-    def recording_sleep(seconds):
-        waits.append(seconds)
-        time.sleep(seconds)
-
-    monkeypatch.setattr("integrations.ratelimit.sleep", recording_sleep)
-    return waits
+    return fake_clock
 
 
 def bucket():
@@ -177,14 +170,24 @@ def bucket():
     return RateBucket.objects.get(key="provider:spotify")
 
 
+def span(window: float) -> float:
+    return window * ratelimit.SAFETY_FACTOR + ratelimit.SAFETY_SECONDS
+
+
 def test_every_request_takes_a_slot_and_waits_when_none_is_left(spotify_connection,
                                                                 mocked_responses, budgeted):
     mocked_responses.get(TOP, json={"items": [], "next": None})
     client = client_for(spotify_connection)
+    started = budgeted.time()
     for _ in range(3):
         client.get_json("me/top/artists")
-    assert len(budgeted) == 1 and 0.2 < budgeted[0] <= 0.35  # the third waited for a slot
-    assert len(bucket().stamps) == 2
+    # The first two share the window; the third waits exactly until the first leaves it.
+    assert budgeted.sleeps == [pytest.approx(span(0.3))]
+    assert bucket().stamps == [pytest.approx(started + span(0.3))]  # the first two left
+    budgeted.advance(0.1)
+    client.get_json("me/top/artists")  # a free slot: no wait
+    client.get_json("me/top/artists")  # none left: waits for the third to leave the window
+    assert budgeted.sleeps == [pytest.approx(span(0.3)), pytest.approx(span(0.3) - 0.1)]
 
 
 def test_a_304_gives_its_slot_back(spotify_connection, mocked_responses, budgeted):
@@ -197,14 +200,13 @@ def test_a_304_gives_its_slot_back(spotify_connection, mocked_responses, budgete
 def test_429_blocks_every_worker_until_retry_after(spotify_connection, mocked_responses,
                                                    budgeted, no_sleep):
     mocked_responses.get(TOP, status=429, headers={"Retry-After": "120"})
-    before = time.time()
     with pytest.raises(RateLimited):
         client_for(spotify_connection).get_json("me/top/artists")
-    assert before + 119 <= bucket().blocked_until <= time.time() + 121
+    assert bucket().blocked_until == pytest.approx(budgeted.time() + 120)
 
 
 def test_remaining_zero_blocks_until_the_reset(spotify_connection, mocked_responses, budgeted):
-    reset = time.time() + 30
+    reset = budgeted.time() + 30
     mocked_responses.get(TOP, json={"items": [], "next": None},
                          headers={"X-RateLimit-Remaining": "0",
                                   "X-RateLimit-Reset": f"{reset:.3f}"})
@@ -212,3 +214,5 @@ def test_remaining_zero_blocks_until_the_reset(spotify_connection, mocked_respon
     assert bucket().blocked_until == pytest.approx(reset, abs=0.01)
     with pytest.raises(RateLimited):  # every worker now waits for the reset
         ratelimit.acquire("provider:spotify", 2, 0.3, max_wait=5)
+    budgeted.advance(30.01)
+    assert ratelimit.acquire("provider:spotify", 2, 0.3, max_wait=5) == 0.0

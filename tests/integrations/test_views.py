@@ -65,9 +65,12 @@ def make_interest(connection, label="Science fiction", purposes=("matching",), w
         slug=f"books:{label.lower().replace(' ', '-')}",
         defaults={"label": label, "category": "books"},
     )
-    return UserInterest.objects.create(user=connection.user, interest=interest,
-                                       connection=connection, weight=weight,
-                                       purposes=list(purposes))
+    rows = [
+        UserInterest.objects.create(user=connection.user, interest=interest,
+                                    connection=connection, weight=weight, purpose=purpose)
+        for purpose in purposes
+    ]
+    return rows[0]
 
 
 def messages_of(response):

@@ -74,11 +74,17 @@ def test_two_servers_share_one_rate_limit(database_url, http):
     with SandboxServer(database_url) as one, SandboxServer(database_url) as two:
         started = time.time()
 
+        def enough() -> bool:
+            # Until the window has slid a few times and a refusal was seen; the deadline only
+            # ends a hung run, so how fast a loaded machine answers changes no assertion.
+            statuses = [status for status, _ in answers]
+            return statuses.count(200) >= 3 * limit and 429 in statuses
+
         def hammer(base: str) -> None:
             with requests.Session() as session:
                 session.trust_env = False
-                deadline = time.monotonic() + 1.5
-                while time.monotonic() < deadline:
+                deadline = time.monotonic() + 60
+                while not enough() and time.monotonic() < deadline:
                     response = session.get(f"{base}/api/v1/me", timeout=10,
                                            headers={"Authorization": f"Bearer {token}"})
                     answers.append(
@@ -95,5 +101,5 @@ def test_two_servers_share_one_rate_limit(database_url, http):
     statuses = [status for status, _ in answers]
     assert set(statuses) == {200, 429}
     assert {header for _, header in answers} == {str(limit)}
-    assert len(times) == statuses.count(200) >= 2 * limit
+    assert len(times) == statuses.count(200) >= 3 * limit
     assert max(sliding_window_counts(times, window)) <= limit
