@@ -83,7 +83,10 @@ def default(response: requests.Response) -> Classification:
     if status == 403:
         return Classification(Verdict.RECONNECT)
     if status == 429:
-        return Classification(Verdict.RATE_LIMITED, retry_after(response))
+        wait = retry_after(response)
+        if wait is None and response.headers.get("X-RateLimit-Remaining") == "0":
+            wait = reset_wait(response)
+        return Classification(Verdict.RATE_LIMITED, wait)
     if status >= 500:
         return Classification(Verdict.TRY_LATER)
     if status == 410:

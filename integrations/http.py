@@ -66,12 +66,12 @@ BODY_CHUNK = 64 * 1024
 
 # Messages people see; tests import them. They name the provider by its display name and
 # never an exception class (that goes to ApiCall.error and the logs).
-UNREACHABLE = "{name} could not be reached right now; we will try again later."
-RATE_LIMITED_MESSAGE = "{name} is limiting requests right now; we will try again later."
-UNAVAILABLE = "{name} is having problems (HTTP {status}); we will try again later."
+UNREACHABLE = "{name} could not be reached right now. Please try again later."
+RATE_LIMITED_MESSAGE = "{name} is limiting requests right now. Please try again later."
+UNAVAILABLE = "{name} is having problems right now (HTTP {status}). Please try again later."
 REFUSED = "{name} refused access (HTTP {status}); please reconnect."
 CURSOR_REFUSED = "{name} no longer accepts the sync cursor; syncing everything."
-BAD_STATUS = "{name} answered HTTP {status} for {path}."
+BAD_STATUS = "{name} did not accept a request (HTTP {status}). Please try again later."
 NOT_JSON = "{name} sent a response that is not JSON we can read."
 TOO_LARGE = "{name} sent a response larger than {limit} MB; it was not read."
 FOREIGN_URL = "{name} pointed a request to another address; it was not sent."
@@ -423,8 +423,7 @@ class ApiClient:
             if verdict == Verdict.CURSOR_REJECTED:
                 raise CursorRejected(CURSOR_REFUSED.format(name=name))
             if verdict == Verdict.BAD_DATA:
-                raise ProviderDataError(BAD_STATUS.format(name=name, status=status,
-                                                          path=urlsplit(url).path[:200]))
+                raise ProviderDataError(BAD_STATUS.format(name=name, status=status))
             return response
 
     def get_json(self, url: str, params: Mapping[str, Any] | None = None) -> Any:

@@ -244,10 +244,10 @@ class StreamSync:
         instead of resuming into the same loop.
         """
         name, label = self.provider.name, self.stream.label.lower()
-        if request.number > self.stream.max_pages:
-            message = TOO_MANY_PAGES.format(name=name, label=label, pages=self.stream.max_pages)
-        elif self._request_key(request) in visited:
+        if self._request_key(request) in visited:
             message = PAGE_REPEATED.format(name=name, label=label)
+        elif request.number > self.stream.max_pages:
+            message = TOO_MANY_PAGES.format(name=name, label=label, pages=self.stream.max_pages)
         else:
             return
         cursor = dict(self.state.cursor or {})

@@ -22,7 +22,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from .exceptions import ProviderDataError, ReauthRequired, TryLater
-from .http import new_session, send
+from .http import new_session, response_json, send
 from .models import Connection, Credential
 from .providers.registry import get_provider
 from .redaction import fingerprint
@@ -170,8 +170,8 @@ def _request_refresh(connection: Connection, credential: Credential) -> TokenGra
             secrets=(credential.refresh_token, credential.access_token, app.secret),
         )
     try:
-        data = response.json()
-    except ValueError:
+        data = response_json(response, provider_slug=provider.slug)
+    except ProviderDataError:  # judged by its status below, like an empty body
         data = None
     error = data.get("error") if isinstance(data, dict) else None
     if response.status_code in (400, 401) and error in {

@@ -8,6 +8,8 @@ from allauth.socialaccount.providers.oauth2.views import (
 from django.conf import settings
 
 from integrations.allauth.scopes import GrantedScopeMixin
+from integrations.exceptions import ProviderDataError
+from integrations.http import parse_json
 
 
 def sandbox_url(path: str) -> str:
@@ -38,9 +40,9 @@ class SandboxOAuth2Adapter(GrantedScopeMixin, OAuth2Adapter):
             )
             response.raise_for_status()  # an HTTPError is a handled auth error, not a 500
             try:
-                profile = response.json()
-            except ValueError as error:
-                raise ProviderException("The sandbox profile is not JSON.") from error
+                profile = parse_json(response.content, name="Sandbox")
+            except ProviderDataError as error:
+                raise ProviderException(error.message) from None
         if not isinstance(profile, dict) or not profile.get("id"):
             raise ProviderException("The sandbox profile has no account id.")
         return self.get_provider().sociallogin_from_response(request, profile)

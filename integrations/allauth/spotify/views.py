@@ -13,6 +13,8 @@ from allauth.socialaccount.providers.oauth2.views import (
 )
 
 from integrations.allauth.scopes import GrantedScopeMixin
+from integrations.exceptions import ProviderDataError
+from integrations.http import parse_json
 
 
 class SpotifyOAuth2Adapter(GrantedScopeMixin, OAuth2Adapter):
@@ -31,8 +33,8 @@ class SpotifyOAuth2Adapter(GrantedScopeMixin, OAuth2Adapter):
             )
             response.raise_for_status()  # HTTPError is a RequestException: handled by allauth
             try:
-                profile = response.json()
-            except ValueError:
+                profile = parse_json(response.content, name="Spotify")
+            except ProviderDataError:
                 profile = None
         if not isinstance(profile, dict) or not isinstance(profile.get("id"), str):
             raise ProviderException("Spotify's profile answer had no account id")
