@@ -238,6 +238,7 @@ def send(
     secrets: tuple[str, ...] = (),
     budget: Budget | None = None,
     classify_response: Callable[[requests.Response], Classification] | None = None,
+    display_name: str = "",
     **kwargs: Any,
 ) -> requests.Response:
     """Send one logical request with the retry policy and write its ApiCall row.
@@ -258,7 +259,7 @@ def send(
         budget = None
     classify_response = classify_response or classify.default
     kwargs.pop("stream", None)  # the body is always streamed, to cap its size
-    name = provider_name(provider_slug)
+    name = display_name or provider_name(provider_slug)
     retries = 0
     started = time.monotonic()
     status: int | None = None
@@ -406,7 +407,7 @@ class ApiClient:
                 connection_id=self.connection.pk if self.connection else None,
                 secrets=self._known_secrets(access_token), budget=self.budget,
                 idempotent=idempotent, classify_response=self.provider.classify_response,
-                **kwargs,
+                display_name=name, **kwargs,
             )
             status = response.status_code
             verdict = self.provider.classify_response(response).verdict

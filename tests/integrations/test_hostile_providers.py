@@ -31,10 +31,12 @@ from urllib.parse import urlsplit
 import pytest
 import requests
 import urllib3
+from django.urls import reverse
 from django.utils import timezone
 
 from consent.purposes import PURPOSES
 from consent.services import consent_set
+from integrations.http import NOT_JSON, UNAVAILABLE, UNREACHABLE
 from integrations.models import Connection, ExternalItem, RateBucket, StreamState, SyncRun
 from integrations.pagination import NextUrlPaginator, PageNumberPaginator, same_origin
 from integrations.providers.registry import PROVIDERS
@@ -430,3 +432,88 @@ def test_a_listing_that_never_ends_stops_and_does_not_resume_into_the_loop(provi
     again = full_sync(world.connection)
     assert again.error_code == "bad_provider_data"
     assert world.pages[first.name] == asked
+
+
+# --- connect, test and disconnect never answer 500 ----------------------------------------------
+
+EDGE_FAILURES = [*TRANSPORT_FAILURES, "deeply_nested_json", "http_503"]
+
+
+def edge_answer(failure) -> dict:
+    if failure == "deeply_nested_json":
+        return {"body": deep(100_000), "content_type": "application/json"}
+    if failure == "http_503":
+        return {"status": 503}
+    return {"body": failure}
+
+
+def edge_id(failure) -> str:
+    return failure if isinstance(failure, str) else type(failure).__name__
+
+
+@pytest.fixture
+def person(db, client, settings, no_sleep):
+    settings.THINKALIKE_SANDBOX = True
+    user = make_user("edge@example.com")
+    client.force_login(user)
+    return user
+
+
+@pytest.mark.parametrize("failure", EDGE_FAILURES, ids=edge_id)
+def test_connect_form_says_why_and_saves_nothing(person, client, mocked_responses, failure):
+    from integrations.services import CHECK_FAILED
+
+    mocked_responses.get("https://openlibrary.org/people/bookworm/books/want-to-read.json",
+                         **edge_answer(failure))
+    response = client.post(reverse("integrations:connect", args=["openlibrary"]),
+                           {"username": "bookworm"})
+    assert response.status_code == 200
+    html = response.content.decode()
+    if failure == "deeply_nested_json":
+        expected = NOT_JSON.format(name="Open Library")
+    elif failure == "http_503":
+        expected = CHECK_FAILED.format(reason=UNAVAILABLE.format(name="Open Library",
+                                                                 status=503))
+    else:
+        expected = CHECK_FAILED.format(reason=UNREACHABLE.format(name="Open Library"))
+    assert expected in html
+    assert not EXCEPTION_NAMES.search(html.split("<main", 1)[-1])
+    assert not Connection.objects.exists()
+
+
+@pytest.mark.parametrize("failure", EDGE_FAILURES, ids=edge_id)
+def test_test_connection_ends_in_try_later(person, mocked_responses, failure):
+    from integrations.exceptions import TryLater
+    from integrations.services import connection_test
+
+    connection = make_connection(person, "sandbox", external_id="listener")
+    mocked_responses.get("http://sandbox.test/sandbox/api/v1/me", **edge_answer(failure))
+    with pytest.raises(TryLater) as caught:
+        connection_test(connection=connection)
+    assert caught.value.message.startswith("Sandbox ")
+    assert not EXCEPTION_NAMES.search(caught.value.message)
+
+
+@pytest.mark.parametrize("failure", [*EDGE_FAILURES, "crash"], ids=edge_id)
+def test_disconnect_deletes_everything_even_when_revoking_fails(person, client,
+                                                                mocked_responses, monkeypatch,
+                                                                failure):
+    from allauth.socialaccount.models import SocialAccount
+
+    from integrations.models import Credential
+
+    account = SocialAccount.objects.create(user=person, provider="sandbox", uid="listener")
+    connection = make_connection(person, "sandbox", external_id="listener")
+    Connection.objects.filter(pk=connection.pk).update(social_account=account)
+    ExternalItem.objects.create(connection=connection, kind="track", external_id="t1",
+                                title="Song", content_hash="h")
+    if failure == "crash":
+        def crash(**kwargs):
+            raise RuntimeError("a bug in revoking")
+        monkeypatch.setattr("integrations.services.token_revoke", crash)
+    else:
+        mocked_responses.post("http://sandbox.test/sandbox/oauth/revoke", **edge_answer(failure))
+    response = client.post(reverse("integrations:disconnect", args=[connection.pk]))
+    assert response.status_code == 302
+    for model in (Connection, Credential, ExternalItem, SocialAccount):
+        assert not model.objects.exists(), model.__name__
