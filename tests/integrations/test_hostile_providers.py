@@ -517,3 +517,57 @@ def test_disconnect_deletes_everything_even_when_revoking_fails(person, client,
     assert response.status_code == 302
     for model in (Connection, Credential, ExternalItem, SocialAccount):
         assert not model.objects.exists(), model.__name__
+
+
+# --- the OAuth callback's profile call and the token endpoint -----------------------------------
+
+@pytest.mark.parametrize("login", ["spotify", "sandbox"])
+@pytest.mark.parametrize("body", [deep(100_000), b'{"id": NaN}', b'{"id": "\xff"}'],
+                         ids=["deep", "nan", "bad_utf8"])
+def test_an_unreadable_profile_at_the_callback_lands_on_our_page(person, client,
+                                                                 mocked_responses, login, body):
+    from urllib.parse import parse_qs
+
+    from integrations.allauth.sandbox.views import sandbox_url
+
+    token_url, me_url = {
+        "spotify": ("https://accounts.spotify.com/api/token", "https://api.spotify.com/v1/me"),
+        "sandbox": (sandbox_url("/oauth/token"), sandbox_url("/api/v1/me")),
+    }[login]
+    started = client.post(reverse(f"{login}_login") + "?process=connect")
+    state = parse_qs(urlsplit(started["Location"]).query)["state"][0]
+    mocked_responses.post(token_url, json={"access_token": "AT-x", "expires_in": 3600})
+    mocked_responses.get(me_url, body=body, content_type="application/json")
+    response = client.get(reverse(f"{login}_callback"), {"code": "c", "state": state})
+    assert response.status_code == 302
+    assert response["Location"] == reverse("integrations:connected_services")
+    assert not Connection.objects.exists()
+
+
+@pytest.mark.parametrize("body", [deep(100_000), b'{"access_token": NaN}', b"\xff"],
+                         ids=["deep", "nan", "bad_utf8"])
+def test_an_unreadable_token_endpoint_answer_is_try_later(person, mocked_responses, body):
+    from integrations.exceptions import TryLater
+    from integrations.tokens import token_refresh
+
+    connection = make_connection(person, "spotify")
+    mocked_responses.post("https://accounts.spotify.com/api/token", body=body,
+                          content_type="application/json")
+    with pytest.raises(TryLater):
+        token_refresh(connection=connection, stale_access_token="AT-fake-access-0001")
+    connection.refresh_from_db()
+    assert connection.status == Connection.Status.ACTIVE
+
+
+def test_the_connection_page_and_the_catalog_say_when_the_next_attempt_is(client, world_for):
+    provider = PROVIDERS["sandbox"]
+    row = next(r for r in ROWS if r.name == "retry_after_999999")
+    world = world_for(provider, row)
+    client.force_login(world.connection.user)
+    run = full_sync(world.connection)
+    assert run.error_code == "rate_limited"
+    world.connection.refresh_from_db()
+    when = timezone.localtime(world.connection.next_sync_at).strftime("%H:%M")
+    for url in (reverse("integrations:connection_detail", args=[world.connection.pk]),
+                reverse("integrations:connected_services")):
+        assert f"Next attempt at {when}" in client.get(url).content.decode()
