@@ -388,8 +388,11 @@ class ApiClient:
         Only URLs with the API base's scheme, host and port are sent (the token goes with
         them). 401 refreshes the token once; then reconnect.
         """
-        url = self.absolute(url)
         name = self.provider.name
+        try:
+            url = self.absolute(url)
+        except ValueError:  # not even a URL (an unbalanced "[" in the host, say)
+            raise ProviderDataError(FOREIGN_URL.format(name=name)) from None
         if not same_origin(url, self.base_url):
             raise ProviderDataError(FOREIGN_URL.format(name=name))
         extra_headers = kwargs.pop("headers", {})

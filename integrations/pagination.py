@@ -12,6 +12,7 @@ from .exceptions import ProviderDataError
 
 DEFAULT_PORTS = {"http": 80, "https": 443}
 FOREIGN_NEXT = "the next-page URL points to another address"
+MAX_URL_LENGTH = 8192
 
 
 def same_origin(url: str, base: str) -> bool:
@@ -40,6 +41,8 @@ def same_origin(url: str, base: str) -> bool:
 def resolve_next(next_url: str, *, base_url: str) -> str:
     """A provider's next-page link made absolute, or ProviderDataError when it leaves the API's
     origin (another host or port, plain http, ftp:, //host, user info, backslashes...)."""
+    if len(next_url) > MAX_URL_LENGTH:  # it is sent again and kept in the checkpoint
+        raise ProviderDataError(FOREIGN_NEXT)
     if same_origin(next_url, base_url):
         return next_url
     try:

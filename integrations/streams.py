@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timedelta
 from urllib.parse import parse_qsl, urlencode, urlsplit
@@ -26,6 +27,8 @@ from .models import Connection, ExternalItem, StreamState, SyncRun
 from .pagination import PageRequest
 from .providers.base import MappedItem, Provider, Stream
 
+logger = logging.getLogger(__name__)
+
 # Bulk writes are chunked so one statement never carries more rows than SQLite allows.
 CHUNK = 500
 LEASE_RENEW_SECONDS = 15
@@ -38,6 +41,7 @@ PAGE_REPEATED = (
     "{name} sent a page of {label} that this sync had already read, so it would never end; "
     "the listing was stopped. The next sync starts it again."
 )
+UNUSABLE_PAGE = "{name} sent {label} that could not be used: {reason}."
 TOO_MANY_PAGES = (
     "{name} listed more than {pages} pages of {label} without saying it was done; the listing "
     "was stopped. The next sync starts it again."
@@ -79,8 +83,10 @@ def map_safely(stream: Stream, record, segment) -> MappedItem:
     except ProviderDataError:
         raise
     except (KeyError, TypeError, ValueError, AttributeError, IndexError) as exc:
+        # The exception's class helps staff, not people: it goes to the log only.
+        logger.info("a %s record did not map: %s", stream.name, type(exc).__name__)
         raise ProviderDataError(
-            f"a {stream.label.lower()} record has an unexpected shape ({type(exc).__name__})"
+            f"a {stream.label.lower()} record has an unexpected shape"
         ) from None
     if not isinstance(item, MappedItem) or not item.external_id:
         raise ProviderDataError(f"a {stream.label.lower()} record has no id")
@@ -213,12 +219,15 @@ class StreamSync:
                     break
                 if is_first_page and index == 0 and fetched.etag:
                     plan.etag = fetched.etag
-                page = self.stream.paginator.parse(
-                    fetched.payload, request, base_url=self.client.base_url
-                )
+                try:
+                    page = self.stream.paginator.parse(
+                        fetched.payload, request, base_url=self.client.base_url
+                    )
+                    items = [map_safely(self.stream, r, segment) for r in page.records]
+                except ProviderDataError as exc:
+                    raise self._unusable(exc) from None
                 if page.next is not None:
                     self._check_next(page.next, visited)
-                items = [map_safely(self.stream, r, segment) for r in page.records]
                 self._track_cursor(plan, page.records)
                 self._upsert(items, plan.seen)
                 self.counters.pages += 1
@@ -229,6 +238,12 @@ class StreamSync:
         if plan.mode == SyncRun.Mode.FULL and plan.from_start:
             self._soft_delete_missing(plan.seen)
         self._complete(plan)
+
+    def _unusable(self, exc: ProviderDataError) -> ProviderDataError:
+        """The paginator's or mapping's complaint, said for people (who sent what)."""
+        message = UNUSABLE_PAGE.format(name=self.provider.name, label=self.stream.label.lower(),
+                                       reason=exc.message)
+        return type(exc)(message, code=exc.code)
 
     def _request_key(self, request: PageRequest) -> str:
         """One string per distinct request: absolute URL, query and params merged and sorted."""

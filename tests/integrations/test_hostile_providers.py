@@ -191,6 +191,11 @@ def items_not_a_list(world, request, stream, number):
     return ok({key: "not a list", "next": None})
 
 
+def records_of_another_shape(world, request, stream, number):
+    odd = [{"id": ["x"], "name": {"a": 1}, "work": [], "track": "x", "title": 5}]
+    return ok({stream.paginator.items_key: odd, "next": None})
+
+
 @dataclass(frozen=True)
 class Row:
     name: str
@@ -242,6 +247,7 @@ ROWS = [
     Row("top_level_list", every_page(lambda world: raw(b"[1, 2]")), "bad_data"),
     Row("top_level_string", every_page(lambda world: raw(b'"items"')), "bad_data"),
     Row("items_not_a_list", items_not_a_list, "bad_data"),
+    Row("records_of_another_shape", records_of_another_shape, "bad_data"),
     # statuses
     Row("http_404", status(404), "bad_data"),
     Row("http_418", status(418), "bad_data"),
@@ -380,7 +386,8 @@ def test_hostile_response(provider, row, world_for, caplog):
     for url, authorization in world.api_calls:
         assert same_origin(url, world.base_url), url
         assert authorization in ("", f"Bearer {TOKEN}")
-    # messages for people
+    # messages for people: who, never a slug or an exception class
+    assert provider.name in run.error_message, run.error_message
     for message in [run.error_message, *(s.get("reason", "") for s in run.streams.values())]:
         assert provider.slug not in message or provider.slug in provider.name, message
         assert not EXCEPTION_NAMES.search(message), message
