@@ -111,3 +111,16 @@ def test_a_record_over_the_cap_is_skipped_counted_and_keeps_what_was_stored(
     assert run.streams["tracks"]["skipped"] == 1 and run.streams["tracks"]["created"] == 1
     kept = ExternalItem.objects.get(external_id="trk_1")
     assert (kept.title, kept.attrs, kept.deleted_at) == ("Before", {"artist": "Before"}, None)
+
+
+def test_nul_characters_and_lone_surrogates_are_stored_cleaned(connection, mocked_responses):
+    # Escaped in JSON, as a provider would send them; PostgreSQL refuses both as they are.
+    body = ('{"items": [{"id": "trk_1", "title": "Nul\\u0000 title \\ud800", '
+            '"artist": "A\\u0000B", "genres": ["\\udfff"], "updated_at": "2026-01-01"}], '
+            '"next": null}')
+    mocked_responses.get(TRACKS, body=body, content_type="application/json")
+    mocked_responses.get(ARTISTS, json={"items": [], "next": None})
+    run = full_sync(connection)
+    assert run.status == SyncRun.Status.SUCCEEDED, run.error_message
+    row = ExternalItem.objects.get(external_id="trk_1")
+    assert (row.title, row.attrs["artist"], row.attrs["genres"]) == ("Nul title ?", "AB", ["?"])
