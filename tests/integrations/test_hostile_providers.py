@@ -578,3 +578,20 @@ def test_the_connection_page_and_the_catalog_say_when_the_next_attempt_is(client
     for url in (reverse("integrations:connection_detail", args=[world.connection.pk]),
                 reverse("integrations:connected_services")):
         assert f"Next attempt at {when}" in client.get(url).content.decode()
+
+
+@pytest.mark.parametrize("provider", HOSTILE_PROVIDERS, ids=lambda p: p.slug)
+def test_a_mapping_that_trips_over_a_record_names_no_exception_class(provider, world_for,
+                                                                     monkeypatch):
+    def trips(record, segment):
+        return record["no such key"]
+
+    good = next(r for r in ROWS if r.name == "http_404")
+    world = world_for(provider, dataclasses.replace(
+        good, respond=lambda world, request, stream, number: world.good_page(stream)))
+    monkeypatch.setattr(type(provider), "streams", tuple(
+        dataclasses.replace(s, map_record=trips) for s in provider.streams))
+    run = full_sync(world.connection)
+    assert run.error_code == "bad_provider_data"
+    assert provider.name in run.error_message
+    assert "KeyError" not in run.error_message
