@@ -258,6 +258,8 @@ ROWS = [
     # rate limits
     Row("retry_after_999999", status(429, {"Retry-After": "999999"}), "rate_limited",
         long_wait=True),
+    Row("retry_after_400_digits", status(429, {"Retry-After": "9" * 400}), "rate_limited",
+        long_wait=True),
     Row("retry_after_date_in_a_month", every_page(lambda world: ok(
         {}, 429, {"Retry-After": format_datetime(timezone.now() + timedelta(days=30),
                                                  usegmt=True)})), "rate_limited",
