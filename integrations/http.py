@@ -9,11 +9,13 @@ modules never catch ``requests`` exceptions themselves.
 
 from __future__ import annotations
 
+import http.client
+import json
 import logging
 import math
 import random
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
@@ -21,9 +23,11 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import urljoin, urlsplit
 
 import requests
+import urllib3
 from django.conf import settings
 
-from . import clock, ratelimit
+from . import classify, clock, ratelimit
+from .classify import Classification, Verdict
 from .exceptions import (
     CursorRejected,
     ProviderDataError,
@@ -32,6 +36,7 @@ from .exceptions import (
     ReauthRequired,
 )
 from .models import ApiCall
+from .pagination import same_origin
 from .redaction import redact_text
 from .txguard import check_no_transaction
 
@@ -48,6 +53,116 @@ def sleep(seconds: float) -> None:
 
 
 RETRYABLE_STATUS = frozenset({500, 502, 503, 504})
+# Methods that may be sent twice with the effect of once; a write is retried only when its
+# caller declares it idempotent (a lost answer may mean the write happened).
+IDEMPOTENT_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+# Everything the transport can raise for a bad answer or a broken connection. requests wraps
+# most of it; urllib3 and http.client errors, and ValueErrors from URL and header parsing,
+# can still slip through on hostile input.
+TRANSPORT_ERRORS = (requests.RequestException, urllib3.exceptions.HTTPError,
+                    http.client.HTTPException, ValueError, OSError)
+# Worth another attempt: the connection failed or broke. Not an SSL failure, a bad URL, a
+# redirect loop or an undecodable body: those fail the same way again.
+RETRYABLE_ERRORS = (requests.ConnectionError, requests.Timeout,
+                    requests.exceptions.ChunkedEncodingError)
+NOT_RETRYABLE_ERRORS = (requests.exceptions.SSLError,)
+# Deeper JSON than this is not an API answer; walking it later would overflow the stack.
+MAX_JSON_DEPTH = 64
+BODY_CHUNK = 64 * 1024
+
+# Messages people see; tests import them. They name the provider by its display name and
+# never an exception class (that goes to ApiCall.error and the logs).
+UNREACHABLE = "{name} could not be reached right now. Please try again later."
+RATE_LIMITED_MESSAGE = "{name} is limiting requests right now. Please try again later."
+UNAVAILABLE = "{name} is having problems right now (HTTP {status}). Please try again later."
+REFUSED = "{name} refused access (HTTP {status}); please reconnect."
+CURSOR_REFUSED = "{name} no longer accepts the sync cursor; syncing everything."
+BAD_STATUS = "{name} did not accept a request (HTTP {status}). Please try again later."
+NOT_JSON = "{name} sent a response that is not JSON we can read."
+TOO_LARGE = "{name} sent a response larger than {limit} MB; it was not read."
+FOREIGN_URL = "{name} pointed a request to another address; it was not sent."
+
+
+def provider_name(slug: str) -> str:
+    """The display name people know a provider by (the slug when it is not installed)."""
+    from .providers.registry import PROVIDERS  # the registry imports the providers
+
+    provider = PROVIDERS.get(slug)
+    return provider.name if provider is not None else slug
+
+
+def cap_wait(seconds: float) -> float:
+    """A wait a provider asked for, capped: one answer must not stop a provider for days."""
+    return max(0.0, min(seconds, float(settings.THINKALIKE_MAX_PROVIDER_BLOCK_SECONDS)))
+
+
+def _finite_float(text: str) -> float:
+    number = float(text)
+    if not math.isfinite(number):  # 1e999 parses as infinity
+        raise ValueError("not a finite number")
+    return number
+
+
+def _reject_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not JSON")
+
+
+def _check_depth(payload: Any) -> None:
+    """Raise ValueError when containers nest deeper than MAX_JSON_DEPTH (iteratively)."""
+    stack = [(payload, 1)]
+    while stack:
+        value, depth = stack.pop()
+        if isinstance(value, dict):
+            children = value.values()
+        elif isinstance(value, list):
+            children = value
+        else:
+            continue
+        if depth > MAX_JSON_DEPTH:
+            raise ValueError("too deeply nested")
+        stack.extend((child, depth + 1) for child in children
+                     if isinstance(child, dict | list))
+
+
+def parse_json(body: bytes, *, name: str) -> Any:
+    """A provider's JSON body, or ProviderDataError: the one way provider JSON is parsed.
+
+    Strict UTF-8 (a BOM is allowed), no NaN or Infinity, no number that overflows, no nesting
+    deeper than MAX_JSON_DEPTH; a RecursionError from the parser is bad data like the rest.
+    """
+    try:
+        payload = json.loads(body.decode("utf-8-sig"), parse_constant=_reject_constant,
+                             parse_float=_finite_float)
+        _check_depth(payload)
+    except (ValueError, UnicodeError, RecursionError):
+        raise ProviderDataError(NOT_JSON.format(name=name)) from None
+    return payload
+
+
+def response_json(response: requests.Response, *, provider_slug: str) -> Any:
+    """``parse_json`` of a response's body, naming the provider in the error."""
+    return parse_json(response.content or b"", name=provider_name(provider_slug))
+
+
+def _read_body(response: requests.Response, name: str) -> None:
+    """Read a streamed body into ``response.content``, up to the configured size.
+
+    The limit applies to the decoded bytes, so a compressed bomb stops too.
+    """
+    limit = settings.THINKALIKE_MAX_RESPONSE_BYTES
+    too_large = ProviderDataError(TOO_LARGE.format(name=name, limit=round(limit / 1e6, 1)))
+    declared = response.headers.get("Content-Length", "")
+    if declared.isascii() and declared.isdigit() and int(declared) > limit:
+        response.close()
+        raise too_large
+    chunks, size = [], 0
+    for chunk in response.iter_content(BODY_CHUNK):
+        size += len(chunk)
+        if size > limit:
+            response.close()
+            raise too_large
+        chunks.append(chunk)
+    response._content = b"".join(chunks)
 
 
 def retry_after_seconds(value: str | None, *, now: datetime | None = None) -> float | None:
@@ -99,17 +214,22 @@ def reset_at(value: str | None, now: float) -> float | None:
     return number if number > 1_000_000_000 else now + number
 
 
-def _note_limits(budget: Budget | None, response: requests.Response, wait: float | None) -> None:
-    """Tell every worker what the provider said about its limit."""
+def _note_limits(budget: Budget | None, response: requests.Response,
+                 verdict: Classification) -> None:
+    """Tell every worker sharing the budget what the provider said about its limit.
+
+    Every block is capped (THINKALIKE_MAX_PROVIDER_BLOCK_SECONDS), and it is scoped by the
+    budget's key: the connection's own where the provider limits each user.
+    """
     if budget is None:
         return
     now = clock.time()
-    if response.status_code == 429 and wait is not None:
-        ratelimit.block_until(budget.key, now + wait)
+    if verdict.verdict == Verdict.RATE_LIMITED and verdict.wait is not None:
+        ratelimit.block_until(budget.key, now + cap_wait(verdict.wait))
     elif response.headers.get("X-RateLimit-Remaining") == "0":
         until = reset_at(response.headers.get("X-RateLimit-Reset"), now)
         if until is not None:
-            ratelimit.block_until(budget.key, until)
+            ratelimit.block_until(budget.key, now + cap_wait(until - now))
 
 
 def send(
@@ -120,23 +240,34 @@ def send(
     provider_slug: str,
     connection_id: int | None,
     retry: bool = True,
+    idempotent: bool | None = None,
     secrets: tuple[str, ...] = (),
     budget: Budget | None = None,
+    classify_response: Callable[[requests.Response], Classification] | None = None,
+    display_name: str = "",
     **kwargs: Any,
 ) -> requests.Response:
     """Send one logical request with the retry policy and write its ApiCall row.
 
     Every attempt first takes a slot of the shared ``budget`` (so all workers together stay
     under the provider's limit); a 304 gives it back, since providers do not count those.
-    Retries 5xx and connection errors (when ``retry``) and waits out short 429s; returns the
-    final response, whatever its status, or raises TryLater when the provider cannot be reached
-    or keeps limiting us.
+    Retries failed connections and 5xx and waits out short rate limits (when ``retry`` and the
+    request is idempotent: GET, HEAD and OPTIONS are, a write only when ``idempotent=True``);
+    returns the final response, whatever its status, with its body read (at most
+    THINKALIKE_MAX_RESPONSE_BYTES). Every transport failure ends as ProviderUnavailable, a rate
+    limit past the cap as RateLimited, an oversized body as ProviderDataError.
     """
+    method = method.upper()
     # Host only: a path may carry a secret (bot tokens live in it).
-    check_no_transaction(f"{method.upper()} {urlsplit(url).hostname}")
-    max_retries = settings.THINKALIKE_HTTP_MAX_RETRIES if retry else 0
+    check_no_transaction(f"{method} {urlsplit(url).hostname}")
+    if idempotent is None:
+        idempotent = method in IDEMPOTENT_METHODS
+    max_retries = settings.THINKALIKE_HTTP_MAX_RETRIES if retry and idempotent else 0
     if not settings.THINKALIKE_RATE_BUDGETS:
         budget = None
+    classify_response = classify_response or classify.default
+    kwargs.pop("stream", None)  # the body is always streamed, to cap its size
+    name = display_name or provider_name(provider_slug)
     retries = 0
     started = time.monotonic()
     status: int | None = None
@@ -144,38 +275,43 @@ def send(
     try:
         while True:
             if budget is not None:
-                ratelimit.acquire(budget.key, budget.limit, budget.window,
-                                  max_wait=settings.THINKALIKE_MAX_RETRY_AFTER)
+                try:
+                    ratelimit.acquire(budget.key, budget.limit, budget.window,
+                                      max_wait=settings.THINKALIKE_MAX_RETRY_AFTER)
+                except RateLimited as exc:  # its message names the budget key, not the provider
+                    raise RateLimited(RATE_LIMITED_MESSAGE.format(name=name),
+                                      retry_after=cap_wait(exc.retry_after or 0)) from None
             try:
                 response = session.request(
-                    method, url, timeout=settings.THINKALIKE_HTTP_TIMEOUT, **kwargs
+                    method, url, timeout=settings.THINKALIKE_HTTP_TIMEOUT, stream=True, **kwargs
                 )
-            except (requests.ConnectionError, requests.Timeout) as exc:
+                status = response.status_code
+                _read_body(response, name)
+            except ProviderDataError:
+                error = "ResponseTooLarge"
+                raise
+            except TRANSPORT_ERRORS as exc:
                 error = type(exc).__name__
-                if retries >= max_retries:
-                    raise ProviderUnavailable(
-                        f"{provider_slug} could not be reached ({error}); will try again later"
-                    ) from None
+                retryable = isinstance(exc, RETRYABLE_ERRORS) and not isinstance(
+                    exc, NOT_RETRYABLE_ERRORS)
+                if not retryable or retries >= max_retries:
+                    raise ProviderUnavailable(UNREACHABLE.format(name=name)) from None
                 sleep(backoff_seconds(retries))
                 retries += 1
                 continue
-            status = response.status_code
             if status == 304 and budget is not None:
                 ratelimit.refund(budget.key)
-            wait = retry_after_seconds(response.headers.get("Retry-After"))
-            _note_limits(budget, response, wait)
-            if status == 429:
-                if wait is None:
-                    wait = backoff_seconds(retries)
+            verdict = classify_response(response)
+            _note_limits(budget, response, verdict)
+            if verdict.verdict == Verdict.RATE_LIMITED:
+                wait = backoff_seconds(retries) if verdict.wait is None else cap_wait(verdict.wait)
                 if retries >= max_retries or wait > settings.THINKALIKE_MAX_RETRY_AFTER:
-                    raise RateLimited(
-                        f"{provider_slug} is rate limiting requests; will try again later",
-                        retry_after=wait,
-                    )
+                    raise RateLimited(RATE_LIMITED_MESSAGE.format(name=name), retry_after=wait)
                 sleep(wait)
                 retries += 1
                 continue
-            if status in RETRYABLE_STATUS and retries < max_retries:
+            if (verdict.verdict == Verdict.TRY_LATER and status in RETRYABLE_STATUS
+                    and retries < max_retries):
                 sleep(backoff_seconds(retries))
                 retries += 1
                 continue
@@ -185,8 +321,8 @@ def send(
         ApiCall.objects.create(
             connection_id=connection_id,
             provider=provider_slug,
-            method=method.upper(),
-            host=parts.hostname or "",
+            method=method,
+            host=(parts.hostname or "")[:255],
             path=redact_text(parts.path, secrets)[:500],
             status_code=status,
             duration_ms=int((time.monotonic() - started) * 1000),
@@ -253,9 +389,20 @@ class ApiClient:
     def _known_secrets(self, access_token: str) -> tuple[str, ...]:
         return tuple(v for v in (access_token, *self.secrets.values()) if v)
 
-    def request(self, method: str, url: str, **kwargs: Any) -> requests.Response:
-        """An authenticated request; 401 refreshes the token once, then means reconnect."""
-        url = self.absolute(url)
+    def request(self, method: str, url: str, *, idempotent: bool | None = None,
+                **kwargs: Any) -> requests.Response:
+        """An authenticated request, acted on as the provider's ``classify_response`` says.
+
+        Only URLs with the API base's scheme, host and port are sent (the token goes with
+        them). 401 refreshes the token once; then reconnect.
+        """
+        name = self.provider.name
+        try:
+            url = self.absolute(url)
+        except ValueError:  # not even a URL (an unbalanced "[" in the host, say)
+            raise ProviderDataError(FOREIGN_URL.format(name=name)) from None
+        if not same_origin(url, self.base_url):
+            raise ProviderDataError(FOREIGN_URL.format(name=name))
         extra_headers = kwargs.pop("headers", {})
         access_token = self._access_token()
         refreshed = False
@@ -269,31 +416,26 @@ class ApiClient:
                 self.session, method, url, headers=headers,
                 provider_slug=self.provider.slug,
                 connection_id=self.connection.pk if self.connection else None,
-                secrets=self._known_secrets(access_token), budget=self.budget, **kwargs,
+                secrets=self._known_secrets(access_token), budget=self.budget,
+                idempotent=idempotent, classify_response=self.provider.classify_response,
+                display_name=name, **kwargs,
             )
-            if response.status_code == 401 and access_token and not refreshed:
+            status = response.status_code
+            verdict = self.provider.classify_response(response).verdict
+            if verdict == Verdict.REFRESH_THEN_RETRY and access_token and not refreshed:
                 access_token = self._access_token(force_refresh=True, stale=access_token)
                 refreshed = True
                 continue
-            if response.status_code in (401, 403):
-                raise ReauthRequired(
-                    f"{self.provider.name} refused access (HTTP {response.status_code}); "
-                    "please reconnect"
-                )
-            if response.status_code >= 500:
-                raise ProviderUnavailable(
-                    f"{self.provider.name} answered HTTP {response.status_code}; will try again "
-                    "later"
-                )
-            if response.status_code == 410:
-                raise CursorRejected(
-                    f"{self.provider.name} no longer accepts the sync cursor; syncing everything"
-                )
-            if response.status_code >= 400:
-                raise ProviderDataError(
-                    f"{self.provider.name} answered HTTP {response.status_code} for "
-                    f"{urlsplit(url).path}"
-                )
+            if verdict in (Verdict.REFRESH_THEN_RETRY, Verdict.RECONNECT):
+                raise ReauthRequired(REFUSED.format(name=name, status=status))
+            if verdict == Verdict.RATE_LIMITED:  # send() raises these; a hook may disagree
+                raise RateLimited(RATE_LIMITED_MESSAGE.format(name=name))
+            if verdict == Verdict.TRY_LATER:
+                raise ProviderUnavailable(UNAVAILABLE.format(name=name, status=status))
+            if verdict == Verdict.CURSOR_REJECTED:
+                raise CursorRejected(CURSOR_REFUSED.format(name=name))
+            if verdict == Verdict.BAD_DATA:
+                raise ProviderDataError(BAD_STATUS.format(name=name, status=status))
             return response
 
     def get_json(self, url: str, params: Mapping[str, Any] | None = None) -> Any:
@@ -307,14 +449,9 @@ class ApiClient:
         response = self.request("GET", url, params=dict(params or {}), headers=headers)
         if response.status_code == 304:
             return Fetched(payload=None, etag=etag, not_modified=True)
-        try:
-            payload = response.json()
-        except ValueError:
-            raise ProviderDataError(
-                f"{self.provider.name} sent a response that is not JSON"
-            ) from None
+        payload = parse_json(response.content or b"", name=self.provider.name)
         self.provider.check_payload(payload)
-        return Fetched(payload=payload, etag=response.headers.get("ETag", ""))
+        return Fetched(payload=payload, etag=response.headers.get("ETag", "")[:200])
 
     def close(self) -> None:
         self.session.close()

@@ -31,6 +31,9 @@ REVOKE_SKIPPED_UNREADABLE = (
     "the stored token could not be read, so it was not sent; you can remove this site's access "
     "in the service's own settings."
 )
+# Messages people see; tests import them.
+CHECK_FAILED = "{reason} Nothing was saved."
+REVOKE_CRASHED = "{name} could not be asked to revoke access."
 
 
 def _audit(connection: Connection, action: str, message: str = "", actor: str = "") -> None:
@@ -135,9 +138,7 @@ def connection_connect_with_form(
     except ConnectionTestFailed:
         raise
     except IntegrationError as exc:
-        raise ConnectionTestFailed(
-            f"{provider.name} could not be checked right now: {exc.message}"
-        ) from None
+        raise ConnectionTestFailed(CHECK_FAILED.format(reason=exc.message)) from None
     finally:
         client.close()
     return connection_store_credentials(user=user, provider=provider, account=account,
@@ -199,6 +200,9 @@ def connection_disconnect(*, connection: Connection, actor: str = "") -> Disconn
         except IntegrationError as exc:  # best effort: the local deletion still happens
             note = redact_text(exc.message)
             logger.warning("revocation failed for connection %s: %s", connection.pk, note)
+        except Exception:  # a bug in revoking must not keep a person's data here either
+            note = REVOKE_CRASHED.format(name=provider.name)
+            logger.exception("revocation crashed for connection %s", connection.pk)
     with transaction.atomic():
         if revoked:
             _audit(connection, AuditEvent.Action.REVOKED, actor=actor)

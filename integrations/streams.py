@@ -11,9 +11,11 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timedelta
+from urllib.parse import parse_qsl, urlencode, urlsplit
 
 from django.conf import settings
 from django.db import transaction
@@ -22,14 +24,34 @@ from django.utils import timezone
 from . import clock
 from .exceptions import CursorRejected, LeaseLost, ProviderDataError
 from .http import ApiClient
+from .limits import ItemLimits, limit_item
 from .models import Connection, ExternalItem, StreamState, SyncRun
 from .pagination import PageRequest
 from .providers.base import MappedItem, Provider, Stream
+
+logger = logging.getLogger(__name__)
 
 # Bulk writes are chunked so one statement never carries more rows than SQLite allows.
 CHUNK = 500
 LEASE_RENEW_SECONDS = 15
 PROGRESS_EVERY_SECONDS = 1.0
+# A cursor value longer than this is not a timestamp or an id: it is not kept.
+MAX_CURSOR_LENGTH = 100
+
+# Messages people see (the run's and the stream's error); tests import them.
+PAGE_REPEATED = (
+    "{name} sent a page of {label} that this sync had already read, so it would never end; "
+    "the listing was stopped. The next sync starts it again."
+)
+UNUSABLE_PAGE = "{name} sent {label} that could not be used: {reason}."
+TOO_MANY_PAGES = (
+    "{name} listed more than {pages} pages of {label} without saying it was done; the listing "
+    "was stopped. The next sync starts it again."
+)
+
+
+class PagingStopped(ProviderDataError):
+    """A pass that would never end: a repeated page, or more pages than the stream's cap."""
 
 
 @dataclass
@@ -40,6 +62,7 @@ class StreamCounters:
     updated: int = 0
     unchanged: int = 0
     deleted: int = 0
+    skipped: int = 0  # records over the stream's size limits (integrations/limits.py)
 
     def add(self, other: StreamCounters) -> None:
         for name, value in asdict(other).items():
@@ -62,8 +85,10 @@ def map_safely(stream: Stream, record, segment) -> MappedItem:
     except ProviderDataError:
         raise
     except (KeyError, TypeError, ValueError, AttributeError, IndexError) as exc:
+        # The exception's class helps staff, not people: it goes to the log only.
+        logger.info("a %s record did not map: %s", stream.name, type(exc).__name__)
         raise ProviderDataError(
-            f"a {stream.label.lower()} record has an unexpected shape ({type(exc).__name__})"
+            f"a {stream.label.lower()} record has an unexpected shape"
         ) from None
     if not isinstance(item, MappedItem) or not item.external_id:
         raise ProviderDataError(f"a {stream.label.lower()} record has no id")
@@ -123,6 +148,7 @@ class StreamSync:
         self._lease_renewed = clock.now()
         self._progress_at = timezone.now() - timedelta(seconds=PROGRESS_EVERY_SECONDS)
         self._started_empty = False
+        self.limits = ItemLimits.of(stream)
         self.state, _ = StreamState.objects.get_or_create(
             connection=connection, stream=stream.name
         )
@@ -191,9 +217,11 @@ class StreamSync:
             request = plan.request if index == plan.segment and plan.request else (
                 self._first_request(plan, dict(segment)))
             is_first_page = not plan.resumed or index > plan.segment
+            visited: set[str] = set()
             while request is not None:
                 if self.counters.pages and self.consented is not None and not self.consented():
                     raise ConsentWithdrawn
+                visited.add(self._request_key(request))
                 etag = self.stream_etag_for(plan, index, request, is_first_page)
                 fetched = self.client.get_page(request.url, request.params, etag=etag)
                 if fetched.not_modified:
@@ -202,10 +230,15 @@ class StreamSync:
                     break
                 if is_first_page and index == 0 and fetched.etag:
                     plan.etag = fetched.etag
-                page = self.stream.paginator.parse(
-                    fetched.payload, request, base_url=self.client.base_url
-                )
-                items = [map_safely(self.stream, r, segment) for r in page.records]
+                try:
+                    page = self.stream.paginator.parse(
+                        fetched.payload, request, base_url=self.client.base_url
+                    )
+                    items = [map_safely(self.stream, r, segment) for r in page.records]
+                except ProviderDataError as exc:
+                    raise self._unusable(exc) from None
+                if page.next is not None:
+                    self._check_next(page.next, visited)
                 self._track_cursor(plan, page.records)
                 self._upsert(items, plan.seen)
                 self.counters.pages += 1
@@ -216,6 +249,38 @@ class StreamSync:
         if plan.mode == SyncRun.Mode.FULL and plan.from_start:
             self._soft_delete_missing(plan.seen)
         self._complete(plan)
+
+    def _unusable(self, exc: ProviderDataError) -> ProviderDataError:
+        """The paginator's or mapping's complaint, said for people (who sent what)."""
+        message = UNUSABLE_PAGE.format(name=self.provider.name, label=self.stream.label.lower(),
+                                       reason=exc.message)
+        return type(exc)(message, code=exc.code)
+
+    def _request_key(self, request: PageRequest) -> str:
+        """One string per distinct request: absolute URL, query and params merged and sorted."""
+        parts = urlsplit(self.client.absolute(request.url))
+        query = parse_qsl(parts.query, keep_blank_values=True)
+        query += [(str(k), str(v)) for k, v in request.params.items()]
+        return f"{parts.scheme}://{parts.netloc.lower()}{parts.path}?{urlencode(sorted(query))}"
+
+    def _check_next(self, request: PageRequest, visited: set[str]) -> None:
+        """Stop a pass that would never end, before its next request is checkpointed.
+
+        The checkpoint is dropped as well, so the next run starts the stream from its first page
+        instead of resuming into the same loop.
+        """
+        name, label = self.provider.name, self.stream.label.lower()
+        if self._request_key(request) in visited:
+            message = PAGE_REPEATED.format(name=name, label=label)
+        elif request.number > self.stream.max_pages:
+            message = TOO_MANY_PAGES.format(name=name, label=label, pages=self.stream.max_pages)
+        else:
+            return
+        cursor = dict(self.state.cursor or {})
+        if cursor.pop("checkpoint", None) is not None:
+            self.state.cursor = cursor
+            StreamState.objects.filter(pk=self.state.pk).update(cursor=cursor)
+        raise PagingStopped(message)
 
     def stream_etag_for(self, plan: Pass, index: int, request: PageRequest,
                         is_first_page: bool) -> str:
@@ -233,7 +298,8 @@ class StreamSync:
         if not field_name:
             return
         values = [r.get(field_name) for r in records]
-        newest = max((v for v in values if isinstance(v, str) and v), default=None)
+        newest = max((v for v in values if isinstance(v, str) and v
+                      and len(v) <= MAX_CURSOR_LENGTH), default=None)
         if newest and (plan.max_seen is None or newest > plan.max_seen):
             plan.max_seen = newest
 
@@ -241,7 +307,16 @@ class StreamSync:
     def _upsert(self, items: list[MappedItem], seen: set[str]) -> None:
         unique: dict[str, MappedItem] = {}
         for item in items:
-            unique.setdefault(item.external_id, item)  # first wins within a page
+            if item.external_id in unique:
+                continue  # first wins within a page
+            limited = limit_item(item, self.limits)
+            if limited is None:
+                # Too large to store: counted, and kept out of the soft-delete (whatever was
+                # stored for it before stays).
+                self.counters.skipped += 1
+                seen.add(item.external_id)
+                continue
+            unique[item.external_id] = limited
         lookup = [i for i in unique if i in seen] if self._started_empty else list(unique)
         seen.update(unique)
         existing = {
@@ -259,14 +334,17 @@ class StreamSync:
                 self.counters.unchanged += 1
                 continue
             if self.stream.enrich is not None:
-                item = self.stream.enrich(self.client, item)
+                item = limit_item(self.stream.enrich(self.client, item), self.limits)
+                if item is None:
+                    self.counters.skipped += 1
+                    continue
             if row is None:
                 to_create.append(ExternalItem(
                     connection=self.connection, kind=self.stream.kind, external_id=external_id,
-                    title=item.title[:500], attrs=item.attrs, content_hash=digest,
+                    title=item.title, attrs=item.attrs, content_hash=digest,
                 ))
             else:
-                row.title, row.attrs, row.content_hash = item.title[:500], item.attrs, digest
+                row.title, row.attrs, row.content_hash = item.title, item.attrs, digest
                 row.deleted_at, row.last_seen_at = None, now
                 to_update.append(row)
         if to_create or to_update:

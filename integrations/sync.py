@@ -24,8 +24,8 @@ from consent.selectors import allows_from_map, consent_map
 
 from . import clock
 from .credentials import credential_for_use
-from .exceptions import IntegrationError, LeaseLost, ReauthRequired, TryLater
-from .http import ApiClient
+from .exceptions import IntegrationError, LeaseLost, RateLimited, ReauthRequired, TryLater
+from .http import ApiClient, cap_wait
 from .interests import interests_recompute
 from .models import Connection, SyncRun
 from .providers.base import Stream
@@ -301,6 +301,9 @@ def _finish(run: SyncRun, connection: Connection, outcome: RunOutcome) -> SyncRu
     # Failures push the next attempt back exponentially (5 min, 10, 20 ... capped at a day);
     # the connection is never silently disabled.
     delay = interval if healthy else min(MAX_BACKOFF, timedelta(minutes=5) * 2 ** (failures - 1))
+    if isinstance(error, RateLimited) and error.retry_after:
+        # Not before the provider's block ends (capped): an earlier run would only be refused.
+        delay = max(delay, timedelta(seconds=cap_wait(error.retry_after)))
     updates = {
         "last_sync_at": now, "last_sync_status": status, "next_sync_at": now + delay,
         "consecutive_failures": failures, "sync_claimed_at": None, "updated_at": now,

@@ -51,7 +51,7 @@ from django.utils import timezone
 
 from .credentials import credential_for_use
 from .exceptions import ProviderDataError, ReauthRequired, TryLater
-from .http import new_session, send
+from .http import new_session, parse_json, response_json, send
 from .models import Connection, Credential
 from .providers.registry import get_provider
 from .redaction import fingerprint
@@ -64,7 +64,7 @@ MAX_TOKEN_CHARS = 16_384  # JWTs run to a few KB; anything larger is not a token
 FIRST_PAUSE, MAX_PAUSE = 0.05, 1.0  # seconds between looks at someone else's lease
 
 NO_ACCESS_TOKEN = "the token endpoint answered without an access token"
-NOT_JSON = "the token endpoint sent a response that is not JSON"
+TOKEN_ENDPOINT = "The token endpoint"
 CANNOT_RENEW = "{provider} access has expired and cannot be renewed; please reconnect"
 REFUSED = "{provider} refused to renew access ({error}); please reconnect"
 RENEW_FAILED = "{provider} could not renew access (HTTP {status})"
@@ -95,10 +95,7 @@ def parse_scopes(raw: object) -> list[str] | None:
 
 def parse_token_body(text: str | bytes) -> object:
     """Decode a token endpoint's body; anything that is not JSON is bad provider data."""
-    try:
-        return json.loads(text)
-    except (ValueError, RecursionError):  # RecursionError: deeply nested arrays or objects
-        raise ProviderDataError(NOT_JSON) from None
+    return parse_json(text.encode() if isinstance(text, str) else text, name=TOKEN_ENDPOINT)
 
 
 def _is_token(value: object) -> bool:
@@ -346,10 +343,11 @@ def _request_refresh(connection: Connection, credential: Credential) -> TokenGra
             secrets=(credential.refresh_token, credential.access_token, app.secret),
         )
     try:
-        data = parse_token_body(response.content)
+        data = response_json(response, provider_slug=provider.slug)
     except ProviderDataError:
         if response.status_code == 200:
             raise
+        # An error answer that is not JSON is judged by its status below, like an empty body.
         data = None
     error = data.get("error") if isinstance(data, dict) else None
     if response.status_code in (400, 401) and error in {

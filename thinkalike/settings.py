@@ -193,6 +193,13 @@ THINKALIKE_HTTP_BACKOFF_BASE = 0.5
 THINKALIKE_HTTP_BACKOFF_CAP = 30.0
 # A Retry-After longer than this ends the run early ("try again later") instead of waiting.
 THINKALIKE_MAX_RETRY_AFTER = 60.0
+# The longest a provider's answer (Retry-After, X-RateLimit-Reset) may block requests or push
+# back the next sync: one hostile header must not stop a provider for days.
+THINKALIKE_MAX_PROVIDER_BLOCK_SECONDS = int(
+    os.environ.get("THINKALIKE_MAX_PROVIDER_BLOCK_SECONDS", "3600"))
+# A provider response body larger than this (after decompression) is bad provider data.
+THINKALIKE_MAX_RESPONSE_BYTES = int(os.environ.get("THINKALIKE_MAX_RESPONSE_BYTES",
+                                                   str(10 * 1024 * 1024)))
 # Shared per-provider request budgets (integrations/ratelimit.py): database or Redis.
 THINKALIKE_RATE_BUDGETS = env_bool("THINKALIKE_RATE_BUDGETS", True)
 

@@ -20,6 +20,9 @@ from allauth.socialaccount.providers.base import ProviderException
 from allauth.socialaccount.providers.oauth2.views import OAuth2CallbackView
 from django.utils import timezone
 
+from integrations.exceptions import ProviderDataError
+from integrations.http import parse_json
+
 # What parsing hostile JSON or form data can raise besides allauth's own error types.
 PARSE_ERRORS = (
     ValueError, TypeError, KeyError, IndexError, AttributeError, OverflowError, RecursionError,
@@ -151,8 +154,8 @@ class ConnectOAuth2Mixin:
                 self.profile_url, headers={"Authorization": f"Bearer {token.token}"})
             response.raise_for_status()  # an HTTPError is a handled auth error, not a 500
             try:
-                profile = response.json()
-            except (ValueError, RecursionError):
+                profile = parse_json(response.content, name=self.get_provider().name)
+            except ProviderDataError:
                 profile = None
         if not isinstance(profile, dict):
             raise BadProviderAnswer(BAD_PROFILE_ANSWER, "the profile is not a JSON object")

@@ -12,10 +12,13 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, ClassVar
 
+from integrations import classify
 from integrations.exceptions import ProviderDataError
 from integrations.pagination import Paginator
 
 if TYPE_CHECKING:
+    import requests
+
     from integrations.http import ApiClient
     from integrations.models import Connection, Credential
 
@@ -95,6 +98,15 @@ class Stream:
     incremental: bool = False
     cursor_field: str = ""
     since_param: str = ""
+    # A pass that reaches more pages than this ends as bad provider data (a source that never
+    # says it is done). Limits on what one item may store (integrations/limits.py): every string
+    # is cut to max_string_length, every list (and object) to max_list_length entries, the title
+    # to max_title_length; a record whose attrs are still over max_attrs_bytes of JSON is skipped.
+    max_pages: int = 1000
+    max_string_length: int = 1000
+    max_list_length: int = 100
+    max_title_length: int = 500
+    max_attrs_bytes: int = 16 * 1024
 
 
 class Provider:
@@ -170,6 +182,12 @@ class Provider:
 
     def check_payload(self, payload: Any) -> None:
         """Raise ProviderDataError when a successful response carries an error in its body."""
+
+    def classify_response(self, response: requests.Response) -> classify.Classification:
+        """What a response means: ok, refresh then retry, reconnect, rate limited (with the
+        wait asked for), try later, or bad data. Providers that answer rate limits with a 403
+        put ``classify.github_rate_limit`` or ``google_rate_limit`` in front of this."""
+        return classify.default(response)
 
     # -- connect --------------------------------------------------------------------------
     def test_credentials(self, client: ApiClient, fields: Mapping[str, str]) -> AccountInfo:
