@@ -81,3 +81,22 @@ def q_sync(monkeypatch):
     from django_q.conf import Conf
 
     monkeypatch.setattr(Conf, "SYNC", True)
+
+
+@pytest.fixture
+def fernet_keys(settings):
+    """Switch the encryption keys; the fields cache their Fernet, so the cache is dropped."""
+    from integrations.models import Credential
+
+    def forget():
+        for name in ("access_token", "refresh_token", "secret"):
+            field = Credential._meta.get_field(name)
+            for cached in ("keys", "fernet_keys", "fernet"):
+                field.__dict__.pop(cached, None)
+
+    def use(keys):
+        settings.FERNET_KEYS = keys
+        forget()
+
+    yield use
+    forget()

@@ -196,24 +196,6 @@ def raw_access_token(credential) -> bytes:
         return bytes(cursor.fetchone()[0])
 
 
-@pytest.fixture
-def fernet_keys(settings):
-    """Switch the encryption keys; the fields cache their Fernet, so the cache is dropped."""
-
-    def forget():
-        for name in ("access_token", "refresh_token", "secret"):
-            field = Credential._meta.get_field(name)
-            for cached in ("keys", "fernet_keys", "fernet"):
-                field.__dict__.pop(cached, None)
-
-    def use(keys):
-        settings.FERNET_KEYS = keys
-        forget()
-
-    yield use
-    forget()
-
-
 @pytest.mark.django_db
 def test_rotate_encryption_keys_reencrypts_with_the_same_key(alice):
     credential = add_credential(make_connection(alice, provider="sandbox"),

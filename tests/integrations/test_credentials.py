@@ -45,24 +45,6 @@ def user():
     return make_user()
 
 
-@pytest.fixture
-def fernet_keys(settings):
-    """Switch the encryption keys; the fields cache their Fernet, so the cache is dropped."""
-
-    def forget():
-        for name in ("access_token", "refresh_token", "secret"):
-            field = Credential._meta.get_field(name)
-            for cached in ("keys", "fernet_keys", "fernet"):
-                field.__dict__.pop(cached, None)
-
-    def use(keys):
-        settings.FERNET_KEYS = keys
-        forget()
-
-    yield use
-    forget()
-
-
 def raw(credential, column="access_token") -> bytes:
     with db.cursor() as cursor:
         cursor.execute(f"SELECT {column} FROM integrations_credential WHERE id = %s",
