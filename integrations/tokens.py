@@ -86,7 +86,8 @@ class TokenGrant:
 
 
 def parse_scopes(raw: object) -> list[str] | None:
-    if isinstance(raw, str):
+    """Sorted granted scopes, or None when the answer has none (use the requested ones)."""
+    if isinstance(raw, str):  # space separated (RFC 6749); GitHub separates with commas
         return sorted({s for s in raw.replace(",", " ").split() if s})
     if isinstance(raw, list):
         return sorted({s for s in raw if isinstance(s, str) and s})
@@ -123,7 +124,12 @@ def _lifetime(raw: object) -> int | None:
 
 
 def grant_from_response(data: object) -> TokenGrant:
-    """A grant from a decoded token response; ProviderDataError for anything unusable."""
+    """A grant from a decoded refresh response; ProviderDataError for anything unusable.
+
+    More lenient than the connect-time check (allauth/oauth2.py) on purpose: by the time a
+    refresh answers, the provider may already have rotated the refresh token, so an unreadable
+    ``expires_in`` is treated as unknown rather than throwing the new tokens away.
+    """
     if not isinstance(data, dict) or not _is_token(data.get("access_token")):
         raise ProviderDataError(NO_ACCESS_TOKEN)
     lifetime = _lifetime(data.get("expires_in"))

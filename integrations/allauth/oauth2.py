@@ -22,6 +22,7 @@ from django.utils import timezone
 
 from integrations.exceptions import ProviderDataError
 from integrations.http import parse_json
+from integrations.tokens import parse_scopes
 
 # What parsing hostile JSON or form data can raise besides allauth's own error types.
 PARSE_ERRORS = (
@@ -82,15 +83,6 @@ def parse_token_string(value: object, name: str, *, required: bool) -> str:
             or not _TOKEN.fullmatch(value)):
         raise _bad_token(f"{name} is not a token string")
     return value
-
-
-def parse_scopes(raw: object) -> list[str] | None:
-    """Sorted granted scopes, or None when the answer has none (use the requested ones)."""
-    if isinstance(raw, str):  # space separated (RFC 6749); GitHub separates with commas
-        return sorted({s for s in raw.replace(",", " ").split() if s})
-    if isinstance(raw, list):
-        return sorted({s for s in raw if isinstance(s, str) and s})
-    return None
 
 
 def token_from_answer(data: object, expires_in_key: str = "expires_in") -> SocialToken:
