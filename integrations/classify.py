@@ -16,11 +16,12 @@ from __future__ import annotations
 
 import enum
 import json
-import time
 from dataclasses import dataclass
 from typing import Any
 
 import requests
+
+from . import clock
 
 # A waiting time GitHub documents for secondary limits that name no Retry-After or reset.
 GITHUB_SECONDARY_WAIT = 60.0
@@ -58,7 +59,7 @@ def reset_wait(response: requests.Response, *, now: float | None = None) -> floa
     """Seconds until ``X-RateLimit-Reset`` (an epoch or a delta), when the header is usable."""
     from .http import reset_at
 
-    now = time.time() if now is None else now
+    now = clock.time() if now is None else now
     until = reset_at(response.headers.get("X-RateLimit-Reset"), now)
     return None if until is None else max(0.0, until - now)
 

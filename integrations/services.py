@@ -84,7 +84,13 @@ def connection_store_oauth(
     connection.save()
     credential = Credential.objects.select_for_update().filter(connection=connection).first()
     credential = credential or Credential(connection=connection)
+    credential.forget_unreadable()
     credential_apply_grant(credential, grant)
+    # A refresh that started before this reconnect presented the old grant's refresh token:
+    # moving the generation on makes its write-back miss (tokens.py), so it cannot replace
+    # the tokens the person just granted, and the lease it held no longer blocks anyone.
+    credential.refresh_generation += 1
+    credential.refresh_lease_token = credential.refresh_lease_until = None
     credential.save()
     _audit(connection, AuditEvent.Action.CONNECTED if is_new else AuditEvent.Action.RECONNECTED)
     _queue_first_sync(connection)
@@ -112,6 +118,7 @@ def connection_store_credentials(
     credential = Credential.objects.filter(connection=connection).first() or Credential(
         connection=connection
     )
+    credential.forget_unreadable()
     credential.secret = json.dumps(secrets) if secrets else ""
     credential.fingerprint = fingerprint(credential.secret)
     credential.save()

@@ -38,7 +38,6 @@ from __future__ import annotations
 import json
 import logging
 import math
-import time
 import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -46,9 +45,10 @@ from datetime import datetime, timedelta
 import requests
 from allauth.socialaccount.adapter import get_adapter
 from django.conf import settings
+from django.db import OperationalError
 from django.db.models import Case, F, Q, Value, When
-from django.utils import timezone
 
+from . import clock
 from .credentials import credential_for_use
 from .exceptions import ProviderDataError, ReauthRequired, TryLater
 from .http import new_session, parse_json, response_json, send
@@ -57,7 +57,12 @@ from .providers.registry import get_provider
 from .redaction import fingerprint
 
 logger = logging.getLogger(__name__)
-sleep = time.sleep  # tests replace this to move an injected clock instead of sleeping
+
+
+def sleep(seconds: float) -> None:
+    """Waits for another worker's lease, on ``integrations.clock`` like every other wait."""
+    clock.sleep(seconds)
+
 
 MAX_LIFETIME = 10 * 365 * 24 * 3600  # seconds
 MAX_TOKEN_CHARS = 16_384  # JWTs run to a few KB; anything larger is not a token
@@ -71,6 +76,8 @@ RENEW_FAILED = "{provider} could not renew access (HTTP {status})"
 DISCONNECTED = "{provider} was disconnected while its access was being renewed"
 RENEW_FAILED_ELSEWHERE = "{provider} could not renew access just now; will try again later"
 RENEWING_ELSEWHERE = "{provider} access is being renewed elsewhere; will try again later"
+GRANT_WRITE_ATTEMPTS = 4
+GRANT_WRITE_PAUSE = 0.5  # seconds, doubled per attempt
 NO_CREDENTIAL = "{provider} has no stored sign-in; please reconnect"
 
 
@@ -138,7 +145,7 @@ def grant_from_response(data: object) -> TokenGrant:
     return TokenGrant(
         access_token=data["access_token"],
         refresh_token=refresh if _is_token(refresh) else "",
-        expires_at=timezone.now() + timedelta(seconds=lifetime) if lifetime else None,
+        expires_at=clock.now() + timedelta(seconds=lifetime) if lifetime else None,
         token_type=token_type[:40] if isinstance(token_type, str) and token_type else "Bearer",
         scopes=parse_scopes(data.get("scope")),
     )
@@ -152,6 +159,8 @@ def credential_apply_grant(credential: Credential, grant: TokenGrant) -> None:
     credential.expires_at = grant.expires_at
     credential.token_type = grant.token_type
     credential.fingerprint = fingerprint(grant.access_token)
+    # When this token was issued: is_expiring renews a short-lived token at half its life.
+    credential.refreshed_at = clock.now()
 
 
 def is_expiring(credential: Credential, *, margin: timedelta | None = None) -> bool:
@@ -162,7 +171,7 @@ def is_expiring(credential: Credential, *, margin: timedelta | None = None) -> b
         # A token living less than twice the margin would be "expiring" the moment it was
         # issued and be refreshed before every request: renew it at half its life instead.
         margin = min(margin, (credential.expires_at - credential.refreshed_at) / 2)
-    return credential.expires_at - margin <= timezone.now()
+    return credential.expires_at - margin <= clock.now()
 
 
 def _credential_readable(connection: Connection) -> Credential:
@@ -223,7 +232,7 @@ def _due(credential: Credential, stale_access_token: str) -> bool:
 
 def _refresh(connection: Connection, stale_access_token: str) -> str:
     provider = get_provider(connection.provider)
-    give_up_at = timezone.now() + timedelta(seconds=settings.THINKALIKE_REFRESH_WAIT_SECONDS)
+    give_up_at = clock.now() + timedelta(seconds=settings.THINKALIKE_REFRESH_WAIT_SECONDS)
     pause = FIRST_PAUSE
     waited_at_generation = None  # set once we have waited for another worker's lease
     while True:
@@ -243,7 +252,7 @@ def _refresh(connection: Connection, stale_access_token: str) -> str:
             return _refresh_holding_lease(connection, credential, lease)
         if credential.refresh_lease_token is not None:
             waited_at_generation = credential.refresh_generation
-        now = timezone.now()
+        now = clock.now()
         if now >= give_up_at:
             raise TryLater(RENEWING_ELSEWHERE.format(provider=provider.name))
         # Back off, but look again the moment the holder's lease runs out: a dead holder
@@ -259,7 +268,7 @@ def _refresh(connection: Connection, stale_access_token: str) -> str:
 def _lease_take(credential: Credential) -> uuid.UUID | None:
     """Take the refresh lease if it is free or expired and nobody refreshed since ``credential``
     was read. An UPDATE in autocommit: committed, so visible to all, when it returns."""
-    now = timezone.now()
+    now = clock.now()
     lease = uuid.uuid4()
     taken = Credential.objects.filter(
         Q(refresh_lease_token__isnull=True) | Q(refresh_lease_until__lte=now),
@@ -287,7 +296,11 @@ def _refresh_holding_lease(connection: Connection, credential: Credential,
                 # exchanged by someone else: the stored token is good, nothing is wrong.
                 return current.access_token
         raise
-    if not _grant_write(credential, lease, grant):
+    try:
+        written = _grant_write_persistently(credential, lease, grant)
+    finally:
+        _lease_release(credential, lease)  # a no-op when the write already cleared it
+    if not written:
         # Somebody stored a token issued for the same refresh token first; that one stands.
         current = Credential.objects.filter(pk=credential.pk).first()
         if current is None:  # disconnected meanwhile
@@ -299,11 +312,28 @@ def _refresh_holding_lease(connection: Connection, credential: Credential,
     return grant.access_token
 
 
+def _grant_write_persistently(credential: Credential, lease: uuid.UUID,
+                              grant: TokenGrant) -> bool:
+    """``_grant_write``, retried on a database error: the provider may already have retired
+    the refresh token we presented, so losing its successor to a momentarily locked database
+    would leave the person to reconnect."""
+    for attempt in range(GRANT_WRITE_ATTEMPTS):
+        try:
+            return _grant_write(credential, lease, grant)
+        except OperationalError:
+            if attempt == GRANT_WRITE_ATTEMPTS - 1:
+                logger.error("could not store the renewed token of credential %s",
+                             credential.pk)
+                raise
+            sleep(GRANT_WRITE_PAUSE * 2**attempt)
+    raise AssertionError("unreachable")
+
+
 def _grant_write(credential: Credential, lease: uuid.UUID, grant: TokenGrant) -> bool:
     """Store ``grant`` (and clear our lease) if the stored refresh token is still the one we
     presented. One UPDATE: the rotated refresh token is never stored apart from its access
     token. ``update()`` encrypts through the fields' ``get_db_prep_save`` like ``save()``."""
-    now = timezone.now()
+    now = clock.now()
     ours = When(refresh_lease_token=lease, then=Value(None))
     return bool(Credential.objects.filter(
         pk=credential.pk, refresh_generation=credential.refresh_generation,

@@ -51,6 +51,14 @@ class Credential(models.Model):
     def has_refresh_token(self) -> bool:
         return bool(self.refresh_token)
 
+    def forget_unreadable(self) -> None:
+        """Empty the secrets no configured key decrypts. A reconnect calls this before writing
+        what the provider sent, so a field it does not send (an unchanged refresh token, an
+        unused secret) cannot keep the credential unreadable after the person reconnected."""
+        for name in SECRET_FIELDS:
+            if isinstance(getattr(self, name), Undecryptable):
+                setattr(self, name, "")
+
     @property
     def is_readable(self) -> bool:
         """False when a configured key no longer decrypts one of the secrets."""

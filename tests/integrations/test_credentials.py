@@ -15,6 +15,7 @@ from django.core.management import call_command
 from django.core.management.base import CommandError
 from django.db import connection as db
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.html import escape
 from fernet_fields.hkdf import derive_fernet_key
 
@@ -278,3 +279,26 @@ def test_database_check_is_quiet_when_every_credential_reads(user):
     make_connection(user, "sandbox")
     found = checks.run_checks(databases=["default"], tags=[checks.Tags.database])
     assert "thinkalike.W002" not in {m.id for m in found}
+
+
+def test_reconnecting_makes_an_unreadable_credential_readable(
+        unreadable, django_capture_on_commit_callbacks):
+    from integrations.providers.registry import get_provider
+    from integrations.services import connection_store_oauth
+    from integrations.tokens import TokenGrant, is_expiring
+
+    account = SocialAccount.objects.create(user=unreadable.user, provider="sandbox",
+                                           uid="sandbox-user")
+    with django_capture_on_commit_callbacks():
+        connection_store_oauth(  # the provider sends no refresh token this time
+            user=unreadable.user, provider=get_provider("sandbox"), social_account=account,
+            grant=TokenGrant(access_token="AT-new",
+                             expires_at=timezone.now() + timedelta(seconds=10)),
+            label="me",
+        )
+
+    credential = credential_for_use(connection=unreadable)
+    assert credential.is_readable
+    assert (credential.access_token, credential.refresh_token) == ("AT-new", "")
+    # A 10-second token is renewed at half its life, not before its first use.
+    assert not is_expiring(credential)

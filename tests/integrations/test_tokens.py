@@ -412,3 +412,75 @@ def test_waiting_workers_do_not_repeat_a_failed_refresh(user, mocked_responses, 
         access_token_for(connection=connection)
     assert caught.value.message == tokens.RENEW_FAILED_ELSEWHERE.format(provider="Spotify")
     assert len(mocked_responses.calls) == 0
+
+
+# --- Reconnects and database errors around a refresh -------------------------------------------
+
+
+def reconnect(connection, access_token="AT-reconnected"):
+    from allauth.socialaccount.models import SocialAccount
+
+    from integrations.providers.registry import get_provider
+    from integrations.services import connection_store_oauth
+    from integrations.tokens import TokenGrant
+
+    account, _ = SocialAccount.objects.get_or_create(
+        user=connection.user, provider="spotify", uid=connection.external_account_id)
+    connection_store_oauth(
+        user=connection.user, provider=get_provider("spotify"), social_account=account,
+        grant=TokenGrant(access_token=access_token, refresh_token="RT-reconnected",
+                         expires_at=timezone.now() + timedelta(hours=1)),
+        label="me",
+    )
+
+
+def test_a_reconnect_during_a_refresh_is_not_overwritten_by_the_old_grant(
+        user, mocked_responses, django_capture_on_commit_callbacks):
+    connection = make_connection(user, expires_in=10)
+    endpoint = RotatingTokenEndpoint(mocked_responses)
+    endpoint.during_request = lambda: reconnect(connection)
+
+    with django_capture_on_commit_callbacks():
+        token = token_refresh(connection=connection)
+
+    credential = Credential.objects.get()
+    assert (credential.access_token, credential.refresh_token) == ("AT-reconnected",
+                                                                   "RT-reconnected")
+    assert token == "AT-reconnected"
+    assert credential.refresh_lease_token is None  # the old lease blocks nobody
+
+
+def test_a_database_error_while_storing_the_grant_is_retried_not_lost(
+        user, mocked_responses, clock, monkeypatch):
+    from django.db import OperationalError
+
+    connection = make_connection(user, expires_in=10)
+    RotatingTokenEndpoint(mocked_responses)
+    real_write, failures = tokens._grant_write, []
+
+    def locked_once(*args):
+        if not failures:
+            failures.append("locked")
+            raise OperationalError("database is locked")
+        return real_write(*args)
+
+    monkeypatch.setattr(tokens, "_grant_write", locked_once)
+    assert token_refresh(connection=connection) == "AT-rotated-1"
+    credential = Credential.objects.get()
+    assert credential.refresh_token == "RT-rotated-1"  # the provider retired the old one
+    assert credential.refresh_lease_token is None
+    assert failures == ["locked"] and clock.waits == [tokens.GRANT_WRITE_PAUSE]
+
+
+def test_a_holder_that_loses_the_write_race_releases_its_lease(user, mocked_responses,
+                                                               monkeypatch):
+    connection = make_connection(user, expires_in=10)
+    RotatingTokenEndpoint(mocked_responses)
+
+    def someone_stored_first(*args):
+        Credential.objects.update(refresh_generation=7)
+        return False
+
+    monkeypatch.setattr(tokens, "_grant_write", someone_stored_first)
+    token_refresh(connection=connection)
+    assert Credential.objects.get().refresh_lease_token is None
