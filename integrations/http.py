@@ -25,6 +25,7 @@ from urllib.parse import urljoin, urlsplit
 import requests
 import urllib3
 from django.conf import settings
+from django.db import DatabaseError
 
 from . import classify, clock, ratelimit
 from .classify import Classification, Verdict
@@ -80,6 +81,7 @@ CURSOR_REFUSED = "{name} no longer accepts the sync cursor; syncing everything."
 BAD_STATUS = "{name} did not accept a request (HTTP {status}). Please try again later."
 NOT_JSON = "{name} sent a response that is not JSON we can read."
 TOO_LARGE = "{name} sent a response larger than {limit} MB; it was not read."
+TOO_SLOW = "{name} sent its answer too slowly; it was not read. Please try again later."
 FOREIGN_URL = "{name} pointed a request to another address; it was not sent."
 
 
@@ -155,14 +157,26 @@ def _read_body(response: requests.Response, name: str) -> None:
     if declared.isascii() and declared.isdigit() and int(declared) > limit:
         response.close()
         raise too_large
+    # requests' read timeout bounds each socket read, not the body: a server dripping a byte
+    # at a time would hold a worker (and a refresh lease) for as long as it likes.
+    deadline = clock.time() + body_seconds()
     chunks, size = [], 0
     for chunk in response.iter_content(BODY_CHUNK):
         size += len(chunk)
         if size > limit:
             response.close()
             raise too_large
+        if clock.time() > deadline:
+            response.close()
+            raise ProviderUnavailable(TOO_SLOW.format(name=name))
         chunks.append(chunk)
     response._content = b"".join(chunks)
+
+
+def body_seconds() -> float:
+    """How long reading one response body may take in all: the read timeout."""
+    timeout = settings.THINKALIKE_HTTP_TIMEOUT
+    return float(timeout[1] if isinstance(timeout, tuple | list) else timeout)
 
 
 def retry_after_seconds(value: str | None, *, now: datetime | None = None) -> float | None:
@@ -290,6 +304,9 @@ def send(
             except ProviderDataError:
                 error = "ResponseTooLarge"
                 raise
+            except ProviderUnavailable:
+                error = "ResponseTooSlow"
+                raise
             except TRANSPORT_ERRORS as exc:
                 error = type(exc).__name__
                 retryable = isinstance(exc, RETRYABLE_ERRORS) and not isinstance(
@@ -317,18 +334,23 @@ def send(
                 continue
             return response
     finally:
-        parts = urlsplit(url)
-        ApiCall.objects.create(
-            connection_id=connection_id,
-            provider=provider_slug,
-            method=method,
-            host=(parts.hostname or "")[:255],
-            path=redact_text(parts.path, secrets)[:500],
-            status_code=status,
-            duration_ms=int((time.monotonic() - started) * 1000),
-            retries=retries,
-            error=error[:200],
+        _record_call(
+            url, secrets, connection_id=connection_id, provider=provider_slug, method=method,
+            status_code=status, duration_ms=int((time.monotonic() - started) * 1000),
+            retries=retries, error=error[:200],
         )
+
+
+def _record_call(url: str, secrets: tuple[str, ...], **fields: Any) -> None:
+    """Write the ApiCall row of a request. A failure to write it is logged, never raised: it
+    would replace the request's own outcome (a token answer the provider will not repeat)."""
+    try:
+        parts = urlsplit(url)
+        ApiCall.objects.create(host=(parts.hostname or "")[:255],
+                               path=redact_text(parts.path, secrets)[:500], **fields)
+    except (DatabaseError, ValueError) as exc:
+        logger.warning("could not record a %s request to %s (%s)", fields.get("method"),
+                       fields.get("provider"), type(exc).__name__)
 
 
 @dataclass(frozen=True)

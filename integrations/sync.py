@@ -39,6 +39,7 @@ logger = logging.getLogger(__name__)
 
 SYNC_TASK = "integrations.tasks.sync_run_task"  # persisted in queued payloads: keep the name
 MAX_BACKOFF = timedelta(hours=24)
+RATE_LIMIT_MIN_DELAY = timedelta(minutes=5)
 SKIP_NO_CONSENT = "no consent for any purpose this stream serves"
 SKIP_TURNED_OFF = "turned off in the connection's settings"
 SKIP_CONSENT_WITHDRAWN = (
@@ -301,9 +302,11 @@ def _finish(run: SyncRun, connection: Connection, outcome: RunOutcome) -> SyncRu
     # Failures push the next attempt back exponentially (5 min, 10, 20 ... capped at a day);
     # the connection is never silently disabled.
     delay = interval if healthy else min(MAX_BACKOFF, timedelta(minutes=5) * 2 ** (failures - 1))
-    if isinstance(error, RateLimited) and error.retry_after:
-        # Not before the provider's block ends (capped): an earlier run would only be refused.
-        delay = max(delay, timedelta(seconds=cap_wait(error.retry_after)))
+    if isinstance(error, RateLimited):
+        # The provider said when to come back (capped): not before, since an earlier run would
+        # only be refused, and not after either, since a limit is no sign of a broken
+        # connection and must not climb the failure backoff towards a day.
+        delay = max(RATE_LIMIT_MIN_DELAY, timedelta(seconds=cap_wait(error.retry_after or 0)))
     updates = {
         "last_sync_at": now, "last_sync_status": status, "next_sync_at": now + delay,
         "consecutive_failures": failures, "sync_claimed_at": None, "updated_at": now,

@@ -51,7 +51,7 @@ from django.db.models import Case, F, Q, Value, When
 from . import clock
 from .credentials import credential_for_use
 from .exceptions import ProviderDataError, ReauthRequired, TryLater
-from .http import new_session, parse_json, response_json, send
+from .http import body_seconds, new_session, parse_json, response_json, send
 from .models import Connection, Credential
 from .providers.registry import get_provider
 from .redaction import fingerprint
@@ -221,7 +221,9 @@ def refresh_lease_ttl() -> timedelta:
     """How long a refresh lease lasts: the setting, but never less than the token request can
     take, or a slow but live holder would be taken over mid-request."""
     connect, read = settings.THINKALIKE_HTTP_TIMEOUT
-    return timedelta(seconds=max(settings.THINKALIKE_REFRESH_LEASE_SECONDS, connect + read + 5))
+    # Connect, wait for the first byte (read), then read the body (at most body_seconds()).
+    request_seconds = connect + read + body_seconds()
+    return timedelta(seconds=max(settings.THINKALIKE_REFRESH_LEASE_SECONDS, request_seconds + 5))
 
 
 def _due(credential: Credential, stale_access_token: str) -> bool:

@@ -219,7 +219,7 @@ THINKALIKE_REFRESH_MARGIN_SECONDS = 300
 # HTTP timeout is checked against it), so only a dead or stalled holder loses it; the others
 # wait for it, at most THINKALIKE_REFRESH_WAIT_SECONDS, then try again later.
 THINKALIKE_REFRESH_LEASE_SECONDS = 30
-THINKALIKE_REFRESH_WAIT_SECONDS = 40
+THINKALIKE_REFRESH_WAIT_SECONDS = 60  # past a dead holder's lease (50 s with the default timeouts)
 # An outbound request inside a database transaction (txguard.py) raises when on, and is logged
 # as an error when off (the production default, so a missed case slows, never fails, a sync).
 THINKALIKE_FORBID_NETWORK_IN_TRANSACTION = env_bool(

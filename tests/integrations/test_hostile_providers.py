@@ -582,6 +582,19 @@ def test_the_connection_page_and_the_catalog_say_when_the_next_attempt_is(client
         assert f"Next attempt at {when}" in client.get(url).content.decode()
 
 
+def test_a_rate_limit_does_not_climb_the_failure_backoff(world_for):
+    """Past failures push a broken connection back for up to a day; a rate limit is no failure
+    of the connection, so its next attempt is when the provider's (capped) block ends."""
+    row = next(r for r in ROWS if r.name == "retry_after_999999")
+    world = world_for(PROVIDERS["sandbox"], row)
+    Connection.objects.filter(pk=world.connection.pk).update(consecutive_failures=9)
+    started = timezone.now()
+    assert full_sync(world.connection).error_code == "rate_limited"
+    world.connection.refresh_from_db()
+    wait = (world.connection.next_sync_at - started).total_seconds()
+    assert CAP - 60 <= wait <= CAP + 60
+
+
 @pytest.mark.parametrize("provider", HOSTILE_PROVIDERS, ids=lambda p: p.slug)
 def test_a_mapping_that_trips_over_a_record_names_no_exception_class(provider, world_for,
                                                                      monkeypatch):

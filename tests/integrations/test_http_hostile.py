@@ -19,6 +19,7 @@ from integrations.http import (
     MAX_JSON_DEPTH,
     NOT_JSON,
     TOO_LARGE,
+    TOO_SLOW,
     UNREACHABLE,
     ApiClient,
     new_session,
@@ -85,6 +86,40 @@ def test_a_compressed_bomb_stops_at_the_cap_too(openlibrary, mocked_responses, s
                          content_type="application/json")
     with pytest.raises(ProviderDataError):
         openlibrary.get_json("people/reader/books/want-to-read.json")
+
+
+def test_a_body_dripped_slower_than_the_read_timeout_is_not_waited_for(
+        openlibrary, mocked_responses, fake_clock, monkeypatch):
+    """requests bounds each socket read, not the body: the body gets the read timeout in all."""
+    mocked_responses.get(OL, body=b'{"reading_log_entries": []}' + b" " * 400_000,
+                         content_type="application/json")
+    real_iter = requests.Response.iter_content
+
+    def drip(self, chunk_size=1, decode_unicode=False):
+        for chunk in real_iter(self, chunk_size, decode_unicode):
+            fake_clock.advance(5)  # each chunk arrives just within the per-read timeout
+            yield chunk
+
+    monkeypatch.setattr(requests.Response, "iter_content", drip)
+    with pytest.raises(ProviderUnavailable) as caught:
+        openlibrary.get_json("people/reader/books/want-to-read.json")
+    assert caught.value.message == TOO_SLOW.format(name="Open Library")
+    assert ApiCall.objects.get().error == "ResponseTooSlow"
+
+
+def test_a_request_whose_log_row_cannot_be_written_keeps_its_answer(openlibrary,
+                                                                   mocked_responses,
+                                                                   monkeypatch, caplog):
+    from django.db import OperationalError
+
+    def locked(**fields):
+        raise OperationalError("database is locked")
+
+    mocked_responses.get(OL, json={"reading_log_entries": []})
+    monkeypatch.setattr(ApiCall.objects, "create", locked)
+    assert openlibrary.get_json("people/reader/books/want-to-read.json") == {
+        "reading_log_entries": []}
+    assert "could not record a GET request to openlibrary" in caplog.text
 
 
 # --- transport failures -------------------------------------------------------------------------
