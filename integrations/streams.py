@@ -26,7 +26,7 @@ from .exceptions import CursorRejected, LeaseLost, ProviderDataError
 from .http import ApiClient
 from .limits import ItemLimits, limit_item
 from .models import Connection, ExternalItem, StreamState, SyncRun
-from .pagination import PageRequest
+from .pagination import PageRequest, same_origin
 from .providers.base import MappedItem, Provider, Stream
 
 logger = logging.getLogger(__name__)
@@ -166,10 +166,14 @@ class StreamSync:
             if checkpoint.get("url"):
                 request = PageRequest(checkpoint["url"], checkpoint.get("params") or {},
                                       checkpoint.get("number") or 1)
-            return Pass(mode=checkpoint["mode"], segment=checkpoint.get("segment", 0),
-                        request=request, since=checkpoint.get("since"),
-                        max_seen=checkpoint.get("max_seen"), etag=checkpoint.get("etag", ""),
-                        from_start=False, resumed=True)
+            if request is None or same_origin(self.client.absolute(request.url),
+                                              self.client.base_url):
+                return Pass(mode=checkpoint["mode"], segment=checkpoint.get("segment", 0),
+                            request=request, since=checkpoint.get("since"),
+                            max_seen=checkpoint.get("max_seen"),
+                            etag=checkpoint.get("etag", ""), from_start=False, resumed=True)
+            # A checkpoint off the API's origin (saved before next URLs were checked, or the
+            # base moved) is dropped: resuming would fail every run until it expired.
         if not full and self._incremental_allowed(cursor):
             return Pass(mode=SyncRun.Mode.INCREMENTAL, since=cursor["since"],
                         max_seen=cursor["since"])
@@ -218,6 +222,7 @@ class StreamSync:
                 self._first_request(plan, dict(segment)))
             is_first_page = not plan.resumed or index > plan.segment
             visited: set[str] = set()
+            ids_seen: set[str] = set()  # this segment's, in this run: a page of only these loops
             while request is not None:
                 if self.counters.pages and self.consented is not None and not self.consented():
                     raise ConsentWithdrawn
@@ -237,12 +242,15 @@ class StreamSync:
                     items = [map_safely(self.stream, r, segment) for r in page.records]
                 except ProviderDataError as exc:
                     raise self._unusable(exc) from None
-                if page.next is not None:
-                    self._check_next(page.next, visited)
                 self._track_cursor(plan, page.records)
                 self._upsert(items, plan.seen)
                 self.counters.pages += 1
                 self.counters.fetched += len(page.records)
+                ids = {item.external_id for item in items}
+                if page.next is not None:
+                    # After the upsert: the records of the last page allowed are kept.
+                    self._check_next(page.next, visited, nothing_new=bool(ids) and ids <= ids_seen)
+                ids_seen |= ids
                 self._checkpoint(plan, page.next, index if page.next else index + 1)
                 request = page.next
                 is_first_page = False
@@ -263,14 +271,16 @@ class StreamSync:
         query += [(str(k), str(v)) for k, v in request.params.items()]
         return f"{parts.scheme}://{parts.netloc.lower()}{parts.path}?{urlencode(sorted(query))}"
 
-    def _check_next(self, request: PageRequest, visited: set[str]) -> None:
-        """Stop a pass that would never end, before its next request is checkpointed.
+    def _check_next(self, request: PageRequest, visited: set[str], *, nothing_new: bool) -> None:
+        """Stop a pass that would never end, before its next request is checkpointed: the next
+        request was already made, the page just read held only records this pass had already
+        seen (a source that ignores its page parameter), or the stream's page cap is reached.
 
         The checkpoint is dropped as well, so the next run starts the stream from its first page
         instead of resuming into the same loop.
         """
         name, label = self.provider.name, self.stream.label.lower()
-        if self._request_key(request) in visited:
+        if nothing_new or self._request_key(request) in visited:
             message = PAGE_REPEATED.format(name=name, label=label)
         elif request.number > self.stream.max_pages:
             message = TOO_MANY_PAGES.format(name=name, label=label, pages=self.stream.max_pages)

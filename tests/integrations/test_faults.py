@@ -196,3 +196,25 @@ def test_consecutive_failures_back_off_exponentially_and_never_disable(world, no
     assert connection.consecutive_failures == 4
     assert connection.status == Connection.Status.ACTIVE and connection.sync_enabled
     assert "try again later" in connection.last_error
+
+
+def test_a_checkpoint_off_the_apis_origin_is_dropped_not_resumed(world, clean_rows,
+                                                                mocked_responses):
+    """A checkpoint saved before next URLs were checked (or before the API base moved) would
+    otherwise fail every run until it expired; the pass starts from its first page instead."""
+    from django.utils import timezone
+
+    from integrations.models import StreamState
+
+    _, driver = world
+    connection = connect(driver, "moved@example.com")
+    foreign = "http://elsewhere.example/sandbox/api/v1/me/tracks?offset=100&limit=50"
+    StreamState.objects.create(connection=connection, stream="tracks", cursor={
+        "checkpoint": {"mode": "full", "segment": 0, "url": foreign, "params": {},
+                       "number": 3, "at": timezone.now().isoformat()}})
+
+    run = sync(connection)
+
+    assert run.status == SyncRun.Status.SUCCEEDED
+    assert not [c for c in mocked_responses.calls if "elsewhere" in c.request.url]
+    assert_consistent(connection, clean_rows, complete=True)
