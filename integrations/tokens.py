@@ -38,6 +38,7 @@ from __future__ import annotations
 import json
 import logging
 import math
+import re
 import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -66,6 +67,7 @@ def sleep(seconds: float) -> None:
 
 MAX_LIFETIME = 10 * 365 * 24 * 3600  # seconds
 MAX_TOKEN_CHARS = 16_384  # JWTs run to a few KB; anything larger is not a token
+TOKEN_CHARACTERS = re.compile(r"[\x21-\x7e]+")
 FIRST_PAUSE, MAX_PAUSE = 0.05, 1.0  # seconds between looks at someone else's lease
 
 NO_ACCESS_TOKEN = "the token endpoint answered without an access token"
@@ -106,10 +108,12 @@ def parse_token_body(text: str | bytes) -> object:
     return parse_json(text.encode() if isinstance(text, str) else text, name=TOKEN_ENDPOINT)
 
 
-def _is_token(value: object) -> bool:
-    # RFC 6750 tokens are printable ASCII; anything else would also break the request header.
+def is_token_string(value: object) -> bool:
+    """A usable access or refresh token: RFC 6750 b64token / RFC 6749 A.12 characters
+    (printable ASCII, no spaces, which would also break the Authorization header), not empty,
+    not absurdly long. Connect (allauth/oauth2.py) and refresh both ask this."""
     return (isinstance(value, str) and 0 < len(value) <= MAX_TOKEN_CHARS
-            and value.isascii() and value.isprintable() and not value.isspace())
+            and TOKEN_CHARACTERS.fullmatch(value) is not None)
 
 
 def _lifetime(raw: object) -> int | None:
@@ -137,14 +141,14 @@ def grant_from_response(data: object) -> TokenGrant:
     refresh answers, the provider may already have rotated the refresh token, so an unreadable
     ``expires_in`` is treated as unknown rather than throwing the new tokens away.
     """
-    if not isinstance(data, dict) or not _is_token(data.get("access_token")):
+    if not isinstance(data, dict) or not is_token_string(data.get("access_token")):
         raise ProviderDataError(NO_ACCESS_TOKEN)
     lifetime = _lifetime(data.get("expires_in"))
     refresh = data.get("refresh_token")
     token_type = data.get("token_type")
     return TokenGrant(
         access_token=data["access_token"],
-        refresh_token=refresh if _is_token(refresh) else "",
+        refresh_token=refresh if is_token_string(refresh) else "",
         expires_at=clock.now() + timedelta(seconds=lifetime) if lifetime else None,
         token_type=token_type[:40] if isinstance(token_type, str) and token_type else "Bearer",
         scopes=parse_scopes(data.get("scope")),

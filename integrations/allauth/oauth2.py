@@ -22,7 +22,7 @@ from django.utils import timezone
 
 from integrations.exceptions import ProviderDataError
 from integrations.http import parse_json
-from integrations.tokens import parse_scopes
+from integrations.tokens import TOKEN_CHARACTERS, is_token_string, parse_scopes
 
 # What parsing hostile JSON or form data can raise besides allauth's own error types.
 PARSE_ERRORS = (
@@ -30,11 +30,8 @@ PARSE_ERRORS = (
 )
 # Ten years: longer is not a lifetime any provider means (and overflows date arithmetic).
 MAX_LIFETIME_SECONDS = 10 * 365 * 24 * 3600
-MAX_TOKEN_LENGTH = 8192
 MAX_UID_LENGTH = 191  # allauth's SocialAccount.uid
 MAX_PROFILE_STRING = 500
-# RFC 6750 2.1 b64token and RFC 6749 A.12: printable ASCII, no spaces.
-_TOKEN = re.compile(r"[\x21-\x7e]+")
 _DIGITS = re.compile(r"[0-9]{1,12}")
 
 BAD_TOKEN_ANSWER = "it sent a sign-in answer that could not be used; nothing was saved"
@@ -79,8 +76,7 @@ def parse_token_string(value: object, name: str, *, required: bool) -> str:
         if required:
             raise _bad_token(f"{name} is missing or empty")
         return ""
-    if (not isinstance(value, str) or len(value) > MAX_TOKEN_LENGTH
-            or not _TOKEN.fullmatch(value)):
+    if not is_token_string(value):
         raise _bad_token(f"{name} is not a token string")
     return value
 
@@ -160,7 +156,7 @@ class ConnectOAuth2Mixin:
             # Checked before allauth sees it: allauth raises ImproperlyConfigured (a 500) for a
             # uid longer than its column.
             uid = provider.extract_uid(profile)
-            if len(uid) > MAX_UID_LENGTH or not _TOKEN.fullmatch(uid):
+            if len(uid) > MAX_UID_LENGTH or not TOKEN_CHARACTERS.fullmatch(uid):
                 raise ValueError("the account id is too long or has spaces")
             login = provider.sociallogin_from_response(request, profile)
         except PARSE_ERRORS as error:

@@ -347,6 +347,7 @@ def test_a_fractional_string_lifetime_is_read():
 @pytest.mark.parametrize("body", [
     {"access_token": 123}, {"access_token": ""}, {"access_token": None}, {"access_token": " "},
     {"access_token": ["AT"]}, {"access_token": "AT\r\nX-Injected: 1"}, {"access_token": "ä"},
+    {"access_token": "AT with a space"}, {"access_token": "AT\ttab"},
     {"access_token": "A" * (tokens.MAX_TOKEN_CHARS + 1)}, {}, "AT", ["AT"], None, 3600,
 ])
 def test_unusable_token_bodies_are_bad_provider_data(body):
