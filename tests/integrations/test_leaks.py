@@ -6,12 +6,15 @@ everything that was rendered, logged or stored for any secret that passed throug
 """
 
 import logging
+from datetime import timedelta
 from urllib.parse import parse_qs, urlparse
 
 import pytest
+import time_machine
 from django.conf import settings
 from django.contrib import admin
 from django.urls import reverse
+from django.utils import timezone
 
 from consent.models import ConsentEvent
 from integrations.models import ApiCall, AuditEvent, Connection, Credential, SyncRun
@@ -59,13 +62,16 @@ def test_no_secret_anywhere_after_a_full_run(client, sandbox, caplog, q_sync,
     secrets = {credential.access_token, credential.refresh_token}
 
     client.post(reverse("consent:set"), {"purpose": "matching", "provider": "", "granted": "on"})
-    with django_capture_on_commit_callbacks(execute=True):
+    issued_at = credential.refreshed_at
+    # Past half the 60-second token's life: the sync renews it first.
+    with time_machine.travel(timezone.now() + timedelta(seconds=45)), \
+            django_capture_on_commit_callbacks(execute=True):
         client.post(reverse("integrations:sync_now", args=[connection.pk]))
     credential.refresh_from_db()
     secrets |= {credential.access_token, credential.refresh_token}  # after the refresh
     run = SyncRun.objects.filter(connection=connection).order_by("pk").last()
     assert run.status == SyncRun.Status.SUCCEEDED, run.error_message
-    assert credential.refreshed_at is not None, "the short token lifetime should force a refresh"
+    assert credential.refreshed_at > issued_at, "the short token lifetime should force a refresh"
 
     pages = [
         reverse("integrations:connected_services"),
