@@ -52,7 +52,7 @@ from django.db.models import Case, F, Q, Value, When
 from . import clock
 from .credentials import credential_for_use
 from .exceptions import ProviderDataError, ReauthRequired, TryLater
-from .http import body_seconds, new_session, parse_json, response_json, send
+from .http import body_seconds, new_session, response_json, send
 from .models import Connection, Credential
 from .providers.registry import get_provider
 from .redaction import fingerprint
@@ -71,7 +71,6 @@ TOKEN_CHARACTERS = re.compile(r"[\x21-\x7e]+")
 FIRST_PAUSE, MAX_PAUSE = 0.05, 1.0  # seconds between looks at someone else's lease
 
 NO_ACCESS_TOKEN = "the token endpoint answered without an access token"
-TOKEN_ENDPOINT = "The token endpoint"
 CANNOT_RENEW = "{provider} access has expired and cannot be renewed; please reconnect"
 REFUSED = "{provider} refused to renew access ({error}); please reconnect"
 RENEW_FAILED = "{provider} could not renew access (HTTP {status})"
@@ -101,11 +100,6 @@ def parse_scopes(raw: object) -> list[str] | None:
     if isinstance(raw, list):
         return sorted({s for s in raw if isinstance(s, str) and s})
     return None
-
-
-def parse_token_body(text: str | bytes) -> object:
-    """Decode a token endpoint's body; anything that is not JSON is bad provider data."""
-    return parse_json(text.encode() if isinstance(text, str) else text, name=TOKEN_ENDPOINT)
 
 
 def is_token_string(value: object) -> bool:
