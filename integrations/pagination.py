@@ -1,14 +1,20 @@
-"""How streams page. A paginator turns a response payload into records and the next request.
+"""How streams page. Every paginator has one protocol: ``first(request)`` completes a
+stream's first request (page size, first page number), ``parse(response, request, base_url=)``
+returns a Page of (records, next request, cursor). The next request is a whole ApiRequest
+(method, URL, params, body), which is what the checkpoint stores.
 
 Payloads are untrusted: anything that is not the promised shape raises ProviderDataError,
 never a bare KeyError or TypeError.
 """
 
-from dataclasses import dataclass, field
-from typing import Any
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Protocol
 from urllib.parse import urljoin, urlsplit
 
 from .exceptions import ProviderDataError
+from .wire import ApiRequest, ApiResponse
 
 DEFAULT_PORTS = {"http": 80, "https": 443}
 FOREIGN_NEXT = "the next-page URL points to another address"
@@ -55,44 +61,67 @@ def resolve_next(next_url: str, *, base_url: str) -> str:
 
 
 @dataclass(frozen=True)
-class PageRequest:
-    url: str  # a path relative to the provider's API base, or an absolute URL on its host
-    params: dict[str, Any] = field(default_factory=dict)
-    number: int = 1
-
-
-@dataclass(frozen=True)
 class Page:
     records: list[dict]
-    next: PageRequest | None
+    next: ApiRequest | None
+    # A value the provider handed out for the next pass (a sync token), or None.
+    cursor: Any = None
 
 
-def records_at(payload: Any, key: str) -> list[dict]:
-    if not isinstance(payload, dict):
+class Paginator(Protocol):
+    def first(self, request: ApiRequest) -> ApiRequest: ...
+
+    def parse(self, response: ApiResponse, request: ApiRequest, *, base_url: str) -> Page: ...
+
+
+def value_at(payload: Any, path: str) -> Any:
+    """The value at a dotted path (``links.next``) of nested objects; None where one is absent."""
+    value = payload
+    for key in path.split(".") if path else ():
+        if not isinstance(value, dict):
+            raise ProviderDataError(f"expected a JSON object at {key!r}")
+        value = value.get(key)
+        if value is None:
+            return None
+    return value
+
+
+def records_at(payload: Any, path: str) -> list[dict]:
+    """The list of objects at ``path`` ("" for a payload that is the list itself)."""
+    if path and not isinstance(payload, dict):
         raise ProviderDataError(f"expected a JSON object, got {type(payload).__name__}")
-    records = payload.get(key)
+    records = value_at(payload, path)
     if records is None:
         return []
     if not isinstance(records, list) or not all(isinstance(r, dict) for r in records):
-        raise ProviderDataError(f"expected a list of objects under {key!r}")
+        raise ProviderDataError(f"expected a list of objects under {path or 'the body'!r}")
     return records
+
+
+def whole_number(value: Any, name: str) -> int | None:
+    if value is None:
+        return None
+    if not isinstance(value, int) or isinstance(value, bool):
+        raise ProviderDataError(f"{name!r} is not a number")
+    return value
 
 
 @dataclass(frozen=True)
 class NextUrlPaginator:
-    """Offset/limit APIs that return the next page's full URL (Spotify, the sandbox)."""
+    """APIs that return the next page's full URL at a JSON path: ``next`` (Spotify, the
+    sandbox), ``links.next`` (JSON:API, Kitsu), ``paging.next`` (MyAnimeList)."""
 
     items_key: str = "items"
     next_key: str = "next"
     limit_param: str = "limit"
     limit: int = 50
 
-    def first(self, path: str, params: dict[str, Any]) -> PageRequest:
-        return PageRequest(path, {**params, self.limit_param: self.limit})
+    def first(self, request: ApiRequest) -> ApiRequest:
+        return request.with_params(**{self.limit_param: self.limit})
 
-    def parse(self, payload: Any, request: PageRequest, *, base_url: str) -> Page:
-        records = records_at(payload, self.items_key)
-        next_url = payload.get(self.next_key)
+    def parse(self, response: ApiResponse, request: ApiRequest, *, base_url: str) -> Page:
+        records = records_at(response.payload, self.items_key)
+        next_url = value_at(response.payload, self.next_key)
         if next_url in (None, ""):
             return Page(records, None)
         if not isinstance(next_url, str):
@@ -101,12 +130,12 @@ class NextUrlPaginator:
         next_url = resolve_next(next_url, base_url=base_url)
         if not records:
             return Page(records, None)  # a next link after an empty page would loop forever
-        return Page(records, PageRequest(next_url, {}, request.number + 1))
+        return Page(records, request.next_page(url=next_url, params={}))
 
 
 @dataclass(frozen=True)
 class PageNumberPaginator:
-    """``page``/``limit`` APIs with a total count (Open Library's reading log).
+    """``page``/``limit`` APIs, with a total count where the provider gives one (Open Library).
 
     Without a total the pass ends at a short page, or at the stream's page cap (streams.py).
     """
@@ -117,20 +146,17 @@ class PageNumberPaginator:
     limit_param: str = "limit"
     limit: int = 100
 
-    def first(self, path: str, params: dict[str, Any]) -> PageRequest:
-        return PageRequest(path, {**params, self.page_param: 1, self.limit_param: self.limit})
+    def first(self, request: ApiRequest) -> ApiRequest:
+        return request.with_params(**{self.page_param: 1, self.limit_param: self.limit})
 
-    def parse(self, payload: Any, request: PageRequest, *, base_url: str) -> Page:
-        records = records_at(payload, self.items_key)
-        total = payload.get(self.total_key)
-        if total is not None and (not isinstance(total, int) or isinstance(total, bool)):
-            raise ProviderDataError(f"{self.total_key!r} is not a number")
+    def parse(self, response: ApiResponse, request: ApiRequest, *, base_url: str) -> Page:
+        records = records_at(response.payload, self.items_key)
+        total = whole_number(value_at(response.payload, self.total_key)
+                             if self.total_key and isinstance(response.payload, dict) else None,
+                             self.total_key)
         number = request.number
         done = len(records) < self.limit or (total is not None and number * self.limit >= total)
         if done:
             return Page(records, None)
-        params = {**request.params, self.page_param: number + 1}
-        return Page(records, PageRequest(request.url, params, number + 1))
-
-
-Paginator = NextUrlPaginator | PageNumberPaginator
+        return Page(records, request.next_page(
+            params={**request.params, self.page_param: number + 1}))

@@ -30,6 +30,9 @@ class Connection(models.Model):
         "socialaccount.SocialAccount", on_delete=models.SET_NULL, null=True, blank=True,
         related_name="connection", verbose_name=_("allauth account"),
     )
+    # Settings the person gave that are not secret (a custom API's base URL and header name):
+    # secrets live in the Credential, encrypted.
+    config = models.JSONField(_("configuration"), default=dict, blank=True)
     sync_enabled = models.BooleanField(_("sync enabled"), default=True)
     auto_sync = models.BooleanField(_("sync automatically"), default=True)
     stream_settings = models.JSONField(
