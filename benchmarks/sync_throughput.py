@@ -357,8 +357,8 @@ def _engine_pass(connection, *, full: bool) -> dict:
     items_before = ExternalItem.objects.filter(connection=connection).count()
     calls_before = ApiCall.objects.filter(connection=connection).count()
     counter, sections = QueryCounter(), Sections()
-    # Nested: "upsert" includes "upsert: bulk_create", "get_page" includes "ApiCall row".
-    sections.wrap(http.ApiClient, "get_page", "get_page (HTTP, JSON, ApiCall row)")
+    # Nested: "upsert" includes "upsert: bulk_create", "fetch" includes "ApiCall row".
+    sections.wrap(http.ApiClient, "fetch", "fetch (HTTP, JSON, ApiCall row)")
     sections.wrap(ApiCall.objects, "create", "  of which ApiCall row")
     sections.wrap(streams, "map_safely", "map")
     sections.wrap(streams.StreamSync, "_upsert", "upsert (lookup, hash, bulk_create)")

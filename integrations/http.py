@@ -40,6 +40,7 @@ from .models import ApiCall
 from .pagination import same_origin
 from .redaction import redact_text
 from .txguard import check_no_transaction
+from .wire import ApiRequest, ApiResponse
 
 if TYPE_CHECKING:
     from .models import Connection
@@ -353,13 +354,6 @@ def _record_call(url: str, secrets: tuple[str, ...], **fields: Any) -> None:
                        fields.get("provider"), type(exc).__name__)
 
 
-@dataclass(frozen=True)
-class Fetched:
-    payload: Any
-    etag: str = ""
-    not_modified: bool = False
-
-
 class ApiClient:
     """An authenticated client for one provider, optionally bound to one connection."""
 
@@ -460,20 +454,29 @@ class ApiClient:
                 raise ProviderDataError(BAD_STATUS.format(name=name, status=status))
             return response
 
+    def fetch(self, request: ApiRequest, *, etag: str = "",
+              idempotent: bool | None = None) -> ApiResponse:
+        """Send ``request`` and decode its JSON answer, checking the body for the provider's
+        error markers. With ``etag`` the request is conditional: a 304 has no payload."""
+        headers = {**request.headers, **({"If-None-Match": etag} if etag else {})}
+        body: dict[str, Any] = {}
+        if request.json is not None:
+            body["json"] = request.json
+        elif request.data is not None:
+            body["data"] = dict(request.data)
+        response = self.request(request.method, request.url, params=dict(request.params),
+                                headers=headers, idempotent=idempotent, **body)
+        if response.status_code == 304:
+            return ApiResponse(304, response.headers, None)
+        payload = None
+        if response.status_code != 204:
+            payload = parse_json(response.content or b"", name=self.provider.name)
+            self.provider.check_payload(payload)
+        return ApiResponse(response.status_code, response.headers, payload)
+
     def get_json(self, url: str, params: Mapping[str, Any] | None = None) -> Any:
         """GET and decode JSON, checking the body for provider-specific error markers."""
-        return self.get_page(url, params).payload
-
-    def get_page(self, url: str, params: Mapping[str, Any] | None = None, *,
-                 etag: str = "") -> Fetched:
-        """GET a page, conditionally when ``etag`` is given (a 304 means: unchanged)."""
-        headers = {"If-None-Match": etag} if etag else {}
-        response = self.request("GET", url, params=dict(params or {}), headers=headers)
-        if response.status_code == 304:
-            return Fetched(payload=None, etag=etag, not_modified=True)
-        payload = parse_json(response.content or b"", name=self.provider.name)
-        self.provider.check_payload(payload)
-        return Fetched(payload=payload, etag=response.headers.get("ETag", "")[:200])
+        return self.fetch(ApiRequest(url, params=dict(params or {}))).payload
 
     def close(self) -> None:
         self.session.close()

@@ -26,8 +26,9 @@ from .exceptions import CursorRejected, LeaseLost, ProviderDataError
 from .http import ApiClient
 from .limits import ItemLimits, limit_item
 from .models import Connection, ExternalItem, StreamState, SyncRun
-from .pagination import PageRequest, same_origin
+from .pagination import same_origin
 from .providers.base import MappedItem, Provider, Stream
+from .wire import ApiRequest
 
 logger = logging.getLogger(__name__)
 
@@ -101,7 +102,7 @@ class Pass:
 
     mode: str  # SyncRun.Mode
     segment: int = 0
-    request: PageRequest | None = None  # None: the segment's first page
+    request: ApiRequest | None = None  # None: the segment's first page
     since: str | None = None  # the cursor value sent as the since parameter
     max_seen: str | None = None  # the largest cursor value among the records seen
     from_start: bool = True  # started at the first page in this run: may soft-delete
@@ -109,13 +110,13 @@ class Pass:
     resumed: bool = False
     seen: set[str] = field(default_factory=set)
 
-    def checkpoint(self, next_request: PageRequest | None, segment: int) -> dict:
+    def checkpoint(self, next_request: ApiRequest | None, segment: int) -> dict:
         return {
             "mode": self.mode, "segment": segment, "since": self.since,
             "max_seen": self.max_seen, "etag": self.etag,
-            "url": next_request.url if next_request else None,
-            "params": next_request.params if next_request else None,
-            "number": next_request.number if next_request else 1,
+            # The whole next request (method, URL, params, body): a GraphQL or cursor pass
+            # resumes exactly where it stopped.
+            "request": next_request.as_checkpoint() if next_request else None,
             "at": timezone.now().isoformat(),
         }
 
@@ -162,18 +163,20 @@ class StreamSync:
         if checkpoint and saved_at and timezone.now() - saved_at < max_age and not (
             full and checkpoint.get("mode") != SyncRun.Mode.FULL
         ):
-            request = None
-            if checkpoint.get("url"):
-                request = PageRequest(checkpoint["url"], checkpoint.get("params") or {},
-                                      checkpoint.get("number") or 1)
-            if request is None or same_origin(self.client.absolute(request.url),
-                                              self.client.base_url):
+            # (A checkpoint of the older format kept only "url": not resumed.)
+            saved = checkpoint.get("request", checkpoint.get("url"))
+            request = ApiRequest.from_checkpoint(saved)
+            # An unreadable saved request (an older format, a hand-edited row) is not resumed.
+            usable = request is None if saved is None else request is not None and same_origin(
+                self.client.absolute(request.url), self.client.base_url)
+            if usable:
                 return Pass(mode=checkpoint["mode"], segment=checkpoint.get("segment", 0),
                             request=request, since=checkpoint.get("since"),
                             max_seen=checkpoint.get("max_seen"),
                             etag=checkpoint.get("etag", ""), from_start=False, resumed=True)
             # A checkpoint off the API's origin (saved before next URLs were checked, or the
-            # base moved) is dropped: resuming would fail every run until it expired.
+            # base moved), or one that is not a request, is dropped: resuming would fail every
+            # run until it expired.
         if not full and self._incremental_allowed(cursor):
             return Pass(mode=SyncRun.Mode.INCREMENTAL, since=cursor["since"],
                         max_seen=cursor["since"])
@@ -201,13 +204,12 @@ class StreamSync:
             self._run_pass(Pass(mode=SyncRun.Mode.FULL))
         return self.counters
 
-    def _first_request(self, plan: Pass, segment_params: dict) -> PageRequest:
-        params = dict(self.stream.params)
+    def _first_request(self, plan: Pass, segment_params: dict) -> ApiRequest:
+        context = {**self.provider.connection_params(self.connection), **segment_params}
+        request = self.stream.first_request(context)
         if plan.mode == SyncRun.Mode.INCREMENTAL and plan.since and self.stream.since_param:
-            params[self.stream.since_param] = plan.since
-        path = self.stream.path.format(**self.provider.connection_params(self.connection),
-                                       **segment_params)
-        return self.stream.paginator.first(path, params)
+            request = request.with_params(**{self.stream.since_param: plan.since})
+        return self.stream.paginator.first(request)
 
     def _run_pass(self, plan: Pass) -> None:
         segments = self.stream.segments
@@ -228,7 +230,7 @@ class StreamSync:
                     raise ConsentWithdrawn
                 visited.add(self._request_key(request))
                 etag = self.stream_etag_for(plan, index, request, is_first_page)
-                fetched = self.client.get_page(request.url, request.params, etag=etag)
+                fetched = self.stream.fetch_page(self.client, request, etag=etag)
                 if fetched.not_modified:
                     self.not_modified = True
                     request = None
@@ -237,7 +239,7 @@ class StreamSync:
                     plan.etag = fetched.etag
                 try:
                     page = self.stream.paginator.parse(
-                        fetched.payload, request, base_url=self.client.base_url
+                        fetched, request, base_url=self.client.base_url
                     )
                     items = [map_safely(self.stream, r, segment) for r in page.records]
                 except ProviderDataError as exc:
@@ -264,14 +266,16 @@ class StreamSync:
                                        reason=exc.message)
         return type(exc)(message, code=exc.code)
 
-    def _request_key(self, request: PageRequest) -> str:
+    def _request_key(self, request: ApiRequest) -> str:
         """One string per distinct request: absolute URL, query and params merged and sorted."""
         parts = urlsplit(self.client.absolute(request.url))
         query = parse_qsl(parts.query, keep_blank_values=True)
         query += [(str(k), str(v)) for k, v in request.params.items()]
-        return f"{parts.scheme}://{parts.netloc.lower()}{parts.path}?{urlencode(sorted(query))}"
+        body = json.dumps([request.json, request.data], sort_keys=True, default=str)
+        return (f"{request.method} {parts.scheme}://{parts.netloc.lower()}{parts.path}"
+                f"?{urlencode(sorted(query))} {body}")
 
-    def _check_next(self, request: PageRequest, visited: set[str], *, nothing_new: bool) -> None:
+    def _check_next(self, request: ApiRequest, visited: set[str], *, nothing_new: bool) -> None:
         """Stop a pass that would never end, before its next request is checkpointed: the next
         request was already made, the page just read held only records this pass had already
         seen (a source that ignores its page parameter), or the stream's page cap is reached.
@@ -292,7 +296,7 @@ class StreamSync:
             StreamState.objects.filter(pk=self.state.pk).update(cursor=cursor)
         raise PagingStopped(message)
 
-    def stream_etag_for(self, plan: Pass, index: int, request: PageRequest,
+    def stream_etag_for(self, plan: Pass, index: int, request: ApiRequest,
                         is_first_page: bool) -> str:
         """The ETag to send: only for the first page of an incremental pass, and only when
         that request is exactly the one the stored ETag answered."""
@@ -367,7 +371,7 @@ class StreamSync:
         self.counters.created += len(to_create)
         self.counters.updated += len(to_update)
 
-    def _checkpoint(self, plan: Pass, next_request: PageRequest | None, segment: int) -> None:
+    def _checkpoint(self, plan: Pass, next_request: ApiRequest | None, segment: int) -> None:
         """Save where to resume, show progress, and renew the run's lease on the connection."""
         at_end = next_request is None and segment >= len(self.stream.segments)
         cursor = dict(self.state.cursor or {})

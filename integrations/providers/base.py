@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 from integrations import classify
 from integrations.exceptions import ProviderDataError
 from integrations.pagination import Paginator
+from integrations.wire import ApiRequest, ApiResponse
 
 if TYPE_CHECKING:
     import requests
@@ -89,6 +90,14 @@ class Stream:
     # interests(attrs) -> signals, from the stored attrs of one item (pure).
     interests: Callable[[Mapping[str, Any]], Iterable[InterestSignal]] = no_interests
     params: Mapping[str, Any] = field(default_factory=dict)
+    # The first request's method, headers and body (a GraphQL query is a POST with a JSON body);
+    # ``json`` may be a function of the context (connection and segment values) for variables.
+    method: str = "GET"
+    headers: Mapping[str, str] = field(default_factory=dict)
+    json: Any = None
+    # fetch(client, request, etag) -> ApiResponse: how one page is fetched, where a provider
+    # needs something the request cannot say. Nothing else about the flow can be overridden.
+    fetch: Callable[[ApiClient, ApiRequest, str], ApiResponse] | None = None
     # One pass of the stream per segment, e.g. one per Open Library shelf.
     segments: tuple[Mapping[str, str], ...] = ({},)
     # enrich(client, item) -> item: extra calls for new or changed items only.
@@ -107,6 +116,19 @@ class Stream:
     max_list_length: int = 100
     max_title_length: int = 500
     max_attrs_bytes: int = 16 * 1024
+
+    def first_request(self, context: Mapping[str, str]) -> ApiRequest:
+        """The stream's first request before paging, with {placeholders} filled from
+        ``context`` (the connection's values and the segment's)."""
+        body = self.json(context) if callable(self.json) else self.json
+        return ApiRequest(url=self.path.format(**context), method=self.method,
+                          params=dict(self.params), json=body, headers=dict(self.headers))
+
+    def fetch_page(self, client: ApiClient, request: ApiRequest, *, etag: str = "") -> ApiResponse:
+        if self.fetch is not None:
+            return self.fetch(client, request, etag)
+        # A page read changes nothing at the provider, whatever its method: safe to retry.
+        return client.fetch(request, etag=etag, idempotent=True)
 
 
 class Provider:

@@ -210,8 +210,9 @@ def test_a_checkpoint_off_the_apis_origin_is_dropped_not_resumed(world, clean_ro
     connection = connect(driver, "moved@example.com")
     foreign = "http://elsewhere.example/sandbox/api/v1/me/tracks?offset=100&limit=50"
     StreamState.objects.create(connection=connection, stream="tracks", cursor={
-        "checkpoint": {"mode": "full", "segment": 0, "url": foreign, "params": {},
-                       "number": 3, "at": timezone.now().isoformat()}})
+        "checkpoint": {"mode": "full", "segment": 0,
+                       "request": {"url": foreign, "params": {}, "number": 3},
+                       "at": timezone.now().isoformat()}})
 
     run = sync(connection)
 

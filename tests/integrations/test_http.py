@@ -18,6 +18,7 @@ from integrations.exceptions import (
 from integrations.http import ApiClient, retry_after_seconds
 from integrations.models import ApiCall, Connection, Credential
 from integrations.providers.registry import get_provider
+from integrations.wire import ApiRequest
 from tests.factories import make_connection, make_user
 
 TOP = "https://api.spotify.com/v1/me/top/artists"
@@ -192,7 +193,7 @@ def test_every_request_takes_a_slot_and_waits_when_none_is_left(spotify_connecti
 
 def test_a_304_gives_its_slot_back(spotify_connection, mocked_responses, budgeted):
     mocked_responses.get(TOP, status=304, headers={"ETag": '"v1"'})
-    page = client_for(spotify_connection).get_page("me/top/artists", etag='"v1"')
+    page = client_for(spotify_connection).fetch(ApiRequest("me/top/artists"), etag='"v1"')
     assert page.not_modified
     assert bucket().stamps == []
 

@@ -14,10 +14,11 @@ from hypothesis import strategies as st
 
 from consent.purposes import PURPOSES
 from integrations.exceptions import ProviderDataError
-from integrations.pagination import NextUrlPaginator, PageNumberPaginator, PageRequest
+from integrations.pagination import NextUrlPaginator, PageNumberPaginator
 from integrations.providers.base import AuthKind, InterestSignal, MappedItem
 from integrations.providers.registry import PROVIDERS, UnknownProvider, get_provider
 from integrations.providers.spotify import mapping as spotify_mapping
+from integrations.wire import ApiRequest, ApiResponse
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures"
 STREAMS = [(p, s) for p in PROVIDERS.values() for s in p.streams]
@@ -49,9 +50,10 @@ def test_declaration_is_complete(provider):
                          ids=lambda v: getattr(v, "slug", getattr(v, "name", "")))
 def test_stream_maps_its_fixture_page(provider, stream):
     payload = fixture(provider.slug, stream.name)
-    request = stream.paginator.first(stream.path, dict(stream.params))
+    request = stream.paginator.first(stream.first_request(
+        {key: "x" for key in ("username", *stream.segments[0])} | dict(stream.segments[0])))
     base = provider.get_api_base_url()
-    page = stream.paginator.parse(payload, request, base_url=base)
+    page = stream.paginator.parse(ApiResponse(200, {}, payload), request, base_url=base)
     assert page.records, "the fixture page should hold records"
     for record in page.records:
         item = stream.map_record(record, stream.segments[0])
@@ -91,17 +93,22 @@ def test_next_url_on_another_host_is_refused():
     paginator = NextUrlPaginator()
     payload = {"items": [{"id": "1"}], "next": "https://evil.example/steal"}
     with pytest.raises(ProviderDataError):
-        paginator.parse(payload, PageRequest("me/tracks"), base_url="https://api.spotify.com/v1/")
+        paginator.parse(ApiResponse(200, {}, payload), ApiRequest("me/tracks"),
+                        base_url="https://api.spotify.com/v1/")
 
 
 def test_page_number_paginator_stops_at_num_found():
     paginator = PageNumberPaginator(items_key="entries", limit=2)
-    first = paginator.first("log.json", {})
-    page = paginator.parse({"entries": [{}, {}], "numFound": 3}, first, base_url="")
+    first = paginator.first(ApiRequest("log.json"))
+
+    def answer(payload):
+        return ApiResponse(200, {}, payload)
+
+    page = paginator.parse(answer({"entries": [{}, {}], "numFound": 3}), first, base_url="")
     assert page.next.params["page"] == 2
-    last = paginator.parse({"entries": [{}], "numFound": 3}, page.next, base_url="")
+    last = paginator.parse(answer({"entries": [{}], "numFound": 3}), page.next, base_url="")
     assert last.next is None
-    exact = paginator.parse({"entries": [{}, {}], "numFound": 2}, first, base_url="")
+    exact = paginator.parse(answer({"entries": [{}, {}], "numFound": 2}), first, base_url="")
     assert exact.next is None
 
 
@@ -140,7 +147,7 @@ def test_mapping_never_raises_a_bare_error(provider, stream, record):
     st.sampled_from(["items", "entries", "next", "numFound"]), json_values, max_size=4)))
 def test_paginators_never_raise_a_bare_error(paginator, payload):
     try:
-        page = paginator.parse(payload, paginator.first("p", {}),
+        page = paginator.parse(ApiResponse(200, {}, payload), paginator.first(ApiRequest("p")),
                                base_url="https://api.example/")
     except ProviderDataError:
         return

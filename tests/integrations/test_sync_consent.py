@@ -71,7 +71,7 @@ def test_withdrawal_after_page_one_stops_the_stream_and_the_run(user, sandbox, s
     # soft-deleted, and the checkpoint points at page two for a renewed consent.
     assert ExternalItem.objects.filter(kind="track", deleted_at__isnull=True).count() == 50
     checkpoint = StreamState.objects.get(stream="tracks").cursor["checkpoint"]
-    assert "offset=50" in checkpoint["url"]
+    assert "offset=50" in checkpoint["request"]["url"]
     assert UserInterest.objects.filter(connection=connection).exists()
 
 
