@@ -1,13 +1,16 @@
-"""The connect form of credential-based providers, built from the provider's declared fields."""
+"""Forms built from declared fields: the connect form of credential-based providers (the
+provider's own fields and its auth strategy's) and, later, action forms."""
 
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 
 from django import forms
 from django.core.exceptions import ValidationError
 
-from .providers.base import FormField, Provider
+from .formfields import FormField
+from .providers.base import Provider
 
 INVALID_VALUE = "Enter a valid {label}."
 
@@ -22,22 +25,34 @@ def _pattern_validator(field: FormField):
     return validate
 
 
-class ConnectForm(forms.Form):
-    """One CharField per ``provider.form_fields``. Secret fields are never rendered back."""
+def form_field(field: FormField) -> forms.Field:
+    """The Django field of a declared one. Secret values are never rendered back."""
+    if field.choices:
+        return forms.ChoiceField(label=field.label, help_text=field.help_text,
+                                 choices=field.choices, required=field.required)
+    if field.secret:
+        widget = forms.PasswordInput(render_value=False, attrs={"autocomplete": "off"})
+    elif field.multiline:
+        widget = forms.Textarea(attrs={"rows": 4})
+    else:
+        widget = forms.TextInput(attrs={"autocomplete": "off", "spellcheck": "false"})
+    return forms.CharField(
+        label=field.label, help_text=field.help_text, max_length=field.max_length,
+        required=field.required, strip=not field.multiline,
+        validators=[_pattern_validator(field)] if field.pattern else [], widget=widget,
+    )
+
+
+class DeclaredFieldsForm(forms.Form):
+    def __init__(self, *args, fields: Iterable[FormField], **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        for field in fields:
+            self.fields[field.name] = form_field(field)
+
+
+class ConnectForm(DeclaredFieldsForm):
+    """The provider's connect fields."""
 
     def __init__(self, *args, provider: Provider, **kwargs) -> None:
-        super().__init__(*args, **kwargs)
+        super().__init__(*args, fields=provider.connect_fields(), **kwargs)
         self.provider = provider
-        for field in provider.form_fields:
-            widget = (
-                forms.PasswordInput(render_value=False, attrs={"autocomplete": "off"})
-                if field.secret
-                else forms.TextInput(attrs={"autocomplete": "off", "spellcheck": "false"})
-            )
-            self.fields[field.name] = forms.CharField(
-                label=field.label,
-                help_text=field.help_text,
-                max_length=field.max_length,
-                validators=[_pattern_validator(field)] if field.pattern else [],
-                widget=widget,
-            )

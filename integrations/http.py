@@ -363,13 +363,22 @@ class ApiClient:
         *,
         connection: Connection | None = None,
         secrets: Mapping[str, str] | None = None,
+        config: Mapping[str, Any] | None = None,
         session: requests.Session | None = None,
     ) -> None:
         self.provider = provider
         self.connection = connection
         self.secrets = dict(secrets or {})
+        if config is None:
+            config = connection.config if connection is not None else {}
+        self.config = dict(config or {})
+        self.auth = provider.auth_for(self.config)
+        # What the strategy authenticates with: the secrets, and the plain settings beside them
+        # (a Basic user name, the header a custom API reads its key from).
+        self._auth_values = {**{k: str(v) for k, v in self.config.items()}, **self.secrets}
         self.session = session or new_session()
-        self.base_url = provider.get_api_base_url()
+        self.base_url = self.auth.base_url(provider.get_api_base_url(self.config),
+                                           self._auth_values)
         self._credential = None
         self.budget = self._budget()
 
@@ -391,7 +400,7 @@ class ApiClient:
     def _access_token(self, *, force_refresh: bool = False, stale: str = "") -> str:
         from . import tokens  # tokens imports this module
 
-        if self.connection is None or not self.provider.is_oauth:
+        if self.connection is None or not self.auth.uses_tokens:
             return ""
         if force_refresh:
             self._credential = None
@@ -424,9 +433,9 @@ class ApiClient:
         refreshed = False
         while True:
             headers = {
-                "Accept": "application/json",
-                **self.provider.auth_headers(access_token=access_token, secrets=self.secrets),
+                **self.provider.default_headers(),
                 **extra_headers,
+                **self.auth.headers(access_token=access_token, secrets=self._auth_values),
             }
             response = send(
                 self.session, method, url, headers=headers,

@@ -45,7 +45,7 @@ def tokens_refresh_expiring(
             provider = get_provider(connection.provider)
         except UnknownProvider:
             continue
-        if not provider.is_oauth:
+        if not provider.auth.uses_tokens:
             continue
         if not credential.is_readable:
             report.failed[connection.pk] = CREDENTIAL_UNREADABLE

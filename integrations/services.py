@@ -110,11 +110,9 @@ def connection_store_credentials(
     connection = connection or Connection(user=user, provider=provider.slug)
     connection.external_account_id = account.external_id[:255]
     connection.account_label = account.label[:255]
+    secrets, connection.config = split_fields(provider, fields)
     _activate(connection)
     connection.save()
-    secrets = {
-        f.name: fields[f.name] for f in provider.form_fields if f.secret and fields.get(f.name)
-    }
     credential = Credential.objects.filter(connection=connection).first() or Credential(
         connection=connection
     )
@@ -127,6 +125,18 @@ def connection_store_credentials(
     return connection
 
 
+def split_fields(provider: Provider, fields: Mapping[str, str]) -> tuple[dict, dict]:
+    """The submitted connect form as (secrets, config): secret values for the encrypted
+    Credential, plain ones for Connection.config. A value used once (a password exchanged for
+    tokens) is in neither."""
+    secrets, config = {}, {}
+    for declared in provider.connect_fields():
+        value = fields.get(declared.name)
+        if declared.stored and value not in (None, ""):
+            (secrets if declared.secret else config)[declared.name] = value
+    return secrets, config
+
+
 def connection_connect_with_form(
     *, user: AbstractBaseUser, provider: Provider, fields: Mapping[str, str]
 ) -> Connection:
@@ -134,12 +144,12 @@ def connection_connect_with_form(
 
     A failed test saves nothing and raises ConnectionTestFailed with a message for the person.
     """
-    if provider.is_oauth:
+    if provider.auth.via_allauth:
         raise ProviderNotAvailable(f"{provider.name} is connected through its own sign-in page.")
     if not provider.is_available():
         raise ProviderNotAvailable(provider.unavailable_reason() or f"{provider.name} is off.")
-    secrets = {f.name: fields.get(f.name, "") for f in provider.form_fields if f.secret}
-    client = ApiClient(provider, secrets=secrets)
+    secrets, config = split_fields(provider, fields)
+    client = ApiClient(provider, secrets=secrets, config=config)
     try:
         account = provider.test_credentials(client, fields)
     except ConnectionTestFailed:
@@ -195,7 +205,7 @@ def connection_disconnect(*, connection: Connection, actor: str = "") -> Disconn
     the imported items and interests. An audit line remains."""
     provider = get_provider(connection.provider)
     revoked, note = False, ""
-    if provider.is_oauth:
+    if not provider.auth.public_only:
         note = provider.revoke_help or "This provider has no revocation API."
     if provider.supports_revoke and credential_unreadable(connection):
         # Nothing to send: the token cannot be read. The local deletion still happens.

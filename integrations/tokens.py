@@ -44,7 +44,6 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 import requests
-from allauth.socialaccount.adapter import get_adapter
 from django.conf import settings
 from django.db import OperationalError
 from django.db.models import Case, F, Q, Value, When
@@ -352,32 +351,22 @@ def _grant_write(credential: Credential, lease: uuid.UUID, grant: TokenGrant) ->
     ))
 
 
-def oauth_app_and_adapter(allauth_id: str):
-    """allauth's configured app and OAuth2 adapter for a provider (works without a request)."""
-    allauth_provider = get_adapter().get_provider(None, allauth_id)
-    return allauth_provider.app, allauth_provider.get_oauth2_adapter(None)
-
-
-def client_auth(app, adapter) -> tuple[dict[str, str], requests.auth.AuthBase | None]:
-    if adapter.basic_auth:
-        return {}, requests.auth.HTTPBasicAuth(app.client_id, app.secret)
-    return {"client_id": app.client_id, "client_secret": app.secret}, None
-
-
-def _request_refresh(connection: Connection, credential: Credential) -> TokenGrant:
-    provider = get_provider(connection.provider)
-    app, adapter = oauth_app_and_adapter(provider.allauth_id)
-    body, auth = client_auth(app, adapter)
-    body.update(grant_type="refresh_token", refresh_token=credential.refresh_token)
+def _token_request(provider, body: dict[str, str], *, connection_id: int | None,
+                   secrets: tuple[str, ...]) -> requests.Response:
+    endpoint = provider.auth.token_endpoint(provider)
     with new_session() as session:
         # No automatic retry: with rotating refresh tokens a retried request after a lost
         # response would present a token the provider already replaced.
-        response = send(
-            session, "POST", adapter.access_token_url, data=body, auth=auth,
-            headers={"Accept": "application/json", **(adapter.headers or {})},
-            provider_slug=provider.slug, connection_id=connection.pk, retry=False,
-            secrets=(credential.refresh_token, credential.access_token, app.secret),
+        return send(
+            session, "POST", endpoint.url, data={**endpoint.body, **body}, auth=endpoint.auth,
+            headers=endpoint.headers, provider_slug=provider.slug, connection_id=connection_id,
+            retry=False, secrets=(*secrets, *endpoint.secrets),
         )
+
+
+def _grant_from_answer(provider, response: requests.Response) -> TokenGrant:
+    """The grant in a token endpoint's answer; ReauthRequired when it refused the credential
+    presented, TryLater for anything else that is not a grant."""
     try:
         data = response_json(response, provider_slug=provider.slug)
     except ProviderDataError:
@@ -395,28 +384,47 @@ def _request_refresh(connection: Connection, credential: Credential) -> TokenGra
     return grant_from_response(data)
 
 
+def _request_refresh(connection: Connection, credential: Credential) -> TokenGrant:
+    provider = get_provider(connection.provider)
+    response = _token_request(
+        provider, {"grant_type": "refresh_token", "refresh_token": credential.refresh_token},
+        connection_id=connection.pk, secrets=(credential.refresh_token, credential.access_token),
+    )
+    return _grant_from_answer(provider, response)
+
+
+def token_grant_by_password(*, provider, username: str, password: str) -> TokenGrant:
+    """Exchange a user name and password for tokens (the password grant). The password is
+    sent this once and kept nowhere; ReauthRequired means the provider refused them."""
+    response = _token_request(
+        provider, {"grant_type": "password", "username": username, "password": password},
+        connection_id=None, secrets=(password,),
+    )
+    return _grant_from_answer(provider, response)
+
+
 def token_revoke(*, connection: Connection) -> bool:
-    """Revoke the grant at the provider (RFC 7009) where it can be. True when it was revoked.
+    """Revoke the grant at the provider where it can be (RFC 7009 unless the provider says
+    otherwise). True when it was revoked.
 
     Best effort: raises TryLater/ProviderDataError on failure for the caller to log.
     """
     provider = get_provider(connection.provider)
-    url = provider.get_revoke_url()
-    if not url:
+    if not provider.supports_revoke:
         return False
     credential = credential_for_use(connection=connection)
     if credential is None or not (credential.access_token or credential.refresh_token):
         return False
-    app, adapter = oauth_app_and_adapter(provider.allauth_id)
-    body, auth = client_auth(app, adapter)
-    body.update(provider.revoke_request_data(credential))
+    endpoint = provider.auth.token_endpoint(provider)
+    request, auth = provider.revoke_request(credential, endpoint)
     with new_session() as session:
         response = send(
-            session, "POST", url, data=body, auth=auth, provider_slug=provider.slug,
-            connection_id=connection.pk,
-            secrets=(credential.refresh_token, credential.access_token, app.secret),
+            session, request.method, request.url, params=dict(request.params),
+            data=request.data, json=request.json, headers=dict(request.headers), auth=auth,
+            provider_slug=provider.slug, connection_id=connection.pk,
+            secrets=(credential.refresh_token, credential.access_token, *endpoint.secrets),
         )
-    if response.status_code != 200:
+    if response.status_code not in (200, 204):
         raise TryLater(f"{provider.name} did not confirm the revocation "
                        f"(HTTP {response.status_code})")
     return True

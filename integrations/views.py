@@ -23,7 +23,7 @@ from .credentials import CREDENTIAL_UNREADABLE, credential_unreadable
 from .exceptions import ConnectionTestFailed, ProviderNotAvailable
 from .forms import ConnectForm
 from .models import Connection, SyncRun
-from .providers.base import AuthKind, Provider
+from .providers.base import Provider
 from .providers.registry import PROVIDERS, UnknownProvider, get_provider
 from .selectors import (
     CatalogEntry,
@@ -102,7 +102,7 @@ def _purpose_names(slugs) -> list[str]:
 
 def _connect_url(provider: Provider) -> str:
     """Where the Connect button goes: allauth's login URL (POST) or our credential form."""
-    if provider.is_oauth and provider.allauth_id:
+    if provider.auth.via_allauth and provider.allauth_id:
         return reverse(f"{provider.allauth_id}_login") + "?process=connect"
     return reverse("integrations:connect", args=[provider.slug])
 
@@ -155,7 +155,7 @@ def _card(entry: CatalogEntry) -> Card:
         status=status,
         status_words=words,
         connect_url=_connect_url(provider) if available else "",
-        connect_is_post=provider.is_oauth,
+        connect_is_post=provider.auth.via_allauth,
         purpose_names=_purpose_names(entry.consented_purposes),
         needs_reconnect=reconnect,
         run_note=run_note(entry.latest_run),
@@ -176,7 +176,7 @@ def connect(request: HttpRequest, slug: str) -> HttpResponse:
         provider = get_provider(slug)
     except UnknownProvider:
         raise Http404("No such service.") from None
-    if provider.is_oauth:
+    if provider.auth.via_allauth:
         messages.info(request, CONNECT_WITH_SIGN_IN.format(name=provider.name))
         return redirect("integrations:connected_services")
     if not provider.is_available():
@@ -333,7 +333,7 @@ def disconnect(request: HttpRequest, pk: int) -> HttpResponse:
     messages.success(request, DISCONNECTED.format(name=provider.name, items=items))
     if result.revoked:
         messages.success(request, REVOKED.format(name=provider.name))
-    elif provider.auth_kind in (AuthKind.USERNAME, AuthKind.NONE):
+    elif provider.auth.public_only:
         messages.info(request, NOTHING_TO_REVOKE.format(name=provider.name))
     else:
         messages.warning(request, NOT_REVOKED.format(name=provider.name, note=result.revoke_note))

@@ -7,43 +7,23 @@ return.
 
 from __future__ import annotations
 
-import enum
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from integrations import classify
+from integrations.auth import AuthKind, AuthStrategy, TokenEndpoint
 from integrations.exceptions import ProviderDataError
+from integrations.formfields import FormField
 from integrations.pagination import Paginator
 from integrations.wire import ApiRequest, ApiResponse
 
 if TYPE_CHECKING:
     import requests
+    from requests.auth import AuthBase
 
     from integrations.http import ApiClient
     from integrations.models import Connection, Credential
-
-
-class AuthKind(enum.StrEnum):
-    OAUTH2 = "oauth2"  # through allauth
-    OAUTH2_PASSWORD = "oauth2_password"
-    API_KEY = "api_key"
-    BASIC = "basic"
-    BOT_TOKEN = "bot_token"
-    USERNAME = "username"  # public data, identified by a username
-    NONE = "none"
-
-
-@dataclass(frozen=True)
-class FormField:
-    """A field of the connect form for credential-based providers."""
-
-    name: str
-    label: str
-    help_text: str = ""
-    secret: bool = False  # stored encrypted in Credential.secret, never shown again
-    max_length: int = 200
-    pattern: str = ""  # a regular expression the whole value must match
 
 
 @dataclass(frozen=True)
@@ -141,14 +121,23 @@ class Provider:
     # system has.
     icon: ClassVar[str] = ""
     category: ClassVar[str] = ""
-    auth_kind: ClassVar[AuthKind]
+    # How a credential is asked for, sent, refreshed and revoked (integrations/auth.py).
+    auth: ClassVar[AuthStrategy]
     allauth_id: ClassVar[str | None] = None
+    # The allauth provider class (a custom one in the provider's folder, or allauth's own),
+    # registered with allauth at start-up: no INSTALLED_APPS entry is needed.
+    allauth_provider: ClassVar[type | None] = None
+    # The scopes asked for at connect; allauth's provider reads them from here.
     scopes: ClassVar[tuple[str, ...]] = ()
     api_base_url: ClassVar[str] = ""
+    # True when the person gives the API's base URL: requests then go only to public https
+    # addresses, checked after DNS resolution (integrations/outbound.py).
+    user_base_url: ClassVar[bool] = False
     # (requests, seconds): the provider's published or observed limit; None when unknown.
     rate_limit: ClassVar[tuple[int, float] | None] = None
     # True where the provider limits each user rather than the whole app.
     rate_limit_per_connection: ClassVar[bool] = False
+    # Fields of the connect form besides those of the auth strategy (a custom API's name).
     form_fields: ClassVar[tuple[FormField, ...]] = ()
     streams: ClassVar[tuple[Stream, ...]] = ()
     actions: ClassVar[tuple[str, ...]] = ()
@@ -169,8 +158,15 @@ class Provider:
         return ""
 
     @property
-    def is_oauth(self) -> bool:
-        return self.auth_kind == AuthKind.OAUTH2
+    def auth_kind(self) -> AuthKind:
+        return self.auth.kind
+
+    def auth_for(self, config: Mapping[str, Any]) -> AuthStrategy:
+        """The strategy of one connection: the declared one, unless the person chose one."""
+        return self.auth
+
+    def connect_fields(self) -> tuple[FormField, ...]:
+        return (*self.form_fields, *self.auth.fields())
 
     @property
     def supports_revoke(self) -> bool:
@@ -183,7 +179,8 @@ class Provider:
         raise KeyError(name)
 
     # -- requests -------------------------------------------------------------------------
-    def get_api_base_url(self) -> str:
+    def get_api_base_url(self, config: Mapping[str, Any] | None = None) -> str:
+        """The API base; ``config`` is the connection's (a custom API's base URL is there)."""
         return self.api_base_url
 
     def get_rate_limit(self) -> tuple[int, float] | None:
@@ -196,11 +193,9 @@ class Provider:
         """Values for {placeholders} in stream paths."""
         return {}
 
-    def auth_headers(self, *, access_token: str = "", secrets: Mapping[str, str]) -> dict:
-        """Headers that authenticate a request. OAuth providers send a Bearer token."""
-        if access_token:
-            return {"Authorization": f"Bearer {access_token}"}
-        return {}
+    def default_headers(self) -> dict[str, str]:
+        """Headers every request carries (an API version pin, a media type)."""
+        return {"Accept": "application/json"}
 
     def check_payload(self, payload: Any) -> None:
         """Raise ProviderDataError when a successful response carries an error in its body."""
@@ -223,11 +218,16 @@ class Provider:
         """A cheap authenticated call for an existing connection ("Test connection")."""
         raise NotImplementedError
 
-    def revoke_request_data(self, credential: Credential) -> dict[str, str]:
-        """The RFC 7009 body: revoking the refresh token ends the whole grant."""
+    def revoke_request(self, credential: Credential,
+                       endpoint: TokenEndpoint) -> tuple[ApiRequest, AuthBase | None]:
+        """The request that revokes the grant, and its client authentication. RFC 7009 by
+        default: revoking the refresh token ends the whole grant."""
         if credential.refresh_token:
-            return {"token": credential.refresh_token, "token_type_hint": "refresh_token"}
-        return {"token": credential.access_token, "token_type_hint": "access_token"}
+            token = {"token": credential.refresh_token, "token_type_hint": "refresh_token"}
+        else:
+            token = {"token": credential.access_token, "token_type_hint": "access_token"}
+        return (ApiRequest(self.get_revoke_url() or "", method="POST",
+                           data={**endpoint.body, **token}), endpoint.auth)
 
 
 def require(record: Mapping[str, Any], key: str, kind: type | tuple[type, ...] = str) -> Any:

@@ -8,11 +8,12 @@ import pytest
 import requests
 
 from integrations import classify
+from integrations.auth import Bearer
 from integrations.classify import Classification, Verdict
 from integrations.exceptions import RateLimited, ReauthRequired
 from integrations.http import ApiClient
 from integrations.models import RateBucket
-from integrations.providers.base import AuthKind, Provider
+from integrations.providers.base import Provider
 
 # GitHub REST: primary limit (docs: rate-limits-for-the-rest-api).
 GITHUB_PRIMARY = {
@@ -127,13 +128,10 @@ class GitHubLike(Provider):
     slug = "githublike"
     name = "GitHub-like"
     description = "A test-only provider whose rate limits come as 403 answers."
-    auth_kind = AuthKind.API_KEY
+    auth = Bearer()
     api_base_url = "https://api.githublike.test/"
     rate_limit = (100, 1.0)
     rate_limit_per_connection = True
-
-    def auth_headers(self, *, access_token="", secrets):
-        return {"Authorization": f"Bearer {secrets.get('token', '')}"}
 
     def classify_response(self, response):
         return classify.github_rate_limit(response) or super().classify_response(response)

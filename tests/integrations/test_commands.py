@@ -17,7 +17,7 @@ from fernet_fields.hkdf import derive_fernet_key
 from consent.services import consent_set
 from integrations.management.commands.setup_schedules import SCHEDULES
 from integrations.models import ApiCall, Connection, Credential, ExternalItem, SyncRun
-from integrations.tokens import oauth_app_and_adapter
+from integrations.providers.registry import get_provider
 
 ACCESS_TOKEN = "AT-secret-123456"
 REFRESH_TOKEN = "RT-secret-654321"
@@ -161,8 +161,8 @@ def test_refresh_tokens_refreshes_and_lists_failures(alice, django_user_model, m
         provider="sandbox", external_id="c")
     add_credential(later, access_token="AT-later-1111", refresh_token="RT-later",
                    expires_at=timezone.now() + timedelta(hours=2))
-    _, adapter = oauth_app_and_adapter("sandbox")
-    mocked_responses.post(adapter.access_token_url, json={
+    sandbox = get_provider("sandbox")
+    mocked_responses.post(sandbox.auth.token_endpoint(sandbox).url, json={
         "access_token": "AT-new-777777", "token_type": "Bearer", "expires_in": 3600})
 
     out = run("refresh_tokens")

@@ -42,7 +42,6 @@ from integrations.pagination import NextUrlPaginator, PageNumberPaginator, same_
 from integrations.providers.registry import PROVIDERS
 from integrations.streams import PAGE_REPEATED, TOO_MANY_PAGES
 from integrations.sync import sync_execute, sync_request
-from integrations.tokens import oauth_app_and_adapter
 from tests.factories import make_connection, make_user
 from tests.integrations.test_providers import fixture
 
@@ -353,13 +352,12 @@ def world_for(db, mocked_responses, monkeypatch, settings, no_sleep):
         user = make_user(f"{provider.slug}@example.com")
         for purpose in PURPOSES:
             consent_set(user=user, purpose=purpose, granted=True)
-        oauth = provider.is_oauth
+        oauth = provider.auth.uses_tokens
         connection = make_connection(user, provider.slug, external_id="reader",
                                      access_token=TOKEN if oauth else "",
                                      refresh_token="RT-hostile-0001" if oauth else "",
                                      expires_in=3600 if oauth else None)
-        token_url = oauth_app_and_adapter(provider.allauth_id)[1].access_token_url \
-            if oauth else ""
+        token_url = provider.auth.token_endpoint(provider).url if oauth else ""
         world = World(provider=provider, connection=connection, row=row,
                       base_url=provider.get_api_base_url(), token_url=token_url)
         for method in ("GET", "POST", "PUT", "PATCH", "DELETE"):

@@ -13,9 +13,10 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from consent.purposes import PURPOSES
+from integrations.auth import AuthKind, AuthStrategy
 from integrations.exceptions import ProviderDataError
 from integrations.pagination import NextUrlPaginator, PageNumberPaginator
-from integrations.providers.base import AuthKind, InterestSignal, MappedItem
+from integrations.providers.base import InterestSignal, MappedItem
 from integrations.providers.registry import PROVIDERS, UnknownProvider, get_provider
 from integrations.providers.spotify import mapping as spotify_mapping
 from integrations.wire import ApiRequest, ApiResponse
@@ -34,16 +35,16 @@ def fixture(slug: str, name: str):
 def test_declaration_is_complete(provider):
     assert provider.slug.isidentifier() and provider.slug == provider.slug.lower()
     assert provider.name and len(provider.description) > 20
-    assert isinstance(provider.auth_kind, AuthKind)
+    assert isinstance(provider.auth, AuthStrategy)
     names = [s.name for s in provider.streams]
     kinds = [s.kind for s in provider.streams]
     assert len(set(names)) == len(names) and len(set(kinds)) == len(kinds)
     for stream in provider.streams:
         assert stream.purposes and set(stream.purposes) <= set(PURPOSES)
-    if provider.is_oauth:
+    if provider.auth.via_allauth:
         assert provider.allauth_id in allauth_providers.registry.provider_map
-    else:
-        assert provider.form_fields, "credential-based providers need a connect form"
+    elif provider.auth.kind != AuthKind.NONE:
+        assert provider.connect_fields(), "credential-based providers need a connect form"
 
 
 @pytest.mark.parametrize(("provider", "stream"), STREAMS,

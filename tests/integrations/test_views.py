@@ -435,12 +435,13 @@ def test_login_page_uses_site_layout_without_social_login(client):
 
 
 def test_connect_form_never_renders_secrets_back():
+    from integrations.auth import NoAuth
     from integrations.forms import ConnectForm
-    from integrations.providers.base import AuthKind, FormField, Provider
+    from integrations.providers.base import FormField, Provider
 
     class KeyProvider(Provider):
         slug, name, description = "keyed", "Keyed", "A service with an API key."
-        auth_kind = AuthKind.API_KEY
+        auth = NoAuth()
         form_fields = (FormField("api_key", "API key", secret=True, max_length=40,
                                  pattern=r"[a-f0-9]{32}"),)
 

@@ -4,13 +4,14 @@ import re
 from typing import Any
 
 from consent.purposes import COMMUNITY_RECOMMENDATION, MATCHING
+from integrations.auth import Username
 from integrations.exceptions import ConnectionTestFailed, ProviderDataError
 from integrations.pagination import PageNumberPaginator
-from integrations.providers.base import AccountInfo, AuthKind, FormField, Provider, Stream
+from integrations.providers.base import AccountInfo, Provider, Stream
 
 from . import client, mapping
 
-USERNAME = re.compile(r"^[A-Za-z0-9_.-]{1,80}$")
+USERNAME = re.compile(r"[A-Za-z0-9_.-]{1,80}")
 NOT_PUBLIC = (
     "Open Library says: {error}. Check the username, and make the reading log public "
     "(Open Library settings, 'Reading log privacy')."
@@ -24,18 +25,13 @@ class OpenLibraryProvider(Provider):
                   "book interests."
     icon = "OL"
     category = "books"
-    auth_kind = AuthKind.USERNAME
+    auth = Username(
+        label="Open Library username",
+        help_text="As in openlibrary.org/people/<username>. The reading log must be public.",
+        pattern=USERNAME.pattern,
+    )
     api_base_url = "https://openlibrary.org/"
     rate_limit = (3, 1.0)  # unpublished; about 3 requests/s is what third parties report
-    form_fields = (
-        FormField(
-            name="username",
-            label="Open Library username",
-            help_text="As in openlibrary.org/people/<username>. The reading log must be public.",
-            max_length=80,
-            pattern=USERNAME.pattern,
-        ),
-    )
     streams = (
         Stream(
             name="reading_log",
@@ -62,7 +58,7 @@ class OpenLibraryProvider(Provider):
 
     def test_credentials(self, client_, fields) -> AccountInfo:
         username = (fields.get("username") or "").strip()
-        if not USERNAME.match(username):
+        if not USERNAME.fullmatch(username):
             raise ConnectionTestFailed("That is not a valid Open Library username.")
         try:
             client_.get_json(client.READING_LOG.format(username=username, shelf="want-to-read"),

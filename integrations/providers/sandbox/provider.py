@@ -3,9 +3,10 @@
 from django.conf import settings
 
 from consent.purposes import COMMUNITY_RECOMMENDATION, MATCHING
+from integrations.auth import OAuth2
 from integrations.exceptions import ConnectionTestFailed
 from integrations.pagination import NextUrlPaginator
-from integrations.providers.base import AccountInfo, AuthKind, Provider, Stream, require
+from integrations.providers.base import AccountInfo, Provider, Stream, require
 
 from . import mapping
 
@@ -19,7 +20,7 @@ class SandboxProvider(Provider):
     )
     icon = "SB"
     category = "music"
-    auth_kind = AuthKind.OAUTH2
+    auth = OAuth2()
     allauth_id = "sandbox"
     scopes = ("library.read", "profile.read")
     streams = (
@@ -54,7 +55,7 @@ class SandboxProvider(Provider):
     def unavailable_reason(self) -> str:
         return "The sandbox is switched off (THINKALIKE_SANDBOX)."
 
-    def get_api_base_url(self) -> str:
+    def get_api_base_url(self, config=None) -> str:
         return settings.THINKALIKE_SANDBOX_URL.rstrip("/") + "/api/v1/"
 
     def get_rate_limit(self) -> tuple[int, float] | None:

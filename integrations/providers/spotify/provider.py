@@ -3,9 +3,10 @@
 from django.conf import settings
 
 from consent.purposes import COMMUNITY_RECOMMENDATION, MATCHING
+from integrations.auth import OAuth2
 from integrations.exceptions import ConnectionTestFailed
 from integrations.pagination import NextUrlPaginator
-from integrations.providers.base import AccountInfo, AuthKind, Provider, Stream, require
+from integrations.providers.base import AccountInfo, Provider, Stream, require
 
 from . import client, mapping
 
@@ -16,7 +17,7 @@ class SpotifyProvider(Provider):
     description = "Your top artists and saved tracks; artist genres become music interests."
     icon = "SP"
     category = "music"
-    auth_kind = AuthKind.OAUTH2
+    auth = OAuth2()
     allauth_id = "spotify"
     scopes = ("user-top-read", "user-library-read")
     api_base_url = "https://api.spotify.com/v1/"
