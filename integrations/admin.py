@@ -37,7 +37,8 @@ from .models import (
     UserInterest,
 )
 from .providers.registry import UnknownProvider
-from .services import connection_can_sync, connection_mark_reauth, connection_test
+from .reauth import connection_mark_reauth
+from .services import connection_can_sync, connection_test
 from .sync import sync_request
 
 RECENT_RUNS = 10

@@ -22,6 +22,9 @@ class IntegrationsConfig(AppConfig):
         from . import checks  # noqa: F401  # registers the system checks
         from .allauth import checks as allauth_checks  # noqa: F401  # orphan social accounts
         from .allauth import receivers  # noqa: F401  # connects the allauth signal receivers
+        from .providers.registry import register_allauth_providers
+
+        register_allauth_providers()
 
         post_migrate.connect(create_cache_tables, sender=self,
                              dispatch_uid="integrations.create_cache_tables")

@@ -16,7 +16,10 @@ from __future__ import annotations
 
 import enum
 import json
+import math
 from dataclasses import dataclass
+from datetime import UTC, datetime
+from email.utils import parsedate_to_datetime
 from typing import Any
 
 import requests
@@ -49,16 +52,39 @@ class Classification:
 OK = Classification(Verdict.OK)
 
 
-def retry_after(response: requests.Response) -> float | None:
-    from .http import retry_after_seconds  # http imports this module
+def retry_after_seconds(value: str | None, *, now: datetime | None = None) -> float | None:
+    """Parse Retry-After: delta seconds or an HTTP date. None when absent or unreadable."""
+    if not value:
+        return None
+    value = value.strip()
+    if value.isascii() and value.isdigit():
+        return float(value)
+    try:
+        when = parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=UTC)
+    return max(0.0, (when - (now or clock.now())).total_seconds())
 
+
+def reset_at(value: str | None, now: float) -> float | None:
+    """``X-RateLimit-Reset`` as Unix time: providers send either an epoch or seconds from now."""
+    try:
+        number = float(value) if value else None
+    except ValueError:
+        return None
+    if number is None or not math.isfinite(number) or number < 0:
+        return None
+    return number if number > 1_000_000_000 else now + number
+
+
+def retry_after(response: requests.Response) -> float | None:
     return retry_after_seconds(response.headers.get("Retry-After"))
 
 
 def reset_wait(response: requests.Response, *, now: float | None = None) -> float | None:
     """Seconds until ``X-RateLimit-Reset`` (an epoch or a delta), when the header is usable."""
-    from .http import reset_at
-
     now = clock.time() if now is None else now
     until = reset_at(response.headers.get("X-RateLimit-Reset"), now)
     return None if until is None else max(0.0, until - now)

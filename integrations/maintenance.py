@@ -14,7 +14,7 @@ from .credentials import CREDENTIAL_UNREADABLE
 from .exceptions import IntegrationError
 from .models import ApiCall, AuditEvent, Connection, Credential
 from .providers.registry import UnknownProvider, get_provider
-from .services import connection_mark_reauth
+from .reauth import connection_mark_reauth
 from .tokens import token_refresh
 
 logger = logging.getLogger(__name__)

@@ -16,14 +16,27 @@ from consent.models import ConsentEvent
 from consent.services import consent_clear_provider
 
 from .credentials import credential_for_use, credential_unreadable
-from .exceptions import ConnectionTestFailed, IntegrationError, ProviderNotAvailable
+from .exceptions import (
+    ConnectionTestFailed,
+    IntegrationError,
+    ProviderNotAvailable,
+    ReauthRequired,
+)
 from .http import ApiClient
 from .interests import interests_recompute
 from .models import AuditEvent, Connection, Credential, ExternalItem, SyncRun, UserInterest
 from .providers.base import AccountInfo, Provider
 from .providers.registry import UnknownProvider, get_provider
+from .reauth import audit
 from .redaction import fingerprint, redact_text
-from .tokens import TokenGrant, credential_apply_grant, secret_values, token_revoke
+from .sync import sync_request
+from .tokens import (
+    TokenGrant,
+    credential_apply_grant,
+    secret_values,
+    token_grant_by_password,
+    token_revoke,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -33,14 +46,8 @@ REVOKE_SKIPPED_UNREADABLE = (
 )
 # Messages people see; tests import them.
 CHECK_FAILED = "{reason} Nothing was saved."
+SIGN_IN_REFUSED = "{name} did not accept that user name and password. Nothing was saved."
 REVOKE_CRASHED = "{name} could not be asked to revoke access."
-
-
-def _audit(connection: Connection, action: str, message: str = "", actor: str = "") -> None:
-    AuditEvent.objects.create(
-        user_id=connection.user_id, provider=connection.provider, connection_ref=connection.pk,
-        action=action, message=message[:500], actor=actor[:100],
-    )
 
 
 def _activate(connection: Connection) -> None:
@@ -92,7 +99,7 @@ def connection_store_oauth(
     credential.refresh_generation += 1
     credential.refresh_lease_token = credential.refresh_lease_until = None
     credential.save()
-    _audit(connection, AuditEvent.Action.CONNECTED if is_new else AuditEvent.Action.RECONNECTED)
+    audit(connection, AuditEvent.Action.CONNECTED if is_new else AuditEvent.Action.RECONNECTED)
     _queue_first_sync(connection)
     return connection
 
@@ -100,9 +107,9 @@ def connection_store_oauth(
 @transaction.atomic
 def connection_store_credentials(
     *, user: AbstractBaseUser, provider: Provider, account: AccountInfo,
-    fields: Mapping[str, str],
+    fields: Mapping[str, str], grant: TokenGrant | None = None,
 ) -> Connection:
-    """Save a tested credential-based connection (username, API key...)."""
+    """Save a tested credential-based connection (username, API key, password grant...)."""
     connection = (
         Connection.objects.select_for_update().filter(user=user, provider=provider.slug).first()
     )
@@ -119,8 +126,12 @@ def connection_store_credentials(
     credential.forget_unreadable()
     credential.secret = json.dumps(secrets) if secrets else ""
     credential.fingerprint = fingerprint(credential.secret)
+    if grant is not None:
+        credential_apply_grant(credential, grant)
+        credential.refresh_generation += 1  # as for an OAuth reconnect (see below)
+        credential.refresh_lease_token = credential.refresh_lease_until = None
     credential.save()
-    _audit(connection, AuditEvent.Action.CONNECTED if is_new else AuditEvent.Action.RECONNECTED)
+    audit(connection, AuditEvent.Action.CONNECTED if is_new else AuditEvent.Action.RECONNECTED)
     _queue_first_sync(connection)
     return connection
 
@@ -149,35 +160,32 @@ def connection_connect_with_form(
     if not provider.is_available():
         raise ProviderNotAvailable(provider.unavailable_reason() or f"{provider.name} is off.")
     secrets, config = split_fields(provider, fields)
-    client = ApiClient(provider, secrets=secrets, config=config)
+    client = None
     try:
+        grant = None
+        if provider.auth.uses_tokens:
+            # A password grant: the password buys tokens here, once, and is kept nowhere.
+            grant = token_grant_by_password(provider=provider,
+                                            username=fields.get("username", ""),
+                                            password=fields.get("password", ""))
+        client = ApiClient(provider, secrets=secrets, config=config,
+                           access_token=grant.access_token if grant else "")
         account = provider.test_credentials(client, fields)
     except ConnectionTestFailed:
         raise
+    except ReauthRequired:
+        raise ConnectionTestFailed(SIGN_IN_REFUSED.format(name=provider.name)) from None
     except IntegrationError as exc:
         raise ConnectionTestFailed(CHECK_FAILED.format(reason=exc.message)) from None
     finally:
-        client.close()
+        if client is not None:
+            client.close()
     return connection_store_credentials(user=user, provider=provider, account=account,
-                                        fields=fields)
+                                        fields=fields, grant=grant)
 
 
 def _queue_first_sync(connection: Connection) -> None:
-    from .sync import sync_request  # sync imports this module
-
     sync_request(connection=connection, trigger=SyncRun.Trigger.CONNECT)
-
-
-@transaction.atomic
-def connection_mark_reauth(*, connection: Connection, reason: str, actor: str = "") -> None:
-    """Flag that the person must reconnect. Imported data stays."""
-    reason = redact_text(reason)
-    Connection.objects.filter(pk=connection.pk).update(
-        status=Connection.Status.NEEDS_REAUTH, last_error=reason[:1000],
-        updated_at=timezone.now(),
-    )
-    connection.status = Connection.Status.NEEDS_REAUTH
-    _audit(connection, AuditEvent.Action.MARKED_REAUTH, reason, actor)
 
 
 def connection_test(*, connection: Connection) -> AccountInfo:
@@ -222,11 +230,11 @@ def connection_disconnect(*, connection: Connection, actor: str = "") -> Disconn
             logger.exception("revocation crashed for connection %s", connection.pk)
     with transaction.atomic():
         if revoked:
-            _audit(connection, AuditEvent.Action.REVOKED, actor=actor)
+            audit(connection, AuditEvent.Action.REVOKED, actor=actor)
         elif provider.supports_revoke:
-            _audit(connection, AuditEvent.Action.REVOKE_FAILED, note, actor)
+            audit(connection, AuditEvent.Action.REVOKE_FAILED, note, actor)
         kept = connection.items.filter(deleted_at__isnull=True).count()
-        _audit(connection, AuditEvent.Action.DISCONNECTED, f"{kept} imported items deleted", actor)
+        audit(connection, AuditEvent.Action.DISCONNECTED, f"{kept} imported items deleted", actor)
         social_account_id = connection.social_account_id
         UserInterest.objects.filter(connection=connection).delete()
         ExternalItem.objects.filter(connection=connection).delete()
@@ -245,7 +253,7 @@ def connection_purge_data(*, connection: Connection, actor: str = "") -> int:
     UserInterest.objects.filter(connection=connection).delete()
     deleted, _ = ExternalItem.objects.filter(connection=connection).delete()
     connection.stream_states.all().delete()  # the next sync starts from scratch
-    _audit(connection, AuditEvent.Action.DATA_PURGED, f"{deleted} items", actor)
+    audit(connection, AuditEvent.Action.DATA_PURGED, f"{deleted} items", actor)
     return deleted
 
 
@@ -264,7 +272,7 @@ def connection_stream_purge(*, connection: Connection, stream: str, actor: str =
     deleted, _ = ExternalItem.objects.filter(connection=connection, kind=declared.kind).delete()
     connection.stream_states.filter(stream=declared.name).delete()
     interests_recompute(connection=connection, provider=provider)
-    _audit(connection, AuditEvent.Action.DATA_PURGED, f"{declared.label}: {deleted} items", actor)
+    audit(connection, AuditEvent.Action.DATA_PURGED, f"{declared.label}: {deleted} items", actor)
     return deleted
 
 

@@ -25,15 +25,17 @@ from consent.selectors import allows_from_map, consent_map
 from . import clock
 from .credentials import credential_for_use
 from .exceptions import IntegrationError, LeaseLost, RateLimited, ReauthRequired, TryLater
-from .http import ApiClient, cap_wait
+from .http import ApiClient
 from .interests import interests_recompute
 from .models import Connection, SyncRun
 from .providers.base import Stream
 from .providers.registry import UnknownProvider, get_provider
 from .queue import enqueue_many
+from .reauth import connection_mark_reauth
 from .redaction import redact_text
 from .streams import ConsentWithdrawn, StreamCounters, StreamSync
 from .tokens import secret_values
+from .transport import cap_wait
 
 logger = logging.getLogger(__name__)
 
@@ -278,8 +280,6 @@ def _run_status(outcome: RunOutcome) -> str:
 
 
 def _finish(run: SyncRun, connection: Connection, outcome: RunOutcome) -> SyncRun:
-    from .services import connection_mark_reauth
-
     now = timezone.now()
     status = _run_status(outcome)
     error = outcome.error

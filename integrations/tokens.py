@@ -51,10 +51,11 @@ from django.db.models import Case, F, Q, Value, When
 from . import clock
 from .credentials import credential_for_use
 from .exceptions import ProviderDataError, ReauthRequired, TryLater
-from .http import body_seconds, new_session, response_json, send
 from .models import Connection, Credential
 from .providers.registry import get_provider
+from .reauth import connection_mark_reauth
 from .redaction import fingerprint
+from .transport import body_seconds, new_session, response_json, send
 
 logger = logging.getLogger(__name__)
 
@@ -208,8 +209,6 @@ def token_refresh(*, connection: Connection, stale_access_token: str = "") -> st
     try:
         return _refresh(connection, stale_access_token)
     except ReauthRequired as exc:
-        from .services import connection_mark_reauth
-
         connection_mark_reauth(connection=connection, reason=exc.message, actor="token refresh")
         raise
 
@@ -368,7 +367,7 @@ def _grant_from_answer(provider, response: requests.Response) -> TokenGrant:
     """The grant in a token endpoint's answer; ReauthRequired when it refused the credential
     presented, TryLater for anything else that is not a grant."""
     try:
-        data = response_json(response, provider_slug=provider.slug)
+        data = response_json(response, name=provider.name)
     except ProviderDataError:
         if response.status_code == 200:
             raise

@@ -71,7 +71,7 @@ def mocked_responses(request):
 def no_sleep(monkeypatch):
     """Record the waits the HTTP client asks for instead of sleeping."""
     waits: list[float] = []
-    monkeypatch.setattr("integrations.http.sleep", waits.append)
+    monkeypatch.setattr("integrations.transport.sleep", waits.append)
     return waits
 
 

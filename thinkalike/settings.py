@@ -43,10 +43,8 @@ INSTALLED_APPS = [
     "allauth",
     "allauth.account",
     "allauth.socialaccount",
-    # Our own allauth providers: the sandbox, and Spotify with its profile call fixed (Bearer
-    # header, raise_for_status) and the granted scopes captured. They replace the stock app.
-    "integrations.allauth.sandbox",
-    "integrations.allauth.spotify",
+    # No allauth provider apps: each provider's folder names its allauth provider class, and
+    # IntegrationsConfig.ready() registers it (integrations/providers/registry.py).
     "integrations.apps.IntegrationsConfig",
     "integrations.sandbox.apps.SandboxConfig",
     "consent.apps.ConsentConfig",
@@ -237,20 +235,20 @@ THINKALIKE_API_CALL_RETENTION_DAYS = 30
 THINKALIKE_USER_AGENT = "ThinkAlikeConnectedServices/0.1 (+https://thinkalike.example/contact)"
 THINKALIKE_CONSENT_POLICY_VERSION = "2026-11"
 
-SPOTIFY_CLIENT_ID = os.environ.get("SPOTIFY_CLIENT_ID", "")
-SPOTIFY_CLIENT_SECRET = os.environ.get("SPOTIFY_CLIENT_SECRET", "")
-
+# OAuth client credentials of any provider, from <ALLAUTH ID>_CLIENT_ID and _CLIENT_SECRET
+# (SPOTIFY_CLIENT_ID, GITHUB_CLIENT_ID, ANILIST_CLIENT_ID...): a new provider needs no line here.
 SOCIALACCOUNT_PROVIDERS = {
-    "sandbox": {
-        "OAUTH_PKCE_ENABLED": True,
-        "APPS": [{"client_id": THINKALIKE_SANDBOX_CLIENT_ID,
-                  "secret": THINKALIKE_SANDBOX_CLIENT_SECRET}],
-    },
-    "spotify": {
-        "SCOPE": ["user-top-read", "user-library-read"],
-        "APPS": ([{"client_id": SPOTIFY_CLIENT_ID, "secret": SPOTIFY_CLIENT_SECRET}]
-                 if SPOTIFY_CLIENT_ID else []),
-    },
+    name[: -len("_CLIENT_ID")].lower(): {
+        "APPS": [{"client_id": value,
+                  "secret": os.environ.get(name[: -len("_CLIENT_ID")] + "_CLIENT_SECRET", "")}],
+    }
+    for name, value in os.environ.items()
+    if name.endswith("_CLIENT_ID") and value and not name.startswith("THINKALIKE_")
+}
+SOCIALACCOUNT_PROVIDERS["sandbox"] = {
+    "OAUTH_PKCE_ENABLED": True,
+    "APPS": [{"client_id": THINKALIKE_SANDBOX_CLIENT_ID,
+              "secret": THINKALIKE_SANDBOX_CLIENT_SECRET}],
 }
 
 # --- Internationalisation, static files ------------------------------------------------------

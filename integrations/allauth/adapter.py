@@ -11,7 +11,7 @@ from django.shortcuts import redirect
 from django.urls import reverse
 
 from integrations.allauth.oauth2 import BAD_TOKEN_ANSWER, BadProviderAnswer
-from integrations.providers.registry import PROVIDERS
+from integrations.providers.registry import provider_for_allauth
 from integrations.selectors import connection_recently_connected
 from integrations.txguard import guard_session
 
@@ -32,10 +32,6 @@ DISCONNECT_HERE = "Disconnect services from Connected Services."
 RECENT_CONNECT_SECONDS = 600
 
 
-def _catalog_entry(allauth_id: str):
-    return next((p for p in PROVIDERS.values() if p.allauth_id == allauth_id), None)
-
-
 def _refuse(request, text: str):
     messages.error(request, text)
     raise ImmediateHttpResponse(redirect("integrations:connected_services"))
@@ -47,7 +43,7 @@ class ConnectOnlySocialAccountAdapter(DefaultSocialAccountAdapter):
                 or not request.user.is_authenticated):
             messages.error(request, SIGN_IN_FIRST)
             raise ImmediateHttpResponse(redirect("account_login"))
-        entry = _catalog_entry(sociallogin.account.provider)
+        entry = provider_for_allauth(sociallogin.account.provider)
         if entry is None or not entry.is_available():
             name = entry.name if entry else sociallogin.account.provider
             _refuse(request, NOT_AVAILABLE.format(provider=name))
@@ -97,7 +93,7 @@ class ConnectOnlySocialAccountAdapter(DefaultSocialAccountAdapter):
         _refuse(request, text)
 
     def _stale_state(self, request, provider):
-        entry = _catalog_entry(provider.id)
+        entry = provider_for_allauth(provider.id)
         if entry is not None and connection_recently_connected(
                 user=request.user, provider=entry.slug, within_seconds=RECENT_CONNECT_SECONDS):
             messages.info(request, ALREADY_CONNECTED.format(provider=provider.name))

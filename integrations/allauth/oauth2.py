@@ -21,8 +21,9 @@ from allauth.socialaccount.providers.oauth2.views import OAuth2CallbackView
 from django.utils import timezone
 
 from integrations.exceptions import ProviderDataError
-from integrations.http import parse_json
+from integrations.providers.registry import provider_for_allauth
 from integrations.tokens import TOKEN_CHARACTERS, is_token_string, parse_scopes
+from integrations.transport import parse_json
 
 # What parsing hostile JSON or form data can raise besides allauth's own error types.
 PARSE_ERRORS = (
@@ -125,6 +126,15 @@ def minimal_profile(profile: dict, keys: tuple[str, ...]) -> dict:
         elif key in profile:
             kept[key] = scalar(value)
     return kept
+
+
+class DeclaredScopes:
+    """Mix into an allauth provider class: the scopes asked for are the ones the catalog's
+    provider declares (``Provider.scopes``), so they are written in one place."""
+
+    def get_default_scope(self):
+        declared = provider_for_allauth(self.id)
+        return list(declared.scopes) if declared is not None else []
 
 
 class ConnectOAuth2Mixin:

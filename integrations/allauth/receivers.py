@@ -17,7 +17,7 @@ from django.contrib import messages
 from django.dispatch import receiver
 
 from integrations.allauth.oauth2 import BAD_TOKEN_ANSWER, BadProviderAnswer
-from integrations.providers.registry import PROVIDERS
+from integrations.providers.registry import provider_for_allauth
 from integrations.services import connection_store_oauth
 from integrations.tokens import TokenGrant
 
@@ -28,7 +28,7 @@ CONNECTED = "Connected {provider} as {label}. The first sync has been queued."
 
 def store_tokens(request, sociallogin) -> None:
     account = sociallogin.account
-    provider = next((p for p in PROVIDERS.values() if p.allauth_id == account.provider), None)
+    provider = provider_for_allauth(account.provider)
     if provider is None:  # the adapter's pre_social_login refuses these first
         raise BadProviderAnswer(BAD_TOKEN_ANSWER, f"unregistered provider {account.provider}")
     token = sociallogin.token

@@ -11,6 +11,8 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, ClassVar
 
+from django.conf import settings
+
 from integrations import classify
 from integrations.auth import AuthKind, AuthStrategy, TokenEndpoint
 from integrations.exceptions import ProviderDataError
@@ -124,9 +126,10 @@ class Provider:
     # How a credential is asked for, sent, refreshed and revoked (integrations/auth.py).
     auth: ClassVar[AuthStrategy]
     allauth_id: ClassVar[str | None] = None
-    # The allauth provider class (a custom one in the provider's folder, or allauth's own),
-    # registered with allauth at start-up: no INSTALLED_APPS entry is needed.
-    allauth_provider: ClassVar[type | None] = None
+    # The dotted path of the allauth provider class (a custom one in the provider's folder, or
+    # allauth's own), registered with allauth at start-up: no INSTALLED_APPS entry is needed.
+    # Its client id and secret come from <ALLAUTH ID>_CLIENT_ID and _CLIENT_SECRET.
+    allauth_provider: ClassVar[str] = ""
     # The scopes asked for at connect; allauth's provider reads them from here.
     scopes: ClassVar[tuple[str, ...]] = ()
     api_base_url: ClassVar[str] = ""
@@ -151,10 +154,17 @@ class Provider:
 
     # -- availability ---------------------------------------------------------------------
     def is_available(self) -> bool:
-        """Can people connect it on this installation (configured, switched on)?"""
-        return True
+        """Can people connect it on this installation (configured, switched on)? An OAuth
+        provider needs its client id and secret."""
+        if not self.auth.via_allauth:
+            return True
+        apps = settings.SOCIALACCOUNT_PROVIDERS.get(self.allauth_id or "", {}).get("APPS") or []
+        return any(app.get("client_id") and app.get("secret") for app in apps)
 
     def unavailable_reason(self) -> str:
+        if self.auth.via_allauth:
+            prefix = (self.allauth_id or self.slug).upper()
+            return f"Not configured here: set {prefix}_CLIENT_ID and {prefix}_CLIENT_SECRET."
         return ""
 
     @property

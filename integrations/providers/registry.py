@@ -28,3 +28,25 @@ def get_provider(slug: str) -> Provider:
 
 def all_providers() -> list[Provider]:
     return list(PROVIDERS.values())
+
+
+def provider_for_allauth(allauth_id: str) -> Provider | None:
+    """The catalog's provider that signs in through allauth's provider ``allauth_id``."""
+    return next((p for p in PROVIDERS.values() if p.allauth_id == allauth_id), None)
+
+
+def provider_name(slug: str) -> str:
+    """The display name people know a provider by (the slug when it is not installed)."""
+    provider = PROVIDERS.get(slug)
+    return provider.name if provider is not None else slug
+
+
+def register_allauth_providers() -> None:
+    """Register each provider's allauth provider class with allauth: the classes live in the
+    providers' folders, not in INSTALLED_APPS. Called from IntegrationsConfig.ready()."""
+    from allauth.socialaccount.providers import registry  # allauth's models load with apps
+    from django.utils.module_loading import import_string
+
+    for provider in PROVIDERS.values():
+        if provider.allauth_provider:
+            registry.register(import_string(provider.allauth_provider))

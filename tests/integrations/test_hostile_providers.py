@@ -36,12 +36,12 @@ from django.utils import timezone
 
 from consent.purposes import PURPOSES
 from consent.services import consent_set
-from integrations.http import NOT_JSON, UNAVAILABLE, UNREACHABLE
 from integrations.models import Connection, ExternalItem, RateBucket, StreamState, SyncRun
 from integrations.pagination import NextUrlPaginator, PageNumberPaginator, same_origin
 from integrations.providers.registry import PROVIDERS
 from integrations.streams import PAGE_REPEATED, TOO_MANY_PAGES
 from integrations.sync import sync_execute, sync_request
+from integrations.transport import NOT_JSON, UNAVAILABLE, UNREACHABLE
 from tests.factories import make_connection, make_user
 from tests.integrations.test_providers import fixture
 
@@ -559,7 +559,7 @@ def test_an_unreadable_profile_at_the_callback_lands_on_our_page(person, client,
                                                                  mocked_responses, login, body):
     from urllib.parse import parse_qs
 
-    from integrations.allauth.sandbox.views import sandbox_url
+    from integrations.providers.sandbox.allauth.views import sandbox_url
 
     token_url, me_url = {
         "spotify": ("https://accounts.spotify.com/api/token", "https://api.spotify.com/v1/me"),

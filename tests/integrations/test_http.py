@@ -9,13 +9,14 @@ import responses
 from responses import matchers
 
 from integrations import ratelimit
+from integrations.classify import retry_after_seconds
 from integrations.exceptions import (
     ProviderDataError,
     ProviderUnavailable,
     RateLimited,
     ReauthRequired,
 )
-from integrations.http import ApiClient, retry_after_seconds
+from integrations.http import ApiClient
 from integrations.models import ApiCall, Connection, Credential
 from integrations.providers.registry import get_provider
 from integrations.wire import ApiRequest

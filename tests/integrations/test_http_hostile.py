@@ -14,20 +14,20 @@ from integrations.exceptions import (
     ProviderUnavailable,
     RateLimited,
 )
-from integrations.http import (
+from integrations.http import ApiClient
+from integrations.models import ApiCall, RateBucket
+from integrations.providers.registry import get_provider
+from integrations.transport import (
     FOREIGN_URL,
     MAX_JSON_DEPTH,
     NOT_JSON,
     TOO_LARGE,
     TOO_SLOW,
     UNREACHABLE,
-    ApiClient,
     new_session,
     parse_json,
     send,
 )
-from integrations.models import ApiCall, RateBucket
-from integrations.providers.registry import get_provider
 from tests.factories import make_connection, make_user
 
 TOP = "https://api.spotify.com/v1/me/top/artists"

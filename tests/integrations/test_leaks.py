@@ -93,8 +93,9 @@ def test_no_secret_anywhere_after_a_full_run(client, sandbox, caplog, q_sync,
         client.post(reverse("integrations:disconnect", args=[connection.pk]))
     rendered.append(client.get(reverse("integrations:connected_services")).content.decode())
 
-    secrets |= {settings.THINKALIKE_SANDBOX_CLIENT_SECRET, settings.SPOTIFY_CLIENT_SECRET,
-                PASSWORD}
+    secrets |= {app["secret"] for entry in settings.SOCIALACCOUNT_PROVIDERS.values()
+                for app in entry.get("APPS", [])}
+    secrets |= {settings.THINKALIKE_SANDBOX_CLIENT_SECRET, PASSWORD}
     secrets.discard("")
     assert len(secrets) >= 6
     haystacks = {

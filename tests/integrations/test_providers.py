@@ -186,7 +186,7 @@ def test_token_responses_parse_or_raise_the_engines_error(data):
 @settings(max_examples=300, deadline=None)
 @given(value=st.one_of(st.none(), st.text(max_size=40)))
 def test_rate_headers_never_raise(value):
-    from integrations.http import reset_at, retry_after_seconds
+    from integrations.classify import reset_at, retry_after_seconds
 
     seconds = retry_after_seconds(value)
     assert seconds is None or seconds >= 0

@@ -17,9 +17,9 @@ from hypothesis import strategies as st
 
 from integrations import tokens, txguard
 from integrations.exceptions import ProviderDataError, ReauthRequired, TryLater
-from integrations.http import parse_json
 from integrations.models import ApiCall, AuditEvent, Connection, Credential, ExternalItem
 from integrations.tokens import access_token_for, token_refresh
+from integrations.transport import parse_json
 from tests.factories import make_connection, make_user
 
 TOKEN_URL = "https://accounts.spotify.com/api/token"

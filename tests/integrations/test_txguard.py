@@ -8,9 +8,9 @@ from allauth.socialaccount.adapter import get_adapter
 from django.db import transaction
 
 from integrations import txguard
-from integrations.http import new_session, send
 from integrations.models import ApiCall
 from integrations.tokens import access_token_for
+from integrations.transport import new_session, send
 from tests.factories import make_connection, make_user
 
 REAL_SEND = requests.Session.send  # before tests/conftest.py guards it for each test

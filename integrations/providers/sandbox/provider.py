@@ -22,6 +22,7 @@ class SandboxProvider(Provider):
     category = "music"
     auth = OAuth2()
     allauth_id = "sandbox"
+    allauth_provider = "integrations.providers.sandbox.allauth.provider.SandboxOAuth2Provider"
     scopes = ("library.read", "profile.read")
     streams = (
         Stream(

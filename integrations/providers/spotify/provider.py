@@ -1,7 +1,5 @@
 """Spotify: top artists (genres become music interests) and saved tracks."""
 
-from django.conf import settings
-
 from consent.purposes import COMMUNITY_RECOMMENDATION, MATCHING
 from integrations.auth import OAuth2
 from integrations.exceptions import ConnectionTestFailed
@@ -19,6 +17,8 @@ class SpotifyProvider(Provider):
     category = "music"
     auth = OAuth2()
     allauth_id = "spotify"
+    # Ours: Bearer profile call, status checked, granted scopes kept (allauth's is not).
+    allauth_provider = "integrations.providers.spotify.allauth.provider.SpotifyOAuth2Provider"
     scopes = ("user-top-read", "user-library-read")
     api_base_url = "https://api.spotify.com/v1/"
     rate_limit = None  # a rolling 30 s window per app, size unpublished: 429 + Retry-After
@@ -48,12 +48,6 @@ class SpotifyProvider(Provider):
             map_record=mapping.map_saved_track,
         ),
     )
-
-    def is_available(self) -> bool:
-        return bool(settings.SPOTIFY_CLIENT_ID and settings.SPOTIFY_CLIENT_SECRET)
-
-    def unavailable_reason(self) -> str:
-        return "Not configured here: set SPOTIFY_CLIENT_ID and SPOTIFY_CLIENT_SECRET."
 
     def test_connection(self, client_, connection) -> AccountInfo:
         me = client_.get_json(client.ME)

@@ -199,8 +199,8 @@ def test_the_callback_view_catches_what_a_stock_adapter_lets_through(
     """A future provider on allauth's own parse_token still ends on our page."""
     from allauth.socialaccount.providers.oauth2.views import OAuth2Adapter
 
-    from integrations.allauth.sandbox.views import SandboxOAuth2Adapter
-    from integrations.allauth.spotify.views import SpotifyOAuth2Adapter
+    from integrations.providers.sandbox.allauth.views import SandboxOAuth2Adapter
+    from integrations.providers.spotify.allauth.views import SpotifyOAuth2Adapter
 
     adapter = {"spotify": SpotifyOAuth2Adapter, "sandbox": SandboxOAuth2Adapter}[slug]
     monkeypatch.setattr(adapter, "parse_token", OAuth2Adapter.parse_token)

@@ -7,7 +7,7 @@ from allauth.socialaccount.providers.base import ProviderException
 from django.test import RequestFactory
 
 from integrations.allauth.oauth2 import ConnectOAuth2Mixin
-from integrations.allauth.sandbox.views import SandboxOAuth2Adapter
+from integrations.providers.sandbox.allauth.views import SandboxOAuth2Adapter
 
 pytestmark = pytest.mark.django_db
 

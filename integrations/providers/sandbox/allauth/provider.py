@@ -1,7 +1,7 @@
 from allauth.socialaccount.providers.base import ProviderAccount
 from allauth.socialaccount.providers.oauth2.provider import OAuth2Provider
 
-from integrations.allauth.oauth2 import uid_from
+from integrations.allauth.oauth2 import DeclaredScopes, uid_from
 
 from .views import SandboxOAuth2Adapter
 
@@ -11,15 +11,12 @@ class SandboxAccount(ProviderAccount):
         return self.account.extra_data.get("display_name") or super().to_str()
 
 
-class SandboxProvider(OAuth2Provider):
+class SandboxOAuth2Provider(DeclaredScopes, OAuth2Provider):
     id = "sandbox"
     name = "Sandbox"
     account_class = SandboxAccount
     oauth2_adapter_class = SandboxOAuth2Adapter
     pkce_enabled_default = True
-
-    def get_default_scope(self):
-        return ["library.read", "profile.read"]
 
     def extract_uid(self, data):
         return uid_from(data["id"])
@@ -28,4 +25,3 @@ class SandboxProvider(OAuth2Provider):
         return {}  # a data source, never an identity: nothing to copy onto the user
 
 
-provider_classes = [SandboxProvider]

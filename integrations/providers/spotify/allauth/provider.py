@@ -1,7 +1,7 @@
 from allauth.socialaccount.providers.base import ProviderAccount
 from allauth.socialaccount.providers.oauth2.provider import OAuth2Provider
 
-from integrations.allauth.oauth2 import uid_from
+from integrations.allauth.oauth2 import DeclaredScopes, uid_from
 
 from .views import SpotifyOAuth2Adapter
 
@@ -14,7 +14,7 @@ class SpotifyAccount(ProviderAccount):
         return self.account.extra_data.get("display_name") or super().to_str()
 
 
-class SpotifyOAuth2Provider(OAuth2Provider):
+class SpotifyOAuth2Provider(DeclaredScopes, OAuth2Provider):
     id = "spotify"
     name = "Spotify"
     account_class = SpotifyAccount
@@ -28,8 +28,3 @@ class SpotifyOAuth2Provider(OAuth2Provider):
     def extract_common_fields(self, data):
         return {}
 
-    def get_default_scope(self):
-        return ["user-top-read", "user-library-read"]
-
-
-provider_classes = [SpotifyOAuth2Provider]
