@@ -35,6 +35,9 @@ BLOCKED_NETWORKS = tuple(ipaddress.ip_network(net) for net in (
     "198.51.100.0/24", "203.0.113.0/24", "224.0.0.0/4", "240.0.0.0/4",
     "::/128", "::1/128", "64:ff9b:1::/48", "100::/64", "2001::/23", "2001:db8::/32", "3fff::/20",
     "fc00::/7", "fe80::/10", "fec0::/10", "ff00::/8",
+    # 6to4 and Teredo (inside 2001::/23) whole: a relay someone else runs decides where the
+    # packets go, and they may embed any IPv4 address. No API is served from them.
+    "2002::/16",
 ))
 # Cloud metadata services (AWS, AWS over IPv6, Alibaba): instance credentials live there.
 METADATA = frozenset(ipaddress.ip_address(a) for a in (
@@ -71,10 +74,6 @@ def is_public_address(ip: str | IPAddress) -> bool:
         embedded = _embedded_ipv4(address)
         if embedded is not None:
             return is_public_address(embedded)
-        # 6to4 and Teredo relays deliver to the IPv4 address inside.
-        tunnelled = address.sixtofour or (address.teredo or (None, None))[1]
-        if tunnelled is not None and not is_public_address(tunnelled):
-            return False
     return not (address in METADATA or any(address in net for net in BLOCKED_NETWORKS)
                 or address.is_private or address.is_loopback or address.is_link_local
                 or address.is_multicast or address.is_reserved or address.is_unspecified
@@ -91,9 +90,12 @@ def normal_host(host: str | None) -> str:
         raise UnsafeAddress(INVALID_URL) from None
     if ":" in host:
         try:
-            return str(ipaddress.IPv6Address(host))  # a zone (%eth0) is refused here too
+            address = ipaddress.IPv6Address(host)
         except ValueError:
             raise UnsafeAddress(INVALID_URL) from None
+        if address.scope_id:  # a zone (%eth0) only means something on the local link
+            raise UnsafeAddress(INVALID_URL)
+        return str(address)
     if _NUMERIC_LABEL.fullmatch(host.rsplit(".", 1)[-1]):
         try:  # inet_aton reads these spellings as the resolver does
             return socket.inet_ntoa(socket.inet_aton(host))
