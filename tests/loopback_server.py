@@ -32,7 +32,7 @@ class LoopbackServer:
         seen, answers = self.seen, routes or {}
 
         class Handler(BaseHTTPRequestHandler):
-            def do_GET(self):  # noqa: N802 (http.server's naming)
+            def do_GET(self):
                 seen.requests.append((self.path, dict(self.headers)))
                 status, headers = answers.get(self.path, (200, {}))
                 self.send_response(status)

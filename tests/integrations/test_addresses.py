@@ -62,7 +62,7 @@ def test_every_metadata_address_is_refused():
     ("127.1", "127.0.0.1"),  # short
     ("10.1", "10.0.0.1"),
     ("0x5d.0xb8.0xd7.0x0e", "93.184.215.14"),
-    ("１２７.０.０.１", "127.0.0.1"),  # full-width digits, as IDNA maps them
+    ("\uff11\uff12\uff17.\uff10.\uff10.\uff11", "127.0.0.1"),  # full-width digits (IDNA maps them)
     ("LOCALHOST.", "localhost"),  # trailing dot and case
     ("Api.Example.COM", "api.example.com"),
     ("bücher.example", "xn--bcher-kva.example"),
