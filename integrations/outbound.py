@@ -33,6 +33,7 @@ from .addresses import (
     resolve_checked,
 )
 from .http import new_session
+from .txguard import check_no_transaction
 
 __all__ = ["RefusedAddress", "UnsafeAddress", "check_base_url", "is_public_address",
            "safe_session"]
@@ -51,8 +52,9 @@ class RefusedAddress(requests.ConnectionError):
 def check_base_url(url: str) -> str:
     """The base URL a person typed, normalised, or UnsafeAddress saying what is wrong with it.
 
-    Resolves the host (so call it outside any transaction), and refuses it when any address
-    is unsafe; the session checks again at every connection, so this is the early answer."""
+    Resolves the host (so never inside a transaction) and refuses it when any address is
+    unsafe. It is the early answer for the form: the session checks again at every connection.
+    """
     if not isinstance(url, str) or len(url) > MAX_URL_LENGTH:
         raise UnsafeAddress(INVALID_URL)
     url = url.strip()
@@ -72,6 +74,7 @@ def check_base_url(url: str) -> str:
         raise UnsafeAddress(INVALID_URL)
     host = normal_host(parts.hostname)
     default = 443 if scheme == "https" else 80
+    check_no_transaction(f"DNS {host}")  # a lookup can take seconds, like a request
     try:
         resolve_checked(host, port or default, https=scheme == "https")
     except OSError:

@@ -49,7 +49,7 @@ class LoopbackServer:
             tls.sni_callback = lambda sock, name, ctx: seen.sni.append(name)
             self.httpd.socket = tls.wrap_socket(self.httpd.socket, server_side=True)
         self.port = self.httpd.server_address[1]
-        self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
+        self.thread = threading.Thread(target=self.httpd.serve_forever, args=(0.05,), daemon=True)
 
     def __enter__(self) -> LoopbackServer:
         self.thread.start()

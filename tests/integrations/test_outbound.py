@@ -11,8 +11,9 @@ import socket
 
 import pytest
 import requests
+from django.db import transaction
 
-from integrations import http, outbound
+from integrations import http, outbound, txguard
 from integrations.addresses import (
     INVALID_URL,
     NO_PROXY,
@@ -170,6 +171,15 @@ def test_an_allowed_network_does_not_allow_http_to_public_addresses(dns, allow):
     dns.answers["api.example.com"] = [[PUBLIC_IP]]
     allow("10.0.0.0/8")
     assert refused("http://api.example.com/") == NOT_HTTPS
+
+
+@pytest.mark.django_db
+def test_the_lookup_is_never_made_inside_a_transaction(dns, allow):
+    dns.answers["api.example.com"] = [[PUBLIC_IP]]
+    with pytest.raises(txguard.NetworkInTransaction), transaction.atomic():
+        check_base_url("https://api.example.com/")
+    assert dns.lookups == []
+    txguard.violations.clear()  # seen and expected here; the suite fails any other
 
 
 # The session
