@@ -276,6 +276,25 @@ def test_a_redirect_to_an_allowed_address_is_followed(dns, allow):
     assert target.seen.requests[0][1]["Host"] == f"127.0.0.1:{target.port}"
 
 
+def test_a_redirect_to_another_origin_carries_no_credential_header(dns, allow):
+    dns.answers["api.test"] = [["127.0.0.1"]]
+    allow("api.test", "127.0.0.1/32")
+    secret_headers = {"X-Api-Key": "key-0123456789", "Authorization": "Bearer token-0123456789",
+                      "Accept": "application/json"}
+    with LoopbackServer() as target, LoopbackServer({
+            "/away": (302, {"Location": f"http://127.0.0.1:{target.port}/there"}),
+            "/here": (302, {"Location": "/stay"})}) as origin:
+        session = safe_session()
+        session.get(f"http://api.test:{origin.port}/away", headers=secret_headers, timeout=5)
+        session.get(f"http://api.test:{origin.port}/here", headers=secret_headers, timeout=5)
+    [(_, elsewhere)] = target.seen.requests
+    assert "X-Api-Key" not in elsewhere and "Authorization" not in elsewhere
+    assert elsewhere["Accept"] == "application/json"
+    assert elsewhere["User-Agent"].startswith("ThinkAlike")
+    same_origin = dict(origin.seen.requests)["/stay"]
+    assert same_origin["X-Api-Key"] == "key-0123456789"
+
+
 def test_tls_names_the_host_while_connecting_to_the_pinned_address(dns, allow, tmp_path):
     dns.answers["api.test"] = [["127.0.0.1"]]
     dns.answers["wrong.test"] = [["127.0.0.1"]]
