@@ -234,6 +234,9 @@ THINKALIKE_FULL_SYNC_EVERY_HOURS = 24
 THINKALIKE_API_CALL_RETENTION_DAYS = 30
 THINKALIKE_USER_AGENT = "ThinkAlikeConnectedServices/0.1 (+https://thinkalike.example/contact)"
 THINKALIKE_CONSENT_POLICY_VERSION = "2026-11"
+# Hosts or CIDRs (comma-separated) that user-given base URLs may reach although they are not
+# public, over http too: an operator's test server or internal API (integrations/addresses.py).
+THINKALIKE_OUTBOUND_ALLOW = env_list("THINKALIKE_OUTBOUND_ALLOW")
 
 # OAuth client credentials of any provider, from <ALLAUTH ID>_CLIENT_ID and _CLIENT_SECRET
 # (SPOTIFY_CLIENT_ID, GITHUB_CLIENT_ID, ANILIST_CLIENT_ID...): a new provider needs no line here.
