@@ -298,7 +298,8 @@ def graphql_variables(request: ApiRequest) -> dict[str, Any]:
 
 
 def with_variables(request: ApiRequest, **changes: Any) -> dict[str, Any]:
-    return {**request.json, "variables": {**graphql_variables(request), **changes}}
+    variables = graphql_variables(request)  # checks the body first
+    return {**request.json, "variables": {**variables, **changes}}
 
 
 def graphql_page(payload: Any, records_path: str, page_info_path: str
@@ -346,6 +347,8 @@ class GraphQLPageInfoPaginator:
         records, page_info = graphql_page(response.payload, self.records_path,
                                           self.page_info_path)
         sent = graphql_variables(request).get(self.page_variable)
+        if not isinstance(sent, int) or isinstance(sent, bool):
+            raise ValueError("a GraphQL page request names its page: build it with first()")
         answered = whole_number(page_info.get("currentPage"), "currentPage")
         if answered is not None and answered != sent:
             raise ProviderDataError(f"asked for page {sent}, the provider sent {answered}")
