@@ -22,6 +22,7 @@ from .interests import interests_recompute
 from .models import AuditEvent, Connection, Credential, ExternalItem, SyncRun, UserInterest
 from .providers.base import AccountInfo, Provider
 from .providers.registry import UnknownProvider, get_provider
+from .providers.retired import is_retired, provider_or_retired
 from .redaction import fingerprint, redact_text
 from .tokens import TokenGrant, credential_apply_grant, secret_values, token_revoke
 
@@ -34,6 +35,7 @@ REVOKE_SKIPPED_UNREADABLE = (
 # Messages people see; tests import them.
 CHECK_FAILED = "{reason} Nothing was saved."
 REVOKE_CRASHED = "{name} could not be asked to revoke access."
+NO_REVOCATION_API = "This provider has no revocation API."
 
 
 def _audit(connection: Connection, action: str, message: str = "", actor: str = "") -> None:
@@ -190,13 +192,23 @@ class DisconnectResult:
     revoke_note: str  # why not, when not revoked
 
 
+def _provider_for_disconnect(connection: Connection) -> tuple[Provider, str]:
+    """The provider to disconnect through, and the note for when nothing is revoked.
+
+    A provider no longer installed (retired) is stood in for, so its connection can still be
+    deleted: the stand-in revokes nothing and its note tells the person where to do it.
+    """
+    provider = provider_or_retired(connection.provider)
+    if provider.is_oauth or is_retired(provider):
+        return provider, provider.revoke_help or NO_REVOCATION_API
+    return provider, ""
+
+
 def connection_disconnect(*, connection: Connection, actor: str = "") -> DisconnectResult:
     """Revoke at the provider where it can be, then delete the credential, the allauth account,
     the imported items and interests. An audit line remains."""
-    provider = get_provider(connection.provider)
-    revoked, note = False, ""
-    if provider.is_oauth:
-        note = provider.revoke_help or "This provider has no revocation API."
+    provider, note = _provider_for_disconnect(connection)
+    revoked = False
     if provider.supports_revoke and credential_unreadable(connection):
         # Nothing to send: the token cannot be read. The local deletion still happens.
         note = REVOKE_SKIPPED_UNREADABLE
