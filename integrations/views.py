@@ -140,8 +140,11 @@ class Card:
 
 def _card(entry: CatalogEntry) -> Card:
     provider, connection = entry.provider, entry.connection
-    reconnect = connection is not None and needs_reconnect(connection)
-    if connection is not None:
+    retired = is_retired(provider)
+    reconnect = connection is not None and not retired and needs_reconnect(connection)
+    if retired:
+        status, words = "retired", RETIRED_REASON
+    elif connection is not None:
         status = Connection.Status.NEEDS_REAUTH if reconnect else connection.status
         words = STATUS_WORDS.get(status, status)
         if status == Connection.Status.ACTIVE:
@@ -166,7 +169,7 @@ def _card(entry: CatalogEntry) -> Card:
 @login_required
 @require_GET
 def connected_services(request: HttpRequest) -> HttpResponse:
-    cards = [_card(entry) for entry in catalog_for_user(user=request.user)]
+    cards = [_card(entry) for entry in catalog_for_user(user=request.user, include_retired=True)]
     return render(request, "integrations/connected_services.html", {"cards": cards})
 
 

@@ -117,3 +117,17 @@ def test_another_person_still_cannot_touch_it(client, retired):
         url = reverse(f"integrations:{name}", args=[retired.pk])
         assert getattr(client, method)(url).status_code == 404, name
     assert ExternalItem.objects.filter(connection=retired).exists()
+
+
+def test_connected_services_lists_it_with_a_way_out_and_no_sync(client_in, retired):
+    Connection.objects.filter(pk=retired.pk).update(status=Connection.Status.NEEDS_REAUTH)
+
+    response = client_in.get(reverse("integrations:connected_services"))
+
+    assert response.status_code == 200
+    html = response.content.decode()
+    assert RETIRED_REASON in html
+    assert reverse("integrations:connection_detail", args=[retired.pk]) in html
+    assert reverse("integrations:disconnect", args=[retired.pk]) in html
+    assert reverse("integrations:sync_now", args=[retired.pk]) not in html
+    assert "Reconnect" not in html  # there is nothing left to reconnect to
