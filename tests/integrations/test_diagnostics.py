@@ -154,3 +154,19 @@ def test_staff_without_the_view_permission_are_refused(client, django_user_model
 def test_an_unknown_connection_is_404(admin_client):
     response = admin_client.get(reverse("admin:integrations_connection_diagnostics", args=[999]))
     assert response.status_code == 404
+
+
+def test_an_unreadable_credential_renders_as_unreadable(admin_client, alice):
+    from tests.integrations.test_credentials import encrypt_with_unrelated_key
+
+    connection = make_connection(alice)
+    encrypt_with_unrelated_key(connection)
+
+    response = admin_client.get(diagnostics_url(connection))
+
+    assert response.status_code == 200
+    token = response.context["diag"].token
+    assert token.readable is False and token.fingerprint == "beef"
+    html = response.content.decode()
+    assert "AT-theirs" not in html and "RT-theirs" not in html
+    assert CLIENT_SECRET not in html  # key redaction needs no readable secret
