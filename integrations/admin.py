@@ -12,11 +12,14 @@ import json
 
 from allauth.socialaccount.models import SocialAccount, SocialApp, SocialToken
 from django.contrib import admin, messages
+from django.contrib.admin.utils import unquote
+from django.core.exceptions import PermissionDenied
 from django.db.models import Count, F, IntegerField, OuterRef, QuerySet, Subquery
 from django.db.models.functions import Coalesce
 from django.forms.models import BaseInlineFormSet
-from django.http import HttpRequest
-from django.urls import reverse
+from django.http import Http404, HttpRequest, HttpResponse
+from django.template.response import TemplateResponse
+from django.urls import path, reverse
 from django.utils.html import format_html
 from django.utils.http import urlencode
 from django.utils.text import Truncator
@@ -24,6 +27,7 @@ from django.utils.text import Truncator
 from thinkalike.admin import ReadOnlyAdmin, ReadOnlyPermissionsMixin
 
 from .credentials import credential_unreadable
+from .diagnostics import connection_diagnostics
 from .exceptions import IntegrationError
 from .models import (
     ApiCall,
@@ -54,6 +58,8 @@ TEST_WORKED = "{connection}: works (account {label})."
 PROVIDER_NOT_INSTALLED = "{connection}: its provider “{slug}” is not installed here."
 MARKED_REAUTH = "{count} connection(s) marked for re-authorisation."
 CREDENTIAL_UNREADABLE_STAFF = "cannot be decrypted with the configured keys"
+DIAGNOSTICS_LINK = "Diagnostics"
+DIAGNOSTICS_TEMPLATE = "admin/integrations/connection/diagnostics.html"
 
 # SocialAccount too: deleting one here would bypass connection_disconnect (no revoke, the
 # Connection kept). Staff see the account on the connection.
@@ -140,21 +146,21 @@ def _item_count() -> Subquery:
 class ConnectionAdmin(ReadOnlyAdmin):
     list_display = ["user_email", "provider", "status", "account_label", "last_sync_status",
                     "last_sync_at", "last_success_at", "consecutive_failures", "items",
-                    "token_fingerprint", "credential_state"]
+                    "token_fingerprint", "credential_state", "diagnostics_link"]
     list_filter = ["provider", "status", "last_sync_status"]
     # The credential is joined so the credential column needs no query per row.
     list_select_related = ["user", "credential"]
     search_fields = ["user__email", "account_label", "external_account_id"]
     fieldsets = [
         (None, {"fields": ["user", "provider", "status", "external_account_id", "account_label",
-                           "scopes", "social_account", "runs_link"]}),
+                           "scopes", "social_account", "runs_link", "diagnostics_link"]}),
         ("Sync settings", {"fields": ["sync_enabled", "auto_sync", "stream_settings",
                                       "next_sync_at", "sync_claimed_at"]}),
         ("Health", {"fields": ["last_sync_at", "last_sync_status", "last_success_at",
                                "consecutive_failures", "last_error"]}),
         (None, {"fields": ["created_at", "updated_at"]}),
     ]
-    readonly_fields = ["runs_link"]
+    readonly_fields = ["runs_link", "diagnostics_link"]
     inlines = [CredentialInline, SyncRunInline]
     actions = ["sync_now", "test_connection", "mark_reauth"]
 
@@ -191,6 +197,35 @@ class ConnectionAdmin(ReadOnlyAdmin):
         url = reverse("admin:integrations_syncrun_changelist")
         return format_html('<a href="{}?{}">All sync runs</a>', url,
                            urlencode({"connection__id__exact": obj.pk}))
+
+    @admin.display(description="diagnostics")
+    def diagnostics_link(self, obj: Connection) -> str:
+        url = reverse("admin:integrations_connection_diagnostics", args=[obj.pk])
+        return format_html('<a href="{}">{}</a>', url, DIAGNOSTICS_LINK)
+
+    def get_urls(self):
+        # Before the default URLs: their "<path:object_id>/" would take this path first.
+        return [
+            path("<path:object_id>/diagnostics/",
+                 self.admin_site.admin_view(self.diagnostics_view),
+                 name="integrations_connection_diagnostics"),
+            *super().get_urls(),
+        ]
+
+    def diagnostics_view(self, request: HttpRequest, object_id: str) -> HttpResponse:
+        """Configuration, token metadata and recent activity of one connection, redacted."""
+        connection = self.get_object(request, unquote(object_id))
+        if connection is None:
+            raise Http404("No such connection.")
+        if not self.has_view_permission(request, connection):
+            raise PermissionDenied
+        return TemplateResponse(request, DIAGNOSTICS_TEMPLATE, {
+            **self.admin_site.each_context(request),
+            "opts": self.opts,
+            "original": connection,
+            "title": f"Diagnostics: {connection}",
+            "diag": connection_diagnostics(connection=connection),
+        })
 
     @admin.action(description="Sync now", permissions=["operate"])
     def sync_now(self, request: HttpRequest, queryset: QuerySet[Connection]) -> None:

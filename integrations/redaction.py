@@ -28,17 +28,22 @@ def redact_text(text: str, secrets: Iterable[str] = ()) -> str:
 
 
 def redact_mapping(data: Mapping[str, Any], keys: Iterable[str]) -> dict[str, Any]:
-    """A copy of ``data`` with the values of ``keys`` (at any depth) replaced."""
-    keys = frozenset(keys)
-    out: dict[str, Any] = {}
-    for key, value in data.items():
-        if key in keys:
-            out[key] = REDACTED
-        elif isinstance(value, Mapping):
-            out[key] = redact_mapping(value, keys)
-        else:
-            out[key] = value
-    return out
+    """A copy of ``data`` with the values of ``keys`` replaced at any depth, lists included.
+
+    Keys match whatever their case (``API_KEY`` is ``api_key``): a provider declares its keys
+    once, but the JSON it echoes, or a person's settings, may spell them otherwise.
+    """
+    return _redact(dict(data), frozenset(k.lower() for k in keys))
+
+
+def _redact(value: Any, keys: frozenset[str]) -> Any:
+    if isinstance(value, Mapping):
+        return {
+            k: REDACTED if str(k).lower() in keys else _redact(v, keys) for k, v in value.items()
+        }
+    if isinstance(value, list | tuple):
+        return [_redact(v, keys) for v in value]
+    return value
 
 
 def fingerprint(secret: str) -> str:

@@ -17,6 +17,7 @@ from consent.selectors import allows_from_map, consent_map
 from .models import AuditEvent, Connection, ExternalItem, SyncRun, UserInterest
 from .providers.base import Provider, Stream
 from .providers.registry import PROVIDERS, all_providers
+from .providers.retired import RetiredProvider
 
 
 def connection_get_for_user(*, user: AbstractBaseUser, pk: int) -> Connection:
@@ -70,15 +71,23 @@ class CatalogEntry:
     consented_purposes: list[str]
 
 
-def catalog_for_user(*, user: AbstractBaseUser) -> list[CatalogEntry]:
-    """Every provider of the catalog with this user's connection, latest run and consents.
+def catalog_for_user(
+    *, user: AbstractBaseUser, include_retired: bool = False
+) -> list[CatalogEntry]:
+    """Every provider of the catalog with this user's connection, latest run and consents;
+    with ``include_retired``, the user's connections to providers no longer installed too.
 
     A constant number of queries whatever the number of connections.
     """
     connections = {c.provider: c for c in connections_with_latest_run(user=user)}
     answers = consent_map(user=user)
+    providers = all_providers()
+    if include_retired:
+        # Connections whose provider is no longer installed come last, stood in for, so their
+        # owner can still reach them to delete their data or disconnect them.
+        providers += [RetiredProvider(s) for s in sorted(connections) if s not in PROVIDERS]
     entries = []
-    for provider in all_providers():
+    for provider in providers:
         connection = connections.get(provider.slug)
         runs = getattr(connection, "latest_runs", None) or []
         entries.append(CatalogEntry(

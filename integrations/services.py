@@ -27,6 +27,7 @@ from .interests import interests_recompute
 from .models import AuditEvent, Connection, Credential, ExternalItem, SyncRun, UserInterest
 from .providers.base import AccountInfo, Provider
 from .providers.registry import UnknownProvider, get_provider
+from .providers.retired import is_retired, provider_or_retired
 from .reauth import audit
 from .redaction import fingerprint, redact_text
 from .sync import sync_request
@@ -48,6 +49,7 @@ REVOKE_SKIPPED_UNREADABLE = (
 CHECK_FAILED = "{reason} Nothing was saved."
 SIGN_IN_REFUSED = "{name} did not accept that user name and password. Nothing was saved."
 REVOKE_CRASHED = "{name} could not be asked to revoke access."
+NO_REVOCATION_API = "This provider has no revocation API."
 
 
 def _activate(connection: Connection) -> None:
@@ -208,13 +210,23 @@ class DisconnectResult:
     revoke_note: str  # why not, when not revoked
 
 
+def _provider_for_disconnect(connection: Connection) -> tuple[Provider, str]:
+    """The provider to disconnect through, and the note for when nothing is revoked.
+
+    A provider no longer installed (retired) is stood in for, so its connection can still be
+    deleted: the stand-in revokes nothing and its note tells the person where to do it.
+    """
+    provider = provider_or_retired(connection.provider)
+    if not provider.auth.public_only or is_retired(provider):
+        return provider, provider.revoke_help or NO_REVOCATION_API
+    return provider, ""
+
+
 def connection_disconnect(*, connection: Connection, actor: str = "") -> DisconnectResult:
     """Revoke at the provider where it can be, then delete the credential, the allauth account,
     the imported items and interests. An audit line remains."""
-    provider = get_provider(connection.provider)
-    revoked, note = False, ""
-    if not provider.auth.public_only:
-        note = provider.revoke_help or "This provider has no revocation API."
+    provider, note = _provider_for_disconnect(connection)
+    revoked = False
     if provider.supports_revoke and credential_unreadable(connection):
         # Nothing to send: the token cannot be read. The local deletion still happens.
         note = REVOKE_SKIPPED_UNREADABLE

@@ -67,8 +67,11 @@ def _claim_and_create_runs(
     """
     token = uuid.uuid4()
     now = clock.now()
+    # Whether a connection may sync is judged here, in the claiming UPDATE, on the row as it
+    # is now: no caller can queue a run of a connection that is not active or has sync off,
+    # whether or not it checked first, and however stale its Connection object is.
     claimed = Connection.objects.filter(
-        _claimable(), pk__in=pks, status=Connection.Status.ACTIVE
+        _claimable(), pk__in=pks, status=Connection.Status.ACTIVE, sync_enabled=True
     ).update(sync_claimed_at=now, sync_claim_token=token)
     if not claimed:
         return []
@@ -114,8 +117,8 @@ def sync_request(
 
     ``full`` forces a full pass of every stream; otherwise each stream syncs incrementally
     when it can. The task is queued on commit; with ``enqueue=False`` the caller runs it itself
-    (``sync_connections --foreground``). Returns None when a run is already pending or the
-    connection needs reconnecting.
+    (``sync_connections --foreground``). Returns None, queueing nothing, when a run is already
+    pending, or the connection is not active (needs reconnecting, disabled) or has sync off.
     """
     mode = SyncRun.Mode.FULL if full else SyncRun.Mode.INCREMENTAL
     with transaction.atomic():

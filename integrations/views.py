@@ -25,6 +25,7 @@ from .forms import ConnectForm
 from .models import Connection, SyncRun
 from .providers.base import Provider
 from .providers.registry import PROVIDERS, UnknownProvider, get_provider
+from .providers.retired import RETIRED_REASON, is_retired, provider_or_retired
 from .selectors import (
     CatalogEntry,
     catalog_for_user,
@@ -52,6 +53,7 @@ SYNC_QUEUED = "Sync queued."
 SYNC_ALREADY_QUEUED = "A sync is already queued or running."
 SYNC_NEEDS_RECONNECT = "{name} needs reconnecting before it can sync."
 SYNC_TURNED_OFF = "Syncing is turned off for this connection."
+SYNC_RETIRED = "{name} is no longer offered here, so it cannot sync."
 DISCONNECTED = (
     "Disconnected {name}. Its stored credential, {items} imported items and its interests "
     "were deleted."
@@ -90,10 +92,9 @@ STATUS_WORDS = {
 
 
 def _provider_of(connection: Connection) -> Provider:
-    try:
-        return get_provider(connection.provider)
-    except UnknownProvider:
-        raise Http404("This service is not offered here any more.") from None
+    # A retired provider (no longer installed) is stood in for: the person must still be able
+    # to see the connection, delete what it imported and disconnect it.
+    return provider_or_retired(connection.provider)
 
 
 def _purpose_names(slugs) -> list[str]:
@@ -139,8 +140,11 @@ class Card:
 
 def _card(entry: CatalogEntry) -> Card:
     provider, connection = entry.provider, entry.connection
-    reconnect = connection is not None and needs_reconnect(connection)
-    if connection is not None:
+    retired = is_retired(provider)
+    reconnect = connection is not None and not retired and needs_reconnect(connection)
+    if retired:
+        status, words = "retired", RETIRED_REASON
+    elif connection is not None:
         status = Connection.Status.NEEDS_REAUTH if reconnect else connection.status
         words = STATUS_WORDS.get(status, status)
         if status == Connection.Status.ACTIVE:
@@ -165,7 +169,7 @@ def _card(entry: CatalogEntry) -> Card:
 @login_required
 @require_GET
 def connected_services(request: HttpRequest) -> HttpResponse:
-    cards = [_card(entry) for entry in catalog_for_user(user=request.user)]
+    cards = [_card(entry) for entry in catalog_for_user(user=request.user, include_retired=True)]
     return render(request, "integrations/connected_services.html", {"cards": cards})
 
 
@@ -257,6 +261,7 @@ def connection_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "query": query,
         "items_total": imported_counts(connection=connection)["items"],
         "connect_url": _connect_url(provider) if provider.is_available() else "",
+        "retired_message": RETIRED_REASON if is_retired(provider) else "",
     })
 
 
@@ -265,6 +270,9 @@ def connection_detail(request: HttpRequest, pk: int) -> HttpResponse:
 def sync_now(request: HttpRequest, pk: int) -> HttpResponse:
     connection = connection_get_for_user(user=request.user, pk=pk)
     provider = _provider_of(connection)
+    if is_retired(provider):
+        messages.error(request, SYNC_RETIRED.format(name=provider.name))
+        return redirect("integrations:connection_detail", pk=connection.pk)
     if not connection_can_sync(connection) or needs_reconnect(connection):
         if needs_reconnect(connection):
             messages.error(request, SYNC_NEEDS_RECONNECT.format(name=provider.name))
@@ -333,6 +341,8 @@ def disconnect(request: HttpRequest, pk: int) -> HttpResponse:
     messages.success(request, DISCONNECTED.format(name=provider.name, items=items))
     if result.revoked:
         messages.success(request, REVOKED.format(name=provider.name))
+    elif is_retired(provider):
+        messages.warning(request, NOT_REVOKED.format(name=provider.name, note=result.revoke_note))
     elif provider.auth.public_only:
         messages.info(request, NOTHING_TO_REVOKE.format(name=provider.name))
     else:

@@ -150,6 +150,35 @@ def test_duplicate_queueing_is_prevented(user, queued, django_capture_on_commit_
     assert queued == [("integrations.tasks.sync_run_task", first.pk)]
 
 
+@pytest.mark.parametrize(
+    ("fields", "why"),
+    [({"sync_enabled": False}, "sync off"),
+     ({"status": Connection.Status.NEEDS_REAUTH}, "needs reconnecting"),
+     ({"status": Connection.Status.DISABLED}, "disabled")],
+    ids=["sync-off", "needs-reauth", "disabled"],
+)
+def test_sync_request_refuses_a_connection_that_may_not_sync(
+    user, queued, django_capture_on_commit_callbacks, fields, why
+):
+    connection = make_connection(user, "sandbox")
+    # Only the row changes: a caller holding a stale object must not queue a run either.
+    Connection.objects.filter(pk=connection.pk).update(**fields)
+    with django_capture_on_commit_callbacks(execute=True):
+        run = sync_request(connection=connection, trigger=SyncRun.Trigger.MANUAL)
+    assert run is None, why
+    assert not SyncRun.objects.exists() and queued == []
+    connection.refresh_from_db()
+    assert connection.sync_claimed_at is None  # no claim left behind to block a later run
+
+
+def test_sync_request_queues_again_once_sync_is_turned_back_on(user, queued):
+    connection = make_connection(user, "sandbox")
+    Connection.objects.filter(pk=connection.pk).update(sync_enabled=False)
+    assert sync_request(connection=connection, trigger=SyncRun.Trigger.MANUAL) is None
+    Connection.objects.filter(pk=connection.pk).update(sync_enabled=True)
+    assert sync_request(connection=connection, trigger=SyncRun.Trigger.MANUAL) is not None
+
+
 def test_a_run_delivered_twice_executes_once(user, sandbox, sandbox_tokens, queued):
     connection = sandbox_connection(user, sandbox, sandbox_tokens)
     grant(user)
