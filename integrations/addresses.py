@@ -14,6 +14,7 @@ import re
 import socket
 
 import idna
+import requests
 from django.conf import settings
 from urllib3.util.connection import allowed_gai_family
 
@@ -149,3 +150,11 @@ def resolve_checked(host: str, port: int, *, https: bool) -> list[tuple]:
         if not https:
             raise UnsafeAddress(NOT_HTTPS)
     return infos
+
+
+class RefusedAddress(requests.ConnectionError):
+    """How ``safe_session`` refuses a connection, so ``transport.send`` treats it as unreachable."""
+
+    def __init__(self, unsafe: UnsafeAddress, **kwargs) -> None:
+        super().__init__(unsafe.message, **kwargs)
+        self.unsafe = unsafe

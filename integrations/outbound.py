@@ -5,7 +5,7 @@ because DNS may answer differently by then (rebinding) and a redirect may point 
 connections resolve the host once, judge every address (``addresses.resolve_checked``) and
 connect to those very addresses; TLS (SNI, certificate) and the Host header still name the host.
 A refused connection leaves ``session.request`` as ``RefusedAddress``, a
-requests.ConnectionError (so ``http.send`` reports the provider unreachable); its ``unsafe``
+requests.ConnectionError (so ``transport.send`` reports the provider unreachable); its ``unsafe``
 attribute is the UnsafeAddress saying why.
 """
 
@@ -27,12 +27,13 @@ from .addresses import (
     NOT_HTTPS,
     UNRESOLVABLE,
     USER_INFO,
+    RefusedAddress,
     UnsafeAddress,
     is_public_address,
     normal_host,
     resolve_checked,
 )
-from .http import new_session
+from .transport import new_session
 from .txguard import check_no_transaction
 
 __all__ = ["RefusedAddress", "UnsafeAddress", "check_base_url", "is_public_address",
@@ -43,14 +44,6 @@ MAX_URL_LENGTH = 2048
 REDIRECT_HEADERS = frozenset({"accept", "accept-encoding", "accept-language", "connection",
                               "content-length", "content-type", "cookie", "transfer-encoding",
                               "user-agent"})
-
-
-class RefusedAddress(requests.ConnectionError):
-    """How ``safe_session`` refuses a connection, so ``http.send`` treats it as unreachable."""
-
-    def __init__(self, unsafe: UnsafeAddress, **kwargs) -> None:
-        super().__init__(unsafe.message, **kwargs)
-        self.unsafe = unsafe
 
 
 def check_base_url(url: str) -> str:

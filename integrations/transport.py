@@ -26,6 +26,7 @@ from django.conf import settings
 from django.db import DatabaseError
 
 from . import classify, clock, ratelimit
+from .addresses import RefusedAddress
 from .classify import Classification, Verdict, reset_at
 from .exceptions import (
     ProviderDataError,
@@ -57,7 +58,8 @@ TRANSPORT_ERRORS = (requests.RequestException, urllib3.exceptions.HTTPError,
 # redirect loop or an undecodable body: those fail the same way again.
 RETRYABLE_ERRORS = (requests.ConnectionError, requests.Timeout,
                     requests.exceptions.ChunkedEncodingError)
-NOT_RETRYABLE_ERRORS = (requests.exceptions.SSLError,)
+# A refused address (outbound.py) is refused again: not worth another attempt either.
+NOT_RETRYABLE_ERRORS = (requests.exceptions.SSLError, RefusedAddress)
 # Deeper JSON than this is not an API answer; walking it later would overflow the stack.
 MAX_JSON_DEPTH = 64
 BODY_CHUNK = 64 * 1024

@@ -13,7 +13,7 @@ import pytest
 import requests
 from django.db import transaction
 
-from integrations import http, outbound, txguard
+from integrations import outbound, transport, txguard
 from integrations.addresses import (
     INVALID_URL,
     NO_PROXY,
@@ -325,10 +325,11 @@ def test_proxies_are_refused(dns, connects, allow):
 def test_send_reports_a_refused_address_as_unreachable(dns, connects, allow, no_sleep):
     dns.answers["internal.example"] = [["10.0.0.5"]]
     with pytest.raises(ProviderUnavailable) as caught:
-        http.send(safe_session(), "GET", "https://internal.example/items",
-                  provider_slug="custom_api", connection_id=None, display_name="My API")
-    assert caught.value.message == http.UNREACHABLE.format(name="My API")
+        transport.send(safe_session(), "GET", "https://internal.example/items",
+                       provider_slug="custom_api", connection_id=None, display_name="My API")
+    assert caught.value.message == transport.UNREACHABLE.format(name="My API")
     assert connects == []
+    assert no_sleep == []  # refused again on every attempt: not retried
 
 
 def test_ipv6_connections_are_checked_too(dns, connects, allow):
