@@ -26,6 +26,7 @@ from thinkalike.admin import ReadOnlyAdmin, ReadOnlyPermissionsMixin
 from .credentials import credential_unreadable
 from .exceptions import IntegrationError
 from .models import (
+    ActionRun,
     ApiCall,
     AuditEvent,
     Connection,
@@ -146,14 +147,14 @@ class ConnectionAdmin(ReadOnlyAdmin):
     search_fields = ["user__email", "account_label", "external_account_id"]
     fieldsets = [
         (None, {"fields": ["user", "provider", "status", "external_account_id", "account_label",
-                           "scopes", "social_account", "runs_link"]}),
+                           "scopes", "social_account", "runs_link", "action_runs_link"]}),
         ("Sync settings", {"fields": ["sync_enabled", "auto_sync", "stream_settings",
                                       "next_sync_at", "sync_claimed_at"]}),
         ("Health", {"fields": ["last_sync_at", "last_sync_status", "last_success_at",
                                "consecutive_failures", "last_error"]}),
         (None, {"fields": ["created_at", "updated_at"]}),
     ]
-    readonly_fields = ["runs_link"]
+    readonly_fields = ["runs_link", "action_runs_link"]
     inlines = [CredentialInline, SyncRunInline]
     actions = ["sync_now", "test_connection", "mark_reauth"]
 
@@ -189,6 +190,12 @@ class ConnectionAdmin(ReadOnlyAdmin):
     def runs_link(self, obj: Connection) -> str:
         url = reverse("admin:integrations_syncrun_changelist")
         return format_html('<a href="{}?{}">All sync runs</a>', url,
+                           urlencode({"connection__id__exact": obj.pk}))
+
+    @admin.display(description="action runs")
+    def action_runs_link(self, obj: Connection) -> str:
+        url = reverse("admin:integrations_actionrun_changelist")
+        return format_html('<a href="{}?{}">All action runs</a>', url,
                            urlencode({"connection__id__exact": obj.pk}))
 
     @admin.action(description="Sync now", permissions=["operate"])
@@ -253,6 +260,25 @@ class SyncRunAdmin(RunDurationMixin, ReadOnlyAdmin):
     @admin.display(description="streams")
     def streams_pretty(self, obj: SyncRun) -> str:
         return pretty_json(obj.streams)
+
+
+@admin.register(ActionRun)
+class ActionRunAdmin(ReadOnlyAdmin):
+    """Writes people asked of providers. The input is the redacted summary stored at claim."""
+
+    list_display = ["pk", "connection", "action", "status", "created_at", "finished_at",
+                    "external_id", "actor"]
+    list_filter = ["status", "action", "connection__provider"]
+    list_select_related = ["connection__user"]
+    search_fields = ["connection__user__email", "action", "external_id", "idempotency_key"]
+    date_hierarchy = "created_at"
+    fields = ["connection", "action", "status", "idempotency_key", "input_pretty", "external_id",
+              "summary", "error", "actor", "created_at", "finished_at"]
+    readonly_fields = ["input_pretty"]
+
+    @admin.display(description="input (redacted)")
+    def input_pretty(self, obj: ActionRun) -> str:
+        return pretty_json(obj.input_summary)
 
 
 @admin.register(StreamState)
