@@ -24,6 +24,7 @@ from integrations.actions import (
     UNKNOWN_ACTION,
     connection_action_perform,
 )
+from integrations.credentials import CREDENTIAL_UNREADABLE
 from integrations.exceptions import ActionRejected, ProviderDataError
 from integrations.http import REFUSED, UNAVAILABLE, UNREACHABLE
 from integrations.models import ActionRun, ApiCall, AuditEvent, Connection
@@ -344,6 +345,20 @@ def test_401_fails_the_run_and_asks_for_a_reconnect(connection, mocked_responses
     assert connection.last_error == run.error
     assert AuditEvent.objects.filter(action=AuditEvent.Action.MARKED_REAUTH).count() == 1
     assert len(mocked_responses.calls) == 1
+
+
+def test_an_unreadable_credential_fails_before_sending_and_asks_for_a_reconnect(
+        user, mocked_responses, fernet_keys):
+    fernet_keys(["key-old"])
+    connection = make_connection(user, "scribe", secret=json.dumps({"api_key": API_KEY}))
+    fernet_keys(["key-new"])  # the old key removed before the rows were re-encrypted
+
+    run = perform(connection)
+
+    connection.refresh_from_db()
+    assert run.status == ActionRun.Status.FAILED and run.error == CREDENTIAL_UNREADABLE
+    assert connection.status == Connection.Status.NEEDS_REAUTH
+    assert len(mocked_responses.calls) == 0
 
 
 def test_a_bug_in_perform_finishes_the_run_as_failed(connection, caplog):
