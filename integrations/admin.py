@@ -30,6 +30,7 @@ from .credentials import credential_unreadable
 from .diagnostics import connection_diagnostics
 from .exceptions import IntegrationError
 from .models import (
+    ActionRun,
     ApiCall,
     AuditEvent,
     Connection,
@@ -153,14 +154,15 @@ class ConnectionAdmin(ReadOnlyAdmin):
     search_fields = ["user__email", "account_label", "external_account_id"]
     fieldsets = [
         (None, {"fields": ["user", "provider", "status", "external_account_id", "account_label",
-                           "scopes", "social_account", "runs_link", "diagnostics_link"]}),
+                           "scopes", "config", "social_account", "runs_link",
+                           "action_runs_link", "diagnostics_link"]}),
         ("Sync settings", {"fields": ["sync_enabled", "auto_sync", "stream_settings",
                                       "next_sync_at", "sync_claimed_at"]}),
         ("Health", {"fields": ["last_sync_at", "last_sync_status", "last_success_at",
                                "consecutive_failures", "last_error"]}),
         (None, {"fields": ["created_at", "updated_at"]}),
     ]
-    readonly_fields = ["runs_link", "diagnostics_link"]
+    readonly_fields = ["runs_link", "action_runs_link", "diagnostics_link"]
     inlines = [CredentialInline, SyncRunInline]
     actions = ["sync_now", "test_connection", "mark_reauth"]
 
@@ -227,6 +229,12 @@ class ConnectionAdmin(ReadOnlyAdmin):
             "diag": connection_diagnostics(connection=connection),
         })
 
+    @admin.display(description="action runs")
+    def action_runs_link(self, obj: Connection) -> str:
+        url = reverse("admin:integrations_actionrun_changelist")
+        return format_html('<a href="{}?{}">All action runs</a>', url,
+                           urlencode({"connection__id__exact": obj.pk}))
+
     @admin.action(description="Sync now", permissions=["operate"])
     def sync_now(self, request: HttpRequest, queryset: QuerySet[Connection]) -> None:
         for connection in queryset.select_related("user", "credential"):
@@ -289,6 +297,25 @@ class SyncRunAdmin(RunDurationMixin, ReadOnlyAdmin):
     @admin.display(description="streams")
     def streams_pretty(self, obj: SyncRun) -> str:
         return pretty_json(obj.streams)
+
+
+@admin.register(ActionRun)
+class ActionRunAdmin(ReadOnlyAdmin):
+    """Writes people asked of providers. The input is the redacted summary stored at claim."""
+
+    list_display = ["pk", "connection", "action", "status", "created_at", "finished_at",
+                    "external_id", "actor"]
+    list_filter = ["status", "action", "connection__provider"]
+    list_select_related = ["connection__user"]
+    search_fields = ["connection__user__email", "action", "external_id", "idempotency_key"]
+    date_hierarchy = "created_at"
+    fields = ["connection", "action", "status", "idempotency_key", "input_pretty", "external_id",
+              "summary", "error", "actor", "created_at", "finished_at"]
+    readonly_fields = ["input_pretty"]
+
+    @admin.display(description="input (redacted)")
+    def input_pretty(self, obj: ActionRun) -> str:
+        return pretty_json(obj.input_summary)
 
 
 @admin.register(StreamState)

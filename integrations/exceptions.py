@@ -67,3 +67,14 @@ class ProviderNotAvailable(IntegrationError):
     """The provider is registered but not configured here (no client id, sandbox off)."""
 
     code = "provider_not_available"
+
+
+class ActionRejected(IntegrationError):
+    """An action was refused before anything was sent: bad input, a key reused for another
+    action, a connection that is not active. ``errors`` maps a field name to its message."""
+
+    code = "action_rejected"
+
+    def __init__(self, message: str, *, errors: dict[str, str] | None = None) -> None:
+        super().__init__(message)
+        self.errors = dict(errors or {})

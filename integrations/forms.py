@@ -1,16 +1,17 @@
 """Forms built from declared fields: the connect form of credential-based providers (the
-provider's own fields and its auth strategy's) and, later, action forms."""
+provider's own fields and its auth strategy's), and the form of each provider action."""
 
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+import uuid
+from collections.abc import Iterable, Mapping
 
 from django import forms
 from django.core.exceptions import ValidationError
 
 from .formfields import FormField
-from .providers.base import Provider
+from .providers.base import Action, Provider
 
 INVALID_VALUE = "Enter a valid {label}."
 
@@ -56,3 +57,27 @@ class ConnectForm(DeclaredFieldsForm):
     def __init__(self, *args, provider: Provider, **kwargs) -> None:
         super().__init__(*args, fields=provider.connect_fields(), **kwargs)
         self.provider = provider
+
+
+class ActionForm(forms.Form):
+    """The page form of one action: its declared fields and a hidden idempotency key, made
+    fresh at each render so one rendered form is one write however often it is sent.
+
+    Only renders: the input is checked by ``connection_action_perform``, the one place every
+    interface goes through. Prefixed with the action's name, so several fit on one page.
+    """
+
+    def __init__(self, *args, action: Action, **kwargs) -> None:
+        super().__init__(*args, prefix=action.name, **kwargs)
+        self.action = action
+        for field in action.fields:
+            self.fields[field.name] = form_field(field)
+        self.fields["idempotency_key"] = forms.CharField(
+            widget=forms.HiddenInput, initial=uuid.uuid4().hex)
+
+    @classmethod
+    def submitted(cls, action: Action, post: Mapping[str, str]) -> tuple[dict[str, str], str]:
+        """The raw values of ``action``'s fields in a POST, and its idempotency key."""
+        form = cls(action=action)
+        data = {f.name: post.get(form.add_prefix(f.name), "") for f in action.fields}
+        return data, post.get(form.add_prefix("idempotency_key"), "")

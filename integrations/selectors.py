@@ -14,7 +14,7 @@ from django.utils import timezone
 from consent.purposes import PURPOSES
 from consent.selectors import allows_from_map, consent_map
 
-from .models import AuditEvent, Connection, ExternalItem, SyncRun, UserInterest
+from .models import ActionRun, AuditEvent, Connection, ExternalItem, SyncRun, UserInterest
 from .providers.base import Provider, Stream
 from .providers.registry import PROVIDERS, all_providers
 from .providers.retired import RetiredProvider
@@ -240,6 +240,11 @@ def unconsented_streams_for_owner(*, user: AbstractBaseUser) -> list[StreamPurge
 
 def runs_for_connection(*, connection: Connection, limit: int = 10) -> QuerySet[SyncRun]:
     return connection.sync_runs.all()[:limit]
+
+
+def action_runs_for_connection(*, connection: Connection,
+                               limit: int = 10) -> QuerySet[ActionRun]:
+    return connection.action_runs.all()[:limit]
 
 
 def latest_run(*, connection: Connection) -> SyncRun | None:

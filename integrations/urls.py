@@ -12,6 +12,7 @@ urlpatterns = [
     path("<int:pk>/sync/", views.sync_now, name="sync_now"),
     path("<int:pk>/purge/", views.purge_data, name="purge_data"),
     path("<int:pk>/disconnect/", views.disconnect, name="disconnect"),
+    path("<int:pk>/actions/<slug:action>/", views.action_perform, name="action_perform"),
     path("<int:pk>/runs/<int:run_pk>/", views.run_detail, name="run_detail"),
     path("<int:pk>/runs/<int:run_pk>/status/", views.run_status, name="run_status"),
 ]

@@ -19,15 +19,17 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from consent.purposes import PURPOSES
 from consent.selectors import allows_from_map, consent_map
 
+from .actions import connection_action_perform
 from .credentials import CREDENTIAL_UNREADABLE, credential_unreadable
-from .exceptions import ConnectionTestFailed, ProviderNotAvailable
-from .forms import ConnectForm
-from .models import Connection, SyncRun
-from .providers.base import Provider
+from .exceptions import ConnectionTestFailed, IntegrationError, ProviderNotAvailable
+from .forms import ActionForm, ConnectForm
+from .models import ActionRun, Connection, SyncRun
+from .providers.base import Action, Provider
 from .providers.registry import PROVIDERS, UnknownProvider, get_provider
 from .providers.retired import RETIRED_REASON, is_retired, provider_or_retired
 from .selectors import (
     CatalogEntry,
+    action_runs_for_connection,
     catalog_for_user,
     connection_get_for_user,
     imported_counts,
@@ -65,6 +67,9 @@ DATA_PURGED = (
     "Deleted {count} imported items and the interests from {name}. The next sync imports them "
     "again unless you turn off consent or disconnect."
 )
+ACTION_DONE = "{label}: done."
+ACTION_FAILED = "{label} failed: {error}"
+ACTION_STILL_RUNNING = "{label} was already sent and has not finished yet."
 UNKNOWN_PURPOSE = "There is no purpose called “{purpose}”. Showing every interest instead."
 
 RECONNECT_TO_RESUME = "Syncing is paused until you reconnect {name}."
@@ -246,6 +251,8 @@ def connection_detail(request: HttpRequest, pk: int) -> HttpResponse:
     reconnect = needs_reconnect(connection)
     status = Connection.Status.NEEDS_REAUTH if reconnect else connection.status
     runs = list(runs_for_connection(connection=connection, limit=RECENT_RUNS))
+    action_labels = {action.name: action.label for action in provider.actions}
+    action_runs = action_runs_for_connection(connection=connection, limit=RECENT_RUNS)
     return render(request, "integrations/connection_detail.html", {
         "connection": connection,
         "provider": provider,
@@ -262,7 +269,45 @@ def connection_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "items_total": imported_counts(connection=connection)["items"],
         "connect_url": _connect_url(provider) if provider.is_available() else "",
         "retired_message": RETIRED_REASON if is_retired(provider) else "",
+        "actions": [_action_card(action, connection) for action in provider.actions],
+        "action_runs": [{"run": run, "label": action_labels.get(run.action, run.action)}
+                        for run in action_runs],
     })
+
+
+def _action_card(action: Action, connection: Connection) -> dict[str, Any]:
+    granted = set(connection.scopes or ())
+    return {
+        "action": action,
+        "form": ActionForm(action=action),
+        "missing_scopes": [scope for scope in action.scopes if scope not in granted],
+    }
+
+
+@login_required
+@require_POST
+def action_perform(request: HttpRequest, pk: int, action: str) -> HttpResponse:
+    connection = connection_get_for_user(user=request.user, pk=pk)
+    provider = _provider_of(connection)
+    try:
+        declared = provider.get_action(action)
+    except KeyError:
+        raise Http404("No such action.") from None
+    data, key = ActionForm.submitted(declared, request.POST)
+    try:
+        run = connection_action_perform(connection=connection, action=declared.name, data=data,
+                                        idempotency_key=key, actor=f"user:{request.user.pk}")
+    except IntegrationError as exc:
+        messages.error(request, exc.message)
+    else:
+        if run.status == ActionRun.Status.SUCCEEDED:
+            text = ACTION_DONE.format(label=declared.label)
+            messages.success(request, f"{text} {run.summary}".strip())
+        elif run.status == ActionRun.Status.FAILED:
+            messages.error(request, ACTION_FAILED.format(label=declared.label, error=run.error))
+        else:
+            messages.info(request, ACTION_STILL_RUNNING.format(label=declared.label))
+    return redirect(reverse("integrations:connection_detail", args=[connection.pk]) + "#actions")
 
 
 @login_required

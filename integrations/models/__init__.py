@@ -1,3 +1,4 @@
+from .actions import ActionRun as ActionRun
 from .audit import ApiCall as ApiCall
 from .audit import AuditEvent as AuditEvent
 from .connections import Connection as Connection

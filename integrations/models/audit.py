@@ -41,6 +41,8 @@ class AuditEvent(models.Model):
         MARKED_REAUTH = "marked_reauth", _("Marked for re-authorisation")
         DATA_PURGED = "data_purged", _("Imported data deleted")
         KEYS_ROTATED = "keys_rotated", _("Encryption keys rotated")
+        ACTION_SUCCEEDED = "action_succeeded", _("Action done at provider")
+        ACTION_FAILED = "action_failed", _("Action failed")
 
     user = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True,

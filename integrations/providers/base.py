@@ -1,4 +1,4 @@
-"""The declarative types a provider is made of: Provider, Stream, FormField and the mapping results.
+"""The declarative types a provider is made of: Provider, Stream, Action, FormField and results.
 
 A provider package fills these in; OAuth, refresh, paging, retries and storage live once in the
 shared modules (http.py, tokens.py, sync.py). Hooks here are small and named for what they
@@ -113,6 +113,36 @@ class Stream:
         return client.fetch(request, etag=etag, idempotent=True)
 
 
+@dataclass(frozen=True)
+class ActionResult:
+    """What one write did at the provider: the id of what it created or changed, and a short
+    line for people (no secret, no personal data beyond what they typed)."""
+
+    external_id: str = ""
+    summary: str = ""
+
+
+@dataclass(frozen=True)
+class Action:
+    """One write a person may ask of a provider (DESIGN.md section 12).
+
+    ``perform(client, data)`` makes the write and returns its ActionResult; ``data`` holds the
+    declared fields only, already validated. It raises IntegrationError (through the client) on
+    failure and never catches ``requests`` exceptions itself. The client it gets sends every
+    request with ``idempotent`` forced to the declaration's (integrations/actions.py), so a
+    non-idempotent write is never retried automatically, whatever ``perform`` passes.
+    """
+
+    name: str  # a slug: it appears in URLs and is stored on ActionRun
+    label: str
+    fields: tuple[FormField, ...]
+    perform: Callable[[ApiClient, Mapping[str, str]], ActionResult]
+    # Idempotent at the provider: sending it twice has the effect of once, so it may be retried.
+    idempotent: bool = False
+    scopes: tuple[str, ...] = ()
+    description: str = ""
+
+
 class Provider:
     """A provider's declaration. Subclasses set class attributes and override a few hooks."""
 
@@ -143,7 +173,7 @@ class Provider:
     # Fields of the connect form besides those of the auth strategy (a custom API's name).
     form_fields: ClassVar[tuple[FormField, ...]] = ()
     streams: ClassVar[tuple[Stream, ...]] = ()
-    actions: ClassVar[tuple[str, ...]] = ()
+    actions: ClassVar[tuple[Action, ...]] = ()
     # RFC 7009 revocation endpoint, for providers that have one.
     revoke_url: ClassVar[str | None] = None
     revoke_help: ClassVar[str] = ""
@@ -186,6 +216,12 @@ class Provider:
         for stream in self.streams:
             if stream.name == name:
                 return stream
+        raise KeyError(name)
+
+    def get_action(self, name: str) -> Action:
+        for action in self.actions:
+            if action.name == name:
+                return action
         raise KeyError(name)
 
     # -- requests -------------------------------------------------------------------------

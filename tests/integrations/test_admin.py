@@ -15,6 +15,7 @@ from consent.models import ConsentEvent
 from consent.services import consent_set
 from integrations.admin import NOT_QUEUED_STATUS, NOT_QUEUED_SYNC_OFF, CredentialInline
 from integrations.models import (
+    ActionRun,
     ApiCall,
     AuditEvent,
     Connection,
@@ -71,6 +72,11 @@ def fill(connection: Connection) -> None:
                            host="sandbox.test", path="/sandbox/api/me/tracks", status_code=200)
     AuditEvent.objects.create(user=user, provider=connection.provider,
                               connection_ref=connection.pk, action=AuditEvent.Action.CONNECTED)
+    ActionRun.objects.create(
+        connection=connection, action="post_message", status=ActionRun.Status.FAILED,
+        idempotency_key=f"key-{connection.pk}", input_summary={"text": "Hello"},
+        error="Sandbox refused access (HTTP 401); please reconnect.",
+    )
 
 
 @pytest.fixture
@@ -134,6 +140,19 @@ def test_connection_change_page_shows_credential_metadata_only(admin_client, wor
     assert 'name="_save"' not in body  # read-only: changes go through actions
     for secret_field in ("access_token", "refresh_token", "secret"):
         assert f'name="credential-0-{secret_field}"' not in body
+
+
+@pytest.mark.django_db
+def test_action_runs_are_listed_filtered_and_linked_from_the_connection(admin_client, world):
+    changelist = reverse("admin:integrations_actionrun_changelist")
+
+    page = admin_client.get(reverse("admin:integrations_connection_change", args=[world.pk]))
+    failed = admin_client.get(changelist, {"status__exact": "failed", "q": "post_message"})
+    succeeded = admin_client.get(changelist, {"status__exact": "succeeded"})
+
+    assert f"{changelist}?connection__id__exact={world.pk}" in page.content.decode()
+    assert [run.connection for run in failed.context["cl"].result_list] == [world]
+    assert list(succeeded.context["cl"].result_list) == []
 
 
 @pytest.mark.django_db
