@@ -25,8 +25,8 @@ from .http import ApiClient
 from .models import ActionRun, AuditEvent, Connection, Credential
 from .providers.base import Action, ActionResult, Provider
 from .providers.registry import UnknownProvider, get_provider
+from .reauth import connection_mark_reauth
 from .redaction import REDACTED, redact_text
-from .services import connection_mark_reauth
 from .tokens import secret_values
 from .txguard import NetworkInTransaction, check_no_transaction
 

@@ -24,13 +24,14 @@ from integrations.actions import (
     UNKNOWN_ACTION,
     connection_action_perform,
 )
+from integrations.auth import Bearer
 from integrations.credentials import CREDENTIAL_UNREADABLE
 from integrations.exceptions import ActionRejected, ProviderDataError
-from integrations.http import REFUSED, UNAVAILABLE, UNREACHABLE
 from integrations.models import ActionRun, ApiCall, AuditEvent, Connection
 from integrations.providers import registry
-from integrations.providers.base import Action, ActionResult, AuthKind, FormField, Provider
+from integrations.providers.base import Action, ActionResult, FormField, Provider
 from integrations.redaction import REDACTED
+from integrations.transport import REFUSED, UNAVAILABLE, UNREACHABLE
 from integrations.views import ACTION_DONE, ACTION_FAILED
 from integrations.wire import ApiRequest
 from tests.factories import make_connection, make_user
@@ -83,9 +84,8 @@ class Scribe(Provider):
     slug = "scribe"
     name = "Scribe"
     description = "A test-only provider that posts notes."
-    auth_kind = AuthKind.API_KEY
+    auth = Bearer()
     api_base_url = "https://api.scribe.test/"
-    form_fields = (FormField("api_key", "API key", secret=True),)
     actions = (
         POST_NOTE,
         Action(name="careless_post", label="Post carelessly", perform=careless_post,
@@ -94,9 +94,6 @@ class Scribe(Provider):
                fields=(FormField("note", "Note"), FormField("tag", "Tag"))),
         Action(name="crash", label="Crash", perform=crash, fields=()),
     )
-
-    def auth_headers(self, *, access_token="", secrets):
-        return {"Authorization": f"Bearer {secrets.get('api_key', '')}"}
 
 
 @pytest.fixture(autouse=True)
@@ -114,7 +111,7 @@ def user():
 @pytest.fixture
 def connection(user):
     return make_connection(user, "scribe", access_token="", refresh_token="", expires_in=None,
-                           secret=json.dumps({"api_key": API_KEY}))
+                           secret=json.dumps({"token": API_KEY}))
 
 
 @pytest.fixture
@@ -194,7 +191,7 @@ def test_a_key_used_for_another_action_is_refused(connection, mocked_responses):
 def test_keys_are_per_connection(connection, mocked_responses):
     mocked_responses.post(NOTES_URL, json={"ok": True, "id": "n-1"})
     other = make_connection(make_user("bob@example.com"), "scribe", external_id="bob",
-                            secret=json.dumps({"api_key": API_KEY}))
+                            secret=json.dumps({"token": API_KEY}))
 
     assert perform(connection).pk != perform(other).pk
     assert len(mocked_responses.calls) == 2
@@ -350,7 +347,7 @@ def test_401_fails_the_run_and_asks_for_a_reconnect(connection, mocked_responses
 def test_an_unreadable_credential_fails_before_sending_and_asks_for_a_reconnect(
         user, mocked_responses, fernet_keys):
     fernet_keys(["key-old"])
-    connection = make_connection(user, "scribe", secret=json.dumps({"api_key": API_KEY}))
+    connection = make_connection(user, "scribe", secret=json.dumps({"token": API_KEY}))
     fernet_keys(["key-new"])  # the old key removed before the rows were re-encrypted
 
     run = perform(connection)
