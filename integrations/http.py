@@ -25,6 +25,7 @@ from .exceptions import (
     RateLimited,
     ReauthRequired,
 )
+from .outbound import safe_session
 from .pagination import same_origin
 from .transport import (
     BAD_STATUS,
@@ -70,7 +71,10 @@ class ApiClient:
         # What the strategy authenticates with: the secrets, and the plain settings beside them
         # (a Basic user name, the header a custom API reads its key from).
         self._auth_values = {**{k: str(v) for k, v in self.config.items()}, **self.secrets}
-        self.session = session or new_session()
+        if session is None:
+            # A base URL the person typed may point anywhere: only checked public addresses.
+            session = safe_session() if provider.user_base_url else new_session()
+        self.session = session
         self.base_url = self.auth.base_url(provider.get_api_base_url(self.config),
                                            self._auth_values)
         self._credential = None

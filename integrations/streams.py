@@ -15,6 +15,7 @@ import logging
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timedelta
+from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit
 
 from django.conf import settings
@@ -26,7 +27,7 @@ from .exceptions import CursorRejected, LeaseLost, ProviderDataError
 from .http import ApiClient
 from .limits import ItemLimits, limit_item
 from .models import Connection, ExternalItem, StreamState, SyncRun
-from .pagination import same_origin
+from .pagination import Page, same_origin
 from .providers.base import MappedItem, Provider, Stream
 from .wire import ApiRequest
 
@@ -36,8 +37,6 @@ logger = logging.getLogger(__name__)
 CHUNK = 500
 LEASE_RENEW_SECONDS = 15
 PROGRESS_EVERY_SECONDS = 1.0
-# A cursor value longer than this is not a timestamp or an id: it is not kept.
-MAX_CURSOR_LENGTH = 100
 
 # Messages people see (the run's and the stream's error); tests import them.
 PAGE_REPEATED = (
@@ -103,16 +102,19 @@ class Pass:
     mode: str  # SyncRun.Mode
     segment: int = 0
     request: ApiRequest | None = None  # None: the segment's first page
-    since: str | None = None  # the cursor value sent as the since parameter
-    max_seen: str | None = None  # the largest cursor value among the records seen
+    since: Any = None  # the cursor value sent as the since parameter
+    max_seen: Any = None  # the newest cursor value among the records seen (or handed out)
     from_start: bool = True  # started at the first page in this run: may soft-delete
     etag: str = ""  # ETag of the pass's first page
     resumed: bool = False
     seen: set[str] = field(default_factory=set)
+    segment_value: dict | None = None  # the segment a resumed pass was in, when checkpointed
 
-    def checkpoint(self, next_request: ApiRequest | None, segment: int) -> dict:
+    def checkpoint(self, next_request: ApiRequest | None, segment: int,
+                   segment_value: dict | None) -> dict:
         return {
-            "mode": self.mode, "segment": segment, "since": self.since,
+            "mode": self.mode, "segment": segment, "segment_value": segment_value,
+            "since": self.since,
             "max_seen": self.max_seen, "etag": self.etag,
             # The whole next request (method, URL, params, body): a GraphQL or cursor pass
             # resumes exactly where it stopped.
@@ -173,17 +175,20 @@ class StreamSync:
                 return Pass(mode=checkpoint["mode"], segment=checkpoint.get("segment", 0),
                             request=request, since=checkpoint.get("since"),
                             max_seen=checkpoint.get("max_seen"),
-                            etag=checkpoint.get("etag", ""), from_start=False, resumed=True)
+                            etag=checkpoint.get("etag", ""), from_start=False, resumed=True,
+                            segment_value=checkpoint.get("segment_value"))
             # A checkpoint off the API's origin (saved before next URLs were checked, or the
             # base moved), or one that is not a request, is dropped: resuming would fail every
             # run until it expired.
-        if not full and self._incremental_allowed(cursor):
-            return Pass(mode=SyncRun.Mode.INCREMENTAL, since=cursor["since"],
-                        max_seen=cursor["since"])
-        return Pass(mode=SyncRun.Mode.FULL, max_seen=cursor.get("since"))
+        since = cursor.get("since")
+        if self.stream.cursor is None or not self.stream.cursor.valid(since):
+            since = None  # a value of another cursor type, or from a hand-edited row
+        if not full and since is not None and self._incremental_allowed(cursor):
+            return Pass(mode=SyncRun.Mode.INCREMENTAL, since=since, max_seen=since)
+        return Pass(mode=SyncRun.Mode.FULL, max_seen=since)
 
     def _incremental_allowed(self, cursor: dict) -> bool:
-        if not (self.stream.incremental and cursor.get("since")):
+        if not self.stream.incremental:
             return False
         last_full = _parse_time(cursor.get("full_completed_at"))
         full_every = timedelta(hours=settings.THINKALIKE_FULL_SYNC_EVERY_HOURS)
@@ -207,12 +212,20 @@ class StreamSync:
     def _first_request(self, plan: Pass, segment_params: dict) -> ApiRequest:
         context = {**self.provider.connection_params(self.connection), **segment_params}
         request = self.stream.first_request(context)
-        if plan.mode == SyncRun.Mode.INCREMENTAL and plan.since and self.stream.since_param:
-            request = request.with_params(**{self.stream.since_param: plan.since})
+        cursor = self.stream.cursor
+        if (plan.mode == SyncRun.Mode.INCREMENTAL and cursor is not None
+                and plan.since is not None and self.stream.since_param):
+            request = request.with_params(**{self.stream.since_param: cursor.param(plan.since)})
         return self.stream.paginator.first(request)
 
     def _run_pass(self, plan: Pass) -> None:
-        segments = self.stream.segments
+        segments = self.stream.segments_for(self.client, self.connection)
+        if plan.resumed and plan.segment_value is not None and (
+                plan.segment >= len(segments) or segments[plan.segment] != plan.segment_value):
+            # The discovered segments changed since the checkpoint: the saved request belongs
+            # to another one. Start again from the first (and delete nothing: not from_start).
+            plan.segment, plan.request, plan.resumed = 0, None, False
+        self.segment_values = segments
         # With no rows at the start, the only rows that can exist are those this pass wrote,
         # all in plan.seen: new ids need no lookup (a tenth of a full sync's time).
         self._started_empty = not ExternalItem.objects.filter(
@@ -244,7 +257,7 @@ class StreamSync:
                     items = [map_safely(self.stream, r, segment) for r in page.records]
                 except ProviderDataError as exc:
                     raise self._unusable(exc) from None
-                self._track_cursor(plan, page.records)
+                self._track_cursor(plan, page)
                 self._upsert(items, plan.seen)
                 self.counters.pages += 1
                 self.counters.fetched += len(page.records)
@@ -307,15 +320,10 @@ class StreamSync:
             return ""
         return cursor.get("etag", "")
 
-    def _track_cursor(self, plan: Pass, records: list[dict]) -> None:
-        field_name = self.stream.cursor_field
-        if not field_name:
-            return
-        values = [r.get(field_name) for r in records]
-        newest = max((v for v in values if isinstance(v, str) and v
-                      and len(v) <= MAX_CURSOR_LENGTH), default=None)
-        if newest and (plan.max_seen is None or newest > plan.max_seen):
-            plan.max_seen = newest
+    def _track_cursor(self, plan: Pass, page: Page) -> None:
+        if self.stream.cursor is not None:
+            plan.max_seen = self.stream.cursor.newest(page.records, plan.max_seen,
+                                                      token=page.cursor)
 
     # -- storage ------------------------------------------------------------------------------
     def _upsert(self, items: list[MappedItem], seen: set[str]) -> None:
@@ -373,12 +381,13 @@ class StreamSync:
 
     def _checkpoint(self, plan: Pass, next_request: ApiRequest | None, segment: int) -> None:
         """Save where to resume, show progress, and renew the run's lease on the connection."""
-        at_end = next_request is None and segment >= len(self.stream.segments)
+        at_end = next_request is None and segment >= len(self.segment_values)
         cursor = dict(self.state.cursor or {})
         if at_end:
             cursor.pop("checkpoint", None)
         else:
-            cursor["checkpoint"] = plan.checkpoint(next_request, segment)
+            value = self.segment_values[segment] if segment < len(self.segment_values) else None
+            cursor["checkpoint"] = plan.checkpoint(next_request, segment, value)
         self.state.cursor = cursor
         StreamState.objects.filter(pk=self.state.pk).update(cursor=cursor)
         now = timezone.now()
@@ -407,7 +416,7 @@ class StreamSync:
         cursor.pop("checkpoint", None)
         now = timezone.now().isoformat()
         cursor["completed_at"] = now
-        if plan.max_seen:
+        if plan.max_seen is not None:
             cursor["since"] = plan.max_seen
         if plan.mode == SyncRun.Mode.FULL and plan.from_start:
             cursor["full_completed_at"] = now

@@ -15,6 +15,7 @@ from django.conf import settings
 
 from integrations import classify
 from integrations.auth import AuthKind, AuthStrategy, TokenEndpoint
+from integrations.cursors import Cursor
 from integrations.exceptions import ProviderDataError
 from integrations.formfields import FormField
 from integrations.pagination import Paginator
@@ -57,6 +58,11 @@ def no_interests(attrs: Mapping[str, Any]) -> Iterable[InterestSignal]:
     return ()
 
 
+# Discovered segments (lists, projects) are provider data: bounded like the rest.
+MAX_SEGMENTS = 500
+MAX_SEGMENT_VALUE = 200
+
+
 @dataclass(frozen=True)
 class Stream:
     """One kind of data a provider can sync, and the consent purposes it serves."""
@@ -80,14 +86,17 @@ class Stream:
     # fetch(client, request, etag) -> ApiResponse: how one page is fetched, where a provider
     # needs something the request cannot say. Nothing else about the flow can be overridden.
     fetch: Callable[[ApiClient, ApiRequest, str], ApiResponse] | None = None
-    # One pass of the stream per segment, e.g. one per Open Library shelf.
-    segments: tuple[Mapping[str, str], ...] = ({},)
+    # One pass of the stream per segment: static (one per Open Library shelf), or a function
+    # discover(client, connection) -> segments, asked at the start of each run (one per list,
+    # project or account).
+    segments: tuple[Mapping[str, str], ...] | Callable[
+        [ApiClient, Connection], Iterable[Mapping[str, str]]] = ({},)
     # enrich(client, item) -> item: extra calls for new or changed items only.
     enrich: Callable[[ApiClient, MappedItem], MappedItem] | None = None
-    # Incremental sync: the record field whose largest value becomes the cursor, and the query
-    # parameter that asks for records changed after it.
+    # Incremental sync: the cursor (integrations/cursors.py: an ISO time or epoch field of the
+    # records, or a token the paginator hands out) and the query parameter that sends it.
     incremental: bool = False
-    cursor_field: str = ""
+    cursor: Cursor | None = None
     since_param: str = ""
     # A pass that reaches more pages than this ends as bad provider data (a source that never
     # says it is done). Limits on what one item may store (integrations/limits.py): every string
@@ -98,6 +107,21 @@ class Stream:
     max_list_length: int = 100
     max_title_length: int = 500
     max_attrs_bytes: int = 16 * 1024
+
+    def segments_for(self, client: ApiClient, connection: Connection) -> list[dict[str, str]]:
+        """This run's segments; discovered ones are checked like any provider data."""
+        if not callable(self.segments):
+            return [dict(segment) for segment in self.segments]
+        found = []
+        for segment in self.segments(client, connection):
+            if not (isinstance(segment, Mapping) and all(
+                    isinstance(k, str) and isinstance(v, str) and len(v) <= MAX_SEGMENT_VALUE
+                    for k, v in segment.items())):
+                raise ProviderDataError(f"a {self.label.lower()} segment has an unexpected shape")
+            found.append(dict(segment))
+            if len(found) > MAX_SEGMENTS:
+                raise ProviderDataError(f"more than {MAX_SEGMENTS} {self.label.lower()} segments")
+        return found
 
     def first_request(self, context: Mapping[str, str]) -> ApiRequest:
         """The stream's first request before paging, with {placeholders} filled from

@@ -4,6 +4,7 @@ from django.conf import settings
 
 from consent.purposes import COMMUNITY_RECOMMENDATION, MATCHING
 from integrations.auth import OAuth2
+from integrations.cursors import IsoTimeCursor
 from integrations.exceptions import ConnectionTestFailed
 from integrations.pagination import NextUrlPaginator
 from integrations.providers.base import AccountInfo, Provider, Stream, require
@@ -35,7 +36,7 @@ class SandboxProvider(Provider):
             map_record=mapping.map_track,
             interests=mapping.genre_interests,
             incremental=True,
-            cursor_field="updated_at",
+            cursor=IsoTimeCursor("updated_at"),
             since_param="updated_since",
         ),
         Stream(
