@@ -7,6 +7,7 @@ from dataclasses import dataclass
 
 MATCHING = "matching"
 COMMUNITY_RECOMMENDATION = "community_recommendation"
+DASHBOARD = "dashboard"
 
 
 @dataclass(frozen=True)
@@ -30,6 +31,12 @@ PURPOSES: dict[str, Purpose] = {
             "Community recommendations",
             "Recommend groups, events and discussions that fit what you read, watch and "
             "listen to.",
+        ),
+        Purpose(
+            DASHBOARD,
+            "Your dashboard",
+            "Show figures from your work tools (payments, email statistics) on your own "
+            "dashboard. Only you see them; they are never used for matching or recommendations.",
         ),
     )
 }

@@ -21,12 +21,12 @@ from integrations.providers.registry import PROVIDERS, UnknownProvider, get_prov
 from integrations.providers.spotify import mapping as spotify_mapping
 from integrations.wire import ApiRequest, ApiResponse
 
-FIXTURES = Path(__file__).resolve().parent.parent / "fixtures"
+PROVIDERS_DIR = Path(__file__).resolve().parents[2] / "integrations" / "providers"
 STREAMS = [(p, s) for p in PROVIDERS.values() for s in p.streams]
 
 
 def fixture(slug: str, name: str):
-    path = FIXTURES / slug / f"{name}.json"
+    path = PROVIDERS_DIR / slug / "fixtures" / f"{name}.json"
     assert path.exists(), f"missing fixture {path}"
     return json.loads(path.read_text())
 

@@ -307,7 +307,7 @@ def test_spotify_sync_follows_next_urls_and_skips_unconsented_streams(user, mock
     import json
     from pathlib import Path
 
-    fixtures = Path(__file__).resolve().parent.parent / "fixtures" / "spotify"
+    fixtures = Path(__file__).resolve().parents[2] / "integrations/providers/spotify/fixtures"
     first = json.loads((fixtures / "top_artists.json").read_text())
     last = json.loads((fixtures / "top_artists_last.json").read_text())
     top = "https://api.spotify.com/v1/me/top/artists"
