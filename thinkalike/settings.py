@@ -174,6 +174,10 @@ THINKALIKE_SANDBOX = env_bool("THINKALIKE_SANDBOX")
 # Where the sandbox is reached by server-side calls (token exchange, sync). It runs in this same
 # Django process under /sandbox/, so in the demo it is this server's own address.
 THINKALIKE_SANDBOX_URL = os.environ.get("THINKALIKE_SANDBOX_URL", "http://127.0.0.1:8000/sandbox")
+# The demo only: providers that declare a stand-in (Stripe, SendGrid, Telegram...) send their
+# requests to it under THINKALIKE_SANDBOX_URL/stand-ins/<slug>/ instead of the real API, so
+# every card can be clicked through offline. Never on in production.
+THINKALIKE_STAND_INS = env_bool("THINKALIKE_STAND_INS")
 THINKALIKE_SANDBOX_CLIENT_ID = "thinkalike-demo"
 THINKALIKE_SANDBOX_CLIENT_SECRET = os.environ.get(
     "THINKALIKE_SANDBOX_CLIENT_SECRET", "sandbox-demo-client-secret"

@@ -187,6 +187,9 @@ class Provider:
     # The scopes asked for at connect; allauth's provider reads them from here.
     scopes: ClassVar[tuple[str, ...]] = ()
     api_base_url: ClassVar[str] = ""
+    # True when integrations/sandbox/standins/ serves a loopback stand-in of the API for the
+    # demo (THINKALIKE_STAND_INS).
+    stand_in: ClassVar[bool] = False
     # True when the person gives the API's base URL: requests then go only to public https
     # addresses, checked after DNS resolution (integrations/outbound.py).
     user_base_url: ClassVar[bool] = False
@@ -250,7 +253,10 @@ class Provider:
 
     # -- requests -------------------------------------------------------------------------
     def get_api_base_url(self, config: Mapping[str, Any] | None = None) -> str:
-        """The API base; ``config`` is the connection's (a custom API's base URL is there)."""
+        """The API base; ``config`` is the connection's (a custom API's base URL is there).
+        In the demo, a provider with a stand-in is sent to it instead."""
+        if self.stand_in and settings.THINKALIKE_STAND_INS:
+            return f"{settings.THINKALIKE_SANDBOX_URL.rstrip('/')}/stand-ins/{self.slug}/"
         return self.api_base_url
 
     def get_rate_limit(self) -> tuple[int, float] | None:

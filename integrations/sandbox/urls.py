@@ -1,4 +1,4 @@
-from django.urls import path
+from django.urls import include, path
 
 from . import api, authorize, knobs, oauth
 
@@ -14,4 +14,5 @@ urlpatterns = [
     path("knobs/", knobs.knobs, name="knobs"),
     path("knobs/revoke-all/", knobs.revoke_all, name="revoke_all"),
     path("knobs/clear-request-log/", knobs.clear_request_log, name="clear_request_log"),
+    path("stand-ins/", include("integrations.sandbox.standins.urls")),
 ]
