@@ -16,7 +16,8 @@ from datetime import timedelta
 
 from allauth.socialaccount.adapter import get_adapter
 from allauth.socialaccount.models import SocialToken
-from allauth.socialaccount.providers.base import ProviderException
+from allauth.socialaccount.providers.base import ProviderAccount, ProviderException
+from allauth.socialaccount.providers.oauth2.provider import OAuth2Provider
 from allauth.socialaccount.providers.oauth2.views import OAuth2CallbackView
 from django.utils import timezone
 
@@ -135,6 +136,27 @@ class DeclaredScopes:
     def get_default_scope(self):
         declared = provider_for_allauth(self.id)
         return list(declared.scopes) if declared is not None else []
+
+
+class LabelledAccount(ProviderAccount):
+    """An account shown by the profile value under ``label_key`` (kept by minimal_profile)."""
+
+    label_key = "display_name"
+
+    def to_str(self):
+        return self.account.extra_data.get(self.label_key) or super().to_str()
+
+
+class ConnectOAuth2Provider(DeclaredScopes, OAuth2Provider):
+    """The base of our allauth providers: a data source, never an identity. Scopes come from
+    the catalog's declaration, nothing is copied onto the user, PKCE is on unless a provider
+    cannot do it. A subclass sets id, name, oauth2_adapter_class and extract_uid."""
+
+    account_class = LabelledAccount
+    pkce_enabled_default = True
+
+    def extract_common_fields(self, data):
+        return {}
 
 
 class ConnectOAuth2Mixin:
