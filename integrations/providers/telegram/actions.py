@@ -18,8 +18,10 @@ SENT = "Message {message_id} sent to chat {chat_id}."
 
 def send_message(client_, data: Mapping[str, str]) -> ActionResult:
     chat_id = data["chat_id"]
+    # Browsers send a text area's line breaks as CRLF (HTML's form submission rules); the
+    # message's own line breaks are LF.
     body = {"chat_id": chat_id if chat_id.startswith("@") else int(chat_id),
-            "text": data["text"]}
+            "text": data["text"].replace("\r\n", "\n")}
     answer = client_.fetch(ApiRequest(client.SEND_MESSAGE, method="POST", json=body))
     sent = mapping.message_id(answer.payload)
     return ActionResult(external_id=sent, summary=SENT.format(message_id=sent, chat_id=chat_id))

@@ -158,6 +158,13 @@ def test_send_message_posts_once_and_records_the_message(connection, mocked_resp
     assert_token_nowhere()
 
 
+def test_line_breaks_from_a_browser_are_sent_as_telegram_writes_them(connection,
+                                                                     mocked_responses):
+    mocked_responses.post(API + "sendMessage", json=answer("send_message"), match=[
+        matchers.json_params_matcher({"chat_id": 42, "text": "One\ntwo"})])
+    assert send(connection, {"chat_id": "42", "text": "One\r\ntwo"}).status == "succeeded"
+
+
 def test_a_channel_username_is_sent_as_a_string(connection, mocked_responses):
     mocked_responses.post(API + "sendMessage", json=answer("send_message"), match=[
         matchers.json_params_matcher({"chat_id": "@book_club", "text": "Hi"})])
