@@ -10,8 +10,9 @@ from responses import matchers
 
 from integrations.actions import MAY_HAVE_HAPPENED, connection_action_perform
 from integrations.classify import Verdict
+from integrations.diagnostics import connection_diagnostics
 from integrations.exceptions import ActionRejected, ConnectionTestFailed, ProviderDataError
-from integrations.models import ActionRun, ApiCall, Connection, Credential
+from integrations.models import ActionRun, ApiCall, AuditEvent, Connection, Credential
 from integrations.providers.contract import fixture
 from integrations.providers.registry import get_provider
 from integrations.providers.telegram import contract, mapping
@@ -163,6 +164,18 @@ def test_line_breaks_from_a_browser_are_sent_as_telegram_writes_them(connection,
     mocked_responses.post(API + "sendMessage", json=answer("send_message"), match=[
         matchers.json_params_matcher({"chat_id": 42, "text": "One\ntwo"})])
     assert send(connection, {"chat_id": "42", "text": "One\r\ntwo"}).status == "succeeded"
+
+
+def test_no_token_in_diagnostics_runs_or_audit_after_a_refusal_echoing_it(connection,
+                                                                         mocked_responses):
+    mocked_responses.post(API + "sendMessage", status=400, json={
+        "ok": False, "error_code": 400, "description": f"Bad Request: bot{TOKEN} is odd"})
+
+    send(connection, {"chat_id": "-100123", "text": "Hi"})
+
+    shown = repr(connection_diagnostics(connection=connection))
+    shown += repr(list(ActionRun.objects.values())) + repr(list(AuditEvent.objects.values()))
+    assert "Bad Request" in shown and TOKEN not in shown and "AAH-telegram" not in shown
 
 
 def test_a_channel_username_is_sent_as_a_string(connection, mocked_responses):
