@@ -16,6 +16,9 @@ _SECRET_PAIR = re.compile(
     """
 )
 _BEARER = re.compile(r"(?i)\b(bearer|basic)\s+[A-Za-z0-9._~+/=-]+")
+# A bot token, "<bot id>:<secret>" (Telegram's shape): it lives in URL paths, so any logged or
+# echoed URL may carry one without a key= in front of it.
+_BOT_TOKEN = re.compile(r"(?<![0-9])[0-9]{1,20}:[A-Za-z0-9_-]{20,100}")
 
 
 def redact_text(text: str, secrets: Iterable[str] = ()) -> str:
@@ -24,6 +27,7 @@ def redact_text(text: str, secrets: Iterable[str] = ()) -> str:
         if secret and len(secret) >= 4:
             text = text.replace(secret, REDACTED)
     text = _SECRET_PAIR.sub(lambda m: m.group(1) + REDACTED, text)
+    text = _BOT_TOKEN.sub(REDACTED, text)
     return _BEARER.sub(lambda m: f"{m.group(1)} {REDACTED}", text)
 
 

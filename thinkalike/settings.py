@@ -289,14 +289,16 @@ SECURE_HSTS_PRELOAD = env_bool("SECURE_HSTS_PRELOAD")
 # One line per event. Every record goes to the root's one handler: Django's "django" logger
 # comes with a console handler of its own (active with DEBUG) and "django.server" with another,
 # so they are re-declared without handlers and records reach the root, and print, once. The
-# handler's filter keeps expected refusals (a 403, a bad Host) to one line without a traceback.
+# handler's filters keep expected refusals (a 403, a bad Host) to one line without a traceback,
+# and replace secrets in messages (a bot token in a logged URL path).
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "filters": {"one_line_refusals": {"()": "thinkalike.logs.DropExpectedTraceback"}},
+    "filters": {"one_line_refusals": {"()": "thinkalike.logs.DropExpectedTraceback"},
+                "redact_secrets": {"()": "thinkalike.logs.RedactSecrets"}},
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain",
-                             "filters": ["one_line_refusals"]}},
+                             "filters": ["one_line_refusals", "redact_secrets"]}},
     "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO")},
     "loggers": {
         "django": {"handlers": [], "level": "INFO", "propagate": True},

@@ -29,3 +29,13 @@ def test_redact_mapping_leaves_its_input_alone():
     data = {"next": {"api_key": "k"}, "list": [{"api_key": "k"}]}
     redact_mapping(data, KEYS)
     assert data == {"next": {"api_key": "k"}, "list": [{"api_key": "k"}]}
+
+
+def test_a_bot_token_is_redacted_without_being_named():
+    from integrations.redaction import redact_text
+
+    path = "/bot123456789:AAE-secret_part-0123456789abcdef/sendMessage"
+    assert redact_text(path) == f"/bot{REDACTED}/sendMessage"
+    # Times, ports and short ids are not tokens.
+    for text in ("at 06:25:24,287", "http://127.0.0.1:8000/x", "chat -100123:42"):
+        assert redact_text(text) == text
