@@ -312,11 +312,14 @@ class StreamSync:
     def stream_etag_for(self, plan: Pass, index: int, request: ApiRequest,
                         is_first_page: bool) -> str:
         """The ETag to send: only for the first page of an incremental pass, and only when
-        that request is exactly the one the stored ETag answered."""
+        that request is exactly the one the stored ETag answered.
+
+        Never in a full pass: a 304 ends the pass having seen nothing, and a full pass deletes
+        what it did not see."""
         cursor = self.state.cursor or {}
         if not (plan.mode == SyncRun.Mode.INCREMENTAL and is_first_page and index == 0):
             return ""
-        if cursor.get("etag_since") != plan.since:
+        if self.stream.since_param and cursor.get("etag_since") != plan.since:
             return ""
         return cursor.get("etag", "")
 
@@ -420,8 +423,10 @@ class StreamSync:
             cursor["since"] = plan.max_seen
         if plan.mode == SyncRun.Mode.FULL and plan.from_start:
             cursor["full_completed_at"] = now
-        if plan.mode == SyncRun.Mode.INCREMENTAL and plan.etag:
-            # Valid for the next run only if it asks the very same question.
+        # Valid for the next run only if it asks the very same question: the same since value,
+        # or any pass at all of a stream that sends none (its first request never changes).
+        same_question = plan.mode == SyncRun.Mode.INCREMENTAL or not self.stream.since_param
+        if same_question and plan.etag:
             cursor["etag"], cursor["etag_since"] = plan.etag, plan.since
         elif not self.not_modified:
             cursor.pop("etag", None)

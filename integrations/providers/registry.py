@@ -1,20 +1,18 @@
 """The catalog: one line per provider. No import scanning."""
 
-from .base import Provider
-from .openlibrary.provider import OpenLibraryProvider
-from .sandbox.provider import SandboxProvider
-from .spotify.provider import SpotifyProvider
-from .telegram.provider import TelegramProvider
+from django.utils.module_loading import import_string
 
-PROVIDERS: dict[str, Provider] = {
-    p.slug: p
-    for p in (
-        SandboxProvider(),
-        SpotifyProvider(),
-        OpenLibraryProvider(),
-        TelegramProvider(),
-    )
-}
+from .base import Provider
+
+CATALOG = (
+    "integrations.providers.sandbox.provider.SandboxProvider",
+    "integrations.providers.spotify.provider.SpotifyProvider",
+    "integrations.providers.openlibrary.provider.OpenLibraryProvider",
+    "integrations.providers.telegram.provider.TelegramProvider",
+    "integrations.providers.github.provider.GitHubProvider",
+)
+
+PROVIDERS: dict[str, Provider] = {p.slug: p for p in (import_string(path)() for path in CATALOG)}
 
 
 class UnknownProvider(LookupError):
