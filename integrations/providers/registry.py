@@ -4,6 +4,7 @@ from .base import Provider
 from .openlibrary.provider import OpenLibraryProvider
 from .sandbox.provider import SandboxProvider
 from .spotify.provider import SpotifyProvider
+from .stripe.provider import StripeProvider
 
 PROVIDERS: dict[str, Provider] = {
     p.slug: p
@@ -11,6 +12,7 @@ PROVIDERS: dict[str, Provider] = {
         SandboxProvider(),
         SpotifyProvider(),
         OpenLibraryProvider(),
+        StripeProvider(),
     )
 }
 
