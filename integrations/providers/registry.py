@@ -3,6 +3,7 @@
 from .base import Provider
 from .openlibrary.provider import OpenLibraryProvider
 from .sandbox.provider import SandboxProvider
+from .sendgrid.provider import SendGridProvider
 from .spotify.provider import SpotifyProvider
 from .stripe.provider import StripeProvider
 
@@ -13,6 +14,7 @@ PROVIDERS: dict[str, Provider] = {
         SpotifyProvider(),
         OpenLibraryProvider(),
         StripeProvider(),
+        SendGridProvider(),
     )
 }
 
