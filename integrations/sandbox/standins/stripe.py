@@ -7,9 +7,8 @@ import re
 
 from django.http import JsonResponse
 from django.urls import path
-from django.views.decorators.http import require_GET
 
-from integrations.sandbox.guards import sandbox_required
+from .gate import stand_in_view
 
 KEY = re.compile(r"Bearer (rk|sk)_test_[0-9A-Za-z]{10,240}")
 VERSION = "2024-06-20"
@@ -37,21 +36,13 @@ def error(status: int, message: str, **extra) -> JsonResponse:
                                    **extra}}, status=status)
 
 
-def stripe_view(view):
-    """Sandbox only, GET only, a test-mode key as Bearer; Stripe's headers on every answer."""
+def stripe_headers(request) -> dict[str, str]:
+    return {"Request-Id": "req_StandIn0000000",
+            "Stripe-Version": request.headers.get("Stripe-Version", VERSION)}
 
-    @sandbox_required
-    @require_GET
-    def answer(request):
-        if not KEY.fullmatch(request.headers.get("Authorization", "")):
-            response = error(401, "Invalid API Key provided.")
-        else:
-            response = view(request)
-        response["Request-Id"] = "req_StandIn0000000"
-        response["Stripe-Version"] = request.headers.get("Stripe-Version", VERSION)
-        return response
 
-    return answer
+stripe_view = stand_in_view(KEY, lambda: error(401, "Invalid API Key provided."),
+                            stripe_headers)
 
 
 def listing(request, records: list[dict], url: str) -> JsonResponse:

@@ -3,8 +3,10 @@ has_more, created[gte], Stripe's errors, and nothing unless the sandbox is on.""
 
 import pytest
 
+from integrations.models import ExternalItem
 from integrations.providers.stripe import mapping
 from integrations.sandbox.standins import stripe
+from tests.integrations.sandbox.standin_sync import connect_and_sync
 
 BASE = "/sandbox/stand-ins/stripe/"
 AUTH = {"HTTP_AUTHORIZATION": "Bearer rk_test_51StandInDemoKey0001"}
@@ -62,25 +64,8 @@ def test_nothing_unless_the_sandbox_is_on(client, settings):
 
 def test_the_provider_connects_and_syncs_against_the_stand_in(sandbox, settings, db,
                                                               django_capture_on_commit_callbacks):
-    from consent.purposes import PURPOSES
-    from consent.services import consent_set
-    from integrations.models import Connection, ExternalItem, SyncRun
-    from integrations.providers.registry import get_provider
-    from integrations.services import connection_connect_with_form
-    from integrations.sync import sync_execute, sync_request
-    from tests.factories import make_user
-
-    settings.THINKALIKE_STAND_INS = True
-    settings.THINKALIKE_RATE_BUDGETS = False
-    user = make_user("demo@example.com")
-    for purpose in PURPOSES:
-        consent_set(user=user, purpose=purpose, granted=True)
-    connection = connection_connect_with_form(user=user, provider=get_provider("stripe"),
-                                              fields={"token": AUTH["HTTP_AUTHORIZATION"][7:]})
-    Connection.objects.filter(pk=connection.pk).update(sync_claimed_at=None)  # connect's run
-    run = sync_request(connection=connection, trigger=SyncRun.Trigger.MANUAL, full=True)
-    run = sync_execute(run_id=run.pk)
-    assert run.status == SyncRun.Status.SUCCEEDED, run.error_message
+    connection, run = connect_and_sync(settings, "stripe", AUTH["HTTP_AUTHORIZATION"][7:])
+    assert run.created == len(stripe.CHARGES) + len(stripe.CUSTOMERS)
     kinds = ExternalItem.objects.filter(connection=connection).values_list("kind", flat=True)
     assert sorted(kinds) == ["charge"] * len(stripe.CHARGES) + ["customer"] * len(stripe.CUSTOMERS)
     assert all(path.startswith(BASE) for path in sandbox.paths())
