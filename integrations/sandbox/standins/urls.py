@@ -4,4 +4,5 @@ from django.urls import include, path
 
 urlpatterns = [
     path("stripe/", include("integrations.sandbox.standins.stripe")),
+    path("sendgrid/", include("integrations.sandbox.standins.sendgrid")),
 ]
