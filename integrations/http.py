@@ -148,7 +148,8 @@ class ApiClient:
                 refreshed = True
                 continue
             if verdict in (Verdict.REFRESH_THEN_RETRY, Verdict.RECONNECT):
-                raise ReauthRequired(REFUSED.format(name=name, status=status))
+                raise ReauthRequired(self.provider.refusal_message(response)
+                                     or REFUSED.format(name=name, status=status))
             if verdict == Verdict.RATE_LIMITED:  # send() raises these; a hook may disagree
                 raise RateLimited(RATE_LIMITED_MESSAGE.format(name=name))
             if verdict == Verdict.TRY_LATER:

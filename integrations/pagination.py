@@ -10,9 +10,11 @@ never a bare KeyError or TypeError.
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
+from datetime import UTC, date, timedelta
 from typing import Any, Protocol
 from urllib.parse import urljoin, urlsplit
 
+from . import clock
 from .exceptions import ProviderDataError
 from .links import MAX_LINK_HEADER, next_link
 from .wire import ApiRequest, ApiResponse
@@ -414,3 +416,53 @@ class SyncTokenPaginator:
                 params={**request.params, self.page_token_param: page_token}))
         return Page(records, None, token_at(response.payload, self.sync_token_key,
                                             max_length=MAX_SYNC_TOKEN_LENGTH))
+
+
+def _day(value: Any) -> date | None:
+    """A ``YYYY-MM-DD`` parameter as a date, or None (never raises)."""
+    if not isinstance(value, str) or len(value) != 10:
+        return None
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        return None
+
+
+@dataclass(frozen=True)
+class DateRangePaginator:
+    """Statistics asked for by date range (SendGrid ``start_date``/``end_date``): consecutive
+    windows of ``window_days`` from a start date forward to today, one request each.
+
+    The first window starts at the request's start parameter when there is one (an
+    incremental pass's cursor), else ``windows`` windows back from today. Today comes from
+    integrations.clock, in UTC. The client, not the provider, decides the pages, so the pass
+    always ends at today's window whatever the answers say.
+    """
+
+    start_param: str = "start_date"
+    end_param: str = "end_date"
+    window_days: int = 30
+    windows: int = 3
+    items_key: str = ""
+
+    def _window(self, request: ApiRequest, start: date, today: date) -> ApiRequest:
+        end = min(start + timedelta(days=self.window_days - 1), today)
+        return request.with_params(**{self.start_param: start.isoformat(),
+                                      self.end_param: end.isoformat()})
+
+    def first(self, request: ApiRequest) -> ApiRequest:
+        today = clock.now().astimezone(UTC).date()
+        start = _day(request.params.get(self.start_param))
+        if start is None:
+            start = today - timedelta(days=self.window_days * self.windows - 1)
+        return self._window(request, min(start, today), today)
+
+    def parse(self, response: ApiResponse, request: ApiRequest, *, base_url: str) -> Page:
+        records = records_at(response.payload, self.items_key)
+        end = _day(request.params.get(self.end_param))
+        if end is None:
+            raise ValueError("a date range request names its window: build it with first()")
+        today = clock.now().astimezone(UTC).date()
+        if end >= today:
+            return Page(records, None)
+        return Page(records, self._window(request, end + timedelta(days=1), today).next_page())

@@ -282,6 +282,12 @@ class Provider:
         put ``classify.github_rate_limit`` or ``google_rate_limit`` in front of this."""
         return classify.default(response)
 
+    def refusal_message(self, response: requests.Response) -> str:
+        """Why the provider refused the credential, for people (a permission a restricted
+        key lacks), or "" for the generic message. Called on answers classified RECONNECT or
+        REFRESH_THEN_RETRY; must never echo the body's text, which may quote the key."""
+        return ""
+
     # -- connect --------------------------------------------------------------------------
     def test_credentials(self, client: ApiClient, fields: Mapping[str, str]) -> AccountInfo:
         """Make a cheap call with the given form values; return the account they belong to.

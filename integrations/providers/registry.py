@@ -10,6 +10,8 @@ CATALOG = (
     "integrations.providers.openlibrary.provider.OpenLibraryProvider",
     "integrations.providers.telegram.provider.TelegramProvider",
     "integrations.providers.github.provider.GitHubProvider",
+    "integrations.providers.stripe.provider.StripeProvider",
+    "integrations.providers.sendgrid.provider.SendGridProvider",
 )
 
 PROVIDERS: dict[str, Provider] = {p.slug: p for p in (import_string(path)() for path in CATALOG)}

@@ -4,4 +4,6 @@ from django.urls import include, path
 
 urlpatterns = [
     path("telegram/", include("integrations.sandbox.standins.telegram")),
+    path("stripe/", include("integrations.sandbox.standins.stripe")),
+    path("sendgrid/", include("integrations.sandbox.standins.sendgrid")),
 ]
