@@ -1,5 +1,6 @@
 """The catalog: one line per provider. No import scanning."""
 
+from .anilist.provider import AniListProvider
 from .base import Provider
 from .openlibrary.provider import OpenLibraryProvider
 from .sandbox.provider import SandboxProvider
@@ -11,6 +12,7 @@ PROVIDERS: dict[str, Provider] = {
         SandboxProvider(),
         SpotifyProvider(),
         OpenLibraryProvider(),
+        AniListProvider(),
     )
 }
 
