@@ -11,12 +11,12 @@ from .views import AniListOAuth2Adapter
 
 
 class AniListAccount(ProviderAccount):
+    def to_str(self):
+        return self.account.extra_data.get("name") or super().to_str()
+
     def get_profile_url(self):
         name = self.account.extra_data.get("name")
         return f"https://anilist.co/user/{quote(name)}/" if isinstance(name, str) else None
-
-    def to_str(self):
-        return self.account.extra_data.get("name") or super().to_str()
 
 
 class AniListOAuth2Provider(DeclaredScopes, OAuth2Provider):
@@ -26,8 +26,7 @@ class AniListOAuth2Provider(DeclaredScopes, OAuth2Provider):
     oauth2_adapter_class = AniListOAuth2Adapter
     pkce_enabled_default = False  # not documented by AniList: assumed unsupported
 
+    # extract_common_fields stays allauth's empty default: a data source, never an identity.
+
     def extract_uid(self, data):
         return uid_from(data["id"])  # Viewer.id, an integer
-
-    def extract_common_fields(self, data):
-        return {}  # a data source, never an identity: nothing to copy onto the user
