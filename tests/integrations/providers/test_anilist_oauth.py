@@ -11,10 +11,15 @@ from django.urls import reverse
 from django.utils import timezone
 
 from integrations.allauth.adapter import CONNECT_FAILED
-from integrations.allauth.oauth2 import BAD_PROFILE_ANSWER
+from integrations.allauth.oauth2 import BAD_PROFILE_ANSWER, BAD_TOKEN_ANSWER
 from integrations.models import Connection, Credential
 from integrations.providers.anilist import client as anilist
 from tests.factories import make_user
+from tests.integrations.allauth.test_oauth2 import (
+    DEEP,
+    TOKEN_ANSWERS,
+    assert_nothing_stored_and_told,
+)
 
 CLIENT_SECRET = "anilist-test-client-secret-0123456789"  # settings_test.py
 JWT = "eyJ0eXAiOiJKV1QiLCJhbGciOiJSUzI1NiJ9.eyJzdWIiOiIxMjM0NSJ9.c2lnbmF0dXJl"
@@ -96,3 +101,50 @@ def test_an_unusable_profile_saves_nothing(person, client, mocked_responses, sta
     if status == 200:
         shown = [str(m) for m in get_messages(response.wsgi_request)]
         assert shown == [CONNECT_FAILED.format(provider="AniList", reason=BAD_PROFILE_ANSWER)]
+
+
+@pytest.mark.parametrize("body", [
+    DEEP, '{"data": {"Viewer": {"id": NaN}}}', b'{"data": {"Viewer": {"id": "\xff"}}}',
+    '{"data": {"Viewer": {"id": 1, "name": ' + DEEP + "}}}", "<html>Bad gateway</html>",
+], ids=["deep", "nan", "bad_utf8", "deep_name", "html"])
+def test_an_unreadable_profile_saves_nothing(person, client, mocked_responses, caplog, body):
+    query = start(client)
+    mocked_responses.post(anilist.TOKEN_URL, json={"access_token": JWT, "expires_in": YEAR})
+    mocked_responses.post(anilist.API_BASE, body=body, content_type="application/json")
+    response = callback(client, query["state"])
+    assert_nothing_stored_and_told(response, "AniList", BAD_PROFILE_ANSWER, caplog)
+
+
+# Every token answer of the shared hostile table, but sent to AniList's JSON exchange. AniList
+# answers JSON only: a form-encoded answer is as unusable as any other non-JSON body, and one
+# that is not JSON or not an object is a bad answer (allauth's form parsing would call it an
+# incomplete sign-in). A good JSON answer without a Content-Type is read (allauth's KeyError).
+READ_WITHOUT_TYPE = "body without content type"
+OURS = {"body not JSON text": BAD_TOKEN_ANSWER, "body null": BAD_TOKEN_ANSWER}
+HOSTILE = [(row[0], row[1], row[2], OURS.get(row[0], row[3])) for row in TOKEN_ANSWERS
+           if row[0] != READ_WITHOUT_TYPE]
+
+
+def token_answer(mocked, body, content_type):
+    mocked.add_callback("POST", anilist.TOKEN_URL, content_type=None, callback=lambda _: (
+        200, {"Content-Type": content_type} if content_type else {}, body))
+    mocked.post(anilist.API_BASE, json={"data": {"Viewer": {"id": 1, "name": "x"}}})
+
+
+@pytest.mark.parametrize(("body", "content_type", "reason"), [row[1:] for row in HOSTILE],
+                         ids=[row[0] for row in HOSTILE])
+def test_hostile_token_answers_store_nothing(person, client, mocked_responses, caplog, body,
+                                             content_type, reason):
+    query = start(client)
+    token_answer(mocked_responses, body, content_type)
+    response = callback(client, query["state"])
+    assert_nothing_stored_and_told(response, "AniList", reason, caplog)
+
+
+def test_a_json_token_answer_without_a_content_type_is_read(person, client, mocked_responses):
+    query = start(client)
+    _, body, content_type, _ = next(r for r in TOKEN_ANSWERS if r[0] == READ_WITHOUT_TYPE)
+    token_answer(mocked_responses, body, content_type)
+    assert callback(client, query["state"])["Location"] == reverse(
+        "integrations:connected_services")
+    assert Connection.objects.get().external_account_id == "1"

@@ -11,6 +11,7 @@ from allauth.socialaccount.providers.oauth2.views import OAuth2Adapter, OAuth2Lo
 
 from integrations.allauth.oauth2 import (
     BAD_PROFILE_ANSWER,
+    BAD_TOKEN_ANSWER,
     BadProviderAnswer,
     ConnectCallbackView,
     ConnectOAuth2Mixin,
@@ -19,13 +20,6 @@ from integrations.exceptions import ProviderDataError
 from integrations.transport import parse_json
 
 from .. import client
-
-
-def _json(response) -> object:
-    try:
-        return parse_json(response.content or b"", name="AniList")
-    except ProviderDataError:
-        return None
 
 
 class JsonTokenClient(OAuth2Client):
@@ -39,10 +33,11 @@ class JsonTokenClient(OAuth2Client):
         # Never the body in the message: an error answer may echo the code or the secret.
         if response.status_code != 200:
             raise OAuth2Error(f"AniList's token endpoint answered HTTP {response.status_code}")
-        data = _json(response)
-        if not isinstance(data, dict) or "access_token" not in data:
-            raise OAuth2Error("AniList's token endpoint answered without an access token")
-        return data
+        try:
+            # Its shape is checked by parse_token (ConnectOAuth2Mixin), as for every provider.
+            return parse_json(response.content or b"", name="AniList")
+        except ProviderDataError:
+            raise BadProviderAnswer(BAD_TOKEN_ANSWER, "the token answer is not JSON") from None
 
 
 class AniListOAuth2Adapter(ConnectOAuth2Mixin, OAuth2Adapter):
@@ -59,7 +54,10 @@ class AniListOAuth2Adapter(ConnectOAuth2Mixin, OAuth2Adapter):
                                     headers={"Authorization": f"Bearer {token.token}",
                                              "Accept": "application/json"})
             response.raise_for_status()  # "Invalid token" is a 400: a handled auth error
-            payload = _json(response)
+            try:
+                payload = parse_json(response.content or b"", name="AniList")
+            except ProviderDataError:
+                payload = None
         data = payload.get("data") if isinstance(payload, dict) else None
         viewer = data.get("Viewer") if isinstance(data, dict) else None
         if not isinstance(viewer, dict):
