@@ -14,7 +14,7 @@ GRAPHQL = ""  # the API base itself
 AUTHORIZE_URL = "https://anilist.co/api/v2/oauth/authorize"
 TOKEN_URL = "https://anilist.co/api/v2/oauth/token"
 
-NO_USER_ID = "AniList: this connection has no AniList user id; please reconnect."
+NO_USER_ID = "This AniList connection has no AniList user id; please reconnect."
 
 # https://docs.anilist.co/reference/query  (Viewer: the token's own user)
 VIEWER = "query { Viewer { id name } }"

@@ -308,7 +308,7 @@ def test_an_api_switched_off_is_try_later_and_keeps_the_connection(person, mocke
 def test_a_connection_without_a_numeric_user_id_asks_to_reconnect(person, mocked_responses):
     connection = connect(person, external_id="someone")
     run = sync(connection)
-    assert run.error_code == "reauth_required"
+    assert (run.error_code, run.error_message) == ("reauth_required", client.NO_USER_ID)
     assert len(mocked_responses.calls) == 0
 
 
