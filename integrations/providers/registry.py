@@ -12,6 +12,7 @@ CATALOG = (
     "integrations.providers.github.provider.GitHubProvider",
     "integrations.providers.stripe.provider.StripeProvider",
     "integrations.providers.sendgrid.provider.SendGridProvider",
+    "integrations.providers.anilist.provider.AniListProvider",
 )
 
 PROVIDERS: dict[str, Provider] = {p.slug: p for p in (import_string(path)() for path in CATALOG)}

@@ -40,10 +40,12 @@ from integrations.models import Connection, ExternalItem, RateBucket, StreamStat
 from integrations.pagination import (
     CursorParamPaginator,
     DateRangePaginator,
+    GraphQLPageInfoPaginator,
     LinkHeaderPaginator,
     NextUrlPaginator,
     PageNumberPaginator,
     same_origin,
+    value_at,
 )
 from integrations.providers.registry import PROVIDERS
 from integrations.streams import PAGE_REPEATED, TOO_MANY_PAGES
@@ -89,7 +91,7 @@ class World:
             self.foreign.append(request.url)
             return 200, {"Content-Type": "application/json"}, "{}"
         self.api_calls.append((request.url, request.headers.get("Authorization", "")))
-        stream = self.stream_for(request.url)
+        stream = self.stream_for(request)
         number = self.pages[stream.name]
         self.pages[stream.name] += 1
         answer = self.row.respond(self, request, stream, number)
@@ -97,15 +99,15 @@ class World:
             raise answer
         return answer
 
-    def stream_for(self, url: str):
-        path = urlsplit(url).path
+    def stream_for(self, request):
+        path = urlsplit(request.url).path
         for stream in self.provider.streams:
             for segment in stream.segments:
-                own = stream.path.format(**self.provider.connection_params(self.connection),
-                                         **segment)
-                if path.endswith("/" + own):
+                own = stream.first_request(
+                    {**self.provider.connection_params(self.connection), **segment})
+                if path.endswith("/" + own.url) and same_variables(request, own):
                     return stream
-        raise AssertionError(f"no stream requests {url}")
+        raise AssertionError(f"no stream requests {request.url}")
 
     def origin(self) -> str:
         parts = urlsplit(self.base_url)
@@ -124,6 +126,10 @@ class World:
             return ok(payload, headers=link)
         if isinstance(paginator, NextUrlPaginator):
             payload[paginator.next_key] = next_url
+        elif isinstance(paginator, GraphQLPageInfoPaginator):
+            info = value_at(payload, "data." + paginator.page_info_path)
+            info["hasNextPage"] = True  # a source that never says "done"
+            info.pop("currentPage", None)  # the same page answers every page number
         elif isinstance(paginator, CursorParamPaginator):
             payload[paginator.has_more_key] = next_url is not None  # "more" means a next page
         elif isinstance(paginator, PageNumberPaginator):
@@ -137,10 +143,39 @@ def follows_links(provider, *, in_body: bool = False) -> bool:
     return any(isinstance(s.paginator, kinds) for s in provider.streams)
 
 
-def listing(stream, records) -> dict | list:
-    """A last page holding ``records``: under the items key, or the body itself."""
+def same_variables(request, own) -> bool:
+    """Streams on one URL (GraphQL) differ by their variables: ``request`` has ``own``'s."""
+    wanted = own.json.get("variables") if isinstance(own.json, dict) else None
+    if not wanted:
+        return True
+    sent = json.loads(request.body or b"{}").get("variables") or {}
+    return all(sent.get(key) == value for key, value in wanted.items())
+
+
+def records_path(stream) -> str:
+    """Where the stream's paginator reads the records of a page (a dotted path; "" for a
+    body that is the list itself)."""
+    if isinstance(stream.paginator, GraphQLPageInfoPaginator):
+        return "data." + stream.paginator.records_path
+    return stream.paginator.items_key
+
+
+def last_page(stream, records) -> dict | list:
+    """A page that says it is the last, holding ``records`` where the paginator reads them."""
+    if isinstance(stream.paginator, GraphQLPageInfoPaginator):
+        page = {"data": {}}
+        put(page, "data." + stream.paginator.page_info_path, {"hasNextPage": False})
+        put(page, records_path(stream), records)
+        return page
     key = stream.paginator.items_key
     return {key: records, "next": None} if key else records
+
+
+def put(payload: dict, path: str, value) -> None:
+    *parents, last = path.split(".")
+    for key in parents:
+        payload = payload.setdefault(key, {})
+    payload[last] = value
 
 
 def ok(payload, status: int = 200, headers: dict | None = None) -> tuple:
@@ -197,7 +232,7 @@ def fresh_ids(value, number: int):
     for key, item in value.items():
         if key == "id" and isinstance(item, str):
             item = f"{item}p{number}"
-        elif key == "id" and isinstance(item, int) and not isinstance(item, bool):
+        elif (key == "id" or key.endswith("Id")) and type(item) is int:  # AniList's mediaId
             item = item * 1000 + number
         elif key == "key" and isinstance(item, str) and (
                 work := re.fullmatch(r"/works/OL(\d+)W", item)):
@@ -225,9 +260,7 @@ def nested_in_record(world, request, stream, number):
     value: object = "leaf"
     for _ in range(200):
         value = {"x": value}
-    for records in payload.values() if isinstance(payload, dict) else [payload]:
-        if isinstance(records, list) and records and isinstance(records[0], dict):
-            records[0]["extra"] = value
+    value_at(payload, records_path(stream))[0]["extra"] = value
     return ok(payload)
 
 
@@ -236,12 +269,12 @@ def huge_body(world, request, stream, number):
 
 
 def items_not_a_list(world, request, stream, number):
-    return ok(listing(stream, "not a list"))
+    return ok(last_page(stream, "not a list"))
 
 
 def records_of_another_shape(world, request, stream, number):
     odd = [{"id": ["x"], "name": {"a": 1}, "work": [], "track": "x", "title": 5}]
-    return ok(listing(stream, odd))
+    return ok(last_page(stream, odd))
 
 
 @dataclass(frozen=True)
@@ -390,7 +423,7 @@ def world_for(db, mocked_responses, monkeypatch, settings, no_sleep):
         for purpose in PURPOSES:
             consent_set(user=user, purpose=purpose, granted=True)
         oauth = provider.auth.uses_tokens
-        connection = make_connection(user, provider.slug, external_id="reader",
+        connection = make_connection(user, provider.slug, external_id="4242",
                                      access_token=TOKEN if oauth else "",
                                      refresh_token="RT-hostile-0001" if oauth else "",
                                      expires_in=3600 if oauth else None)

@@ -15,6 +15,7 @@ from hypothesis import strategies as st
 from consent.purposes import PURPOSES
 from integrations.auth import AuthKind, AuthStrategy
 from integrations.exceptions import ProviderDataError
+from integrations.models import Connection
 from integrations.pagination import NextUrlPaginator, PageNumberPaginator
 from integrations.providers.base import InterestSignal, MappedItem
 from integrations.providers.registry import PROVIDERS, UnknownProvider, get_provider
@@ -51,8 +52,11 @@ def test_declaration_is_complete(provider):
                          ids=lambda v: getattr(v, "slug", getattr(v, "name", "")))
 def test_stream_maps_its_fixture_page(provider, stream):
     payload = fixture(provider.slug, stream.name)
+    # The context a sync would give: the provider's values for a connection (unsaved: no
+    # database), then the segment's.
+    connection = Connection(provider=provider.slug, external_account_id="12345", config={})
     request = stream.paginator.first(stream.first_request(
-        {key: "x" for key in ("username", *stream.segments[0])} | dict(stream.segments[0])))
+        provider.connection_params(connection) | dict(stream.segments[0])))
     base = provider.get_api_base_url()
     page = stream.paginator.parse(ApiResponse(200, {}, payload), request, base_url=base)
     assert page.records, "the fixture page should hold records"
