@@ -1,6 +1,7 @@
 """The catalog: one line per provider. No import scanning."""
 
 from .base import Provider
+from .custom_api.provider import CustomApiProvider
 from .openlibrary.provider import OpenLibraryProvider
 from .sandbox.provider import SandboxProvider
 from .spotify.provider import SpotifyProvider
@@ -11,6 +12,7 @@ PROVIDERS: dict[str, Provider] = {
         SandboxProvider(),
         SpotifyProvider(),
         OpenLibraryProvider(),
+        CustomApiProvider(),
     )
 }
 
