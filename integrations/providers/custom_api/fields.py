@@ -23,14 +23,15 @@ INVALID_VALUE = "Enter a valid {label}: no spaces, line breaks or other special 
 RESERVED_HEADER = "The header {name} cannot carry the key: it steers the request itself. " \
                   "Use the header the API documents, such as X-Api-Key."
 BAD_TEST_PATH = "The test path must be a path under the base URL, such as /status " \
-                "(no address of its own, no // and no ..)."
+                "(no address of its own, no query, no // and no ..)."
 
 KIND_LABELS = {AuthKind.BEARER: "Bearer token", AuthKind.API_KEY: "API key in a header",
                AuthKind.BASIC: "User name and password (Basic)", AuthKind.NONE: "None"}
 DEFAULT_TEST_PATH = "/"
 MAX_TEST_PATH = 200
-# Unreserved and sub-delimiter characters, "/", ":", "@", "%" and a query: no space, no "\".
-TEST_PATH = r"[A-Za-z0-9._~!$&'()*+,;=:@%/?-]{1,200}"
+# Path characters only (unreserved, sub-delimiters, "/", ":", "@", "%"): no space, no "\", and
+# no query, which is where a key would go, and the path is kept in plain Connection.config.
+TEST_PATH = r"[A-Za-z0-9._~!$&'()*+,;=:@%/-]{1,200}"
 
 FORM_FIELDS = (
     FormField("name", "Name", "What to call this API on its card.", max_length=80),

@@ -127,7 +127,8 @@ def test_the_chosen_kinds_values_are_checked_before_any_request(person, mocked_r
 
 @pytest.mark.parametrize("path", ["http://evil.example/", "//evil.example/x", "../admin",
                                   "/a/../b", "/%2e%2e/x", "/a%2Fb", "https:x", "javascript:x",
-                                  "/a b", "/a\\b", "/" + "x" * 200])
+                                  "/a b", "/a\\b", "/status?api_key=1", "/s#x",
+                                  "/" + "x" * 200])
 def test_test_paths_outside_the_base_are_refused(person, mocked_responses, path):
     assert refused(person, mocked_responses, test_path=path) == form.BAD_TEST_PATH
 
