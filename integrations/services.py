@@ -161,9 +161,10 @@ def connection_connect_with_form(
         raise ProviderNotAvailable(f"{provider.name} is connected through its own sign-in page.")
     if not provider.is_available():
         raise ProviderNotAvailable(provider.unavailable_reason() or f"{provider.name} is off.")
-    secrets, config = split_fields(provider, fields)
     client = None
     try:
+        fields = provider.clean_connect_fields(fields)
+        secrets, config = split_fields(provider, fields)
         grant = None
         if provider.auth.uses_tokens:
             # A password grant: the password buys tokens here, once, and is kept nowhere.

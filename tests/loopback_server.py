@@ -1,7 +1,9 @@
 """A real HTTP(S) server on 127.0.0.1 in a thread, for tests of what a client connects to.
 
 It records every request (path and headers) and, over TLS, the name the client sent as SNI.
-Answers come from ``routes`` (path -> (status, headers)); other paths answer 200 "ok".
+Answers come from ``routes`` (path -> (status, headers)); other paths answer 200 "ok". A
+``respond(path, headers) -> (status, headers, body)`` answers every request instead (a server
+that checks credentials, or answers JSON).
 """
 
 from __future__ import annotations
@@ -9,6 +11,7 @@ from __future__ import annotations
 import datetime
 import ssl
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -27,19 +30,24 @@ class Seen:
 
 class LoopbackServer:
     def __init__(self, routes: dict[str, tuple[int, dict[str, str]]] | None = None,
-                 tls: ssl.SSLContext | None = None) -> None:
+                 tls: ssl.SSLContext | None = None,
+                 respond: Callable[[str, dict[str, str]], tuple[int, dict[str, str], bytes]]
+                 | None = None) -> None:
         self.seen = Seen()
         seen, answers = self.seen, routes or {}
 
         class Handler(BaseHTTPRequestHandler):
             def do_GET(self):
                 seen.requests.append((self.path, dict(self.headers)))
-                status, headers = answers.get(self.path, (200, {}))
+                if respond is not None:
+                    status, headers, body = respond(self.path, dict(self.headers))
+                else:
+                    (status, headers), body = answers.get(self.path, (200, {})), b"ok"
                 self.send_response(status)
-                for name, value in {"Content-Length": "2", **headers}.items():
+                for name, value in {"Content-Length": str(len(body)), **headers}.items():
                     self.send_header(name, value)
                 self.end_headers()
-                self.wfile.write(b"ok")
+                self.wfile.write(body)
 
             def log_message(self, *args):  # keep test output quiet
                 pass

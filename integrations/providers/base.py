@@ -289,6 +289,12 @@ class Provider:
         return ""
 
     # -- connect --------------------------------------------------------------------------
+    def clean_connect_fields(self, fields: Mapping[str, str]) -> dict[str, str]:
+        """The submitted connect values as they are tested and stored, before any request: a
+        typed base URL checked and normalised, say. Raises IntegrationError (its message is for
+        the person) to refuse them; nothing is saved then."""
+        return dict(fields)
+
     def test_credentials(self, client: ApiClient, fields: Mapping[str, str]) -> AccountInfo:
         """Make a cheap call with the given form values; return the account they belong to.
 

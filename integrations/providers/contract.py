@@ -66,6 +66,9 @@ class Contract:
     revoke: tuple[Answer, ...] = ()
     # At least one each of 401, 403, 429 and a 5xx.
     errors: tuple[ErrorCase, ...] = ()
+    # Host name -> the address the test's DNS gives it. A base URL the person types is resolved
+    # and checked at connect (integrations/outbound.py), and tests never ask a real resolver.
+    dns: Mapping[str, str] = field(default_factory=dict)
 
 
 def fixture(contract_file: str, name: str) -> Any:

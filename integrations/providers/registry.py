@@ -13,6 +13,7 @@ CATALOG = (
     "integrations.providers.stripe.provider.StripeProvider",
     "integrations.providers.sendgrid.provider.SendGridProvider",
     "integrations.providers.anilist.provider.AniListProvider",
+    "integrations.providers.custom_api.provider.CustomApiProvider",
 )
 
 PROVIDERS: dict[str, Provider] = {p.slug: p for p in (import_string(path)() for path in CATALOG)}

@@ -6,7 +6,9 @@ and disconnect. A provider without a contract fails here."""
 from __future__ import annotations
 
 import importlib
+import ipaddress
 import json
+import socket
 
 import pytest
 import requests
@@ -64,6 +66,19 @@ def mock(mocked: responses.RequestsMock, answers) -> list[responses.BaseResponse
     return registered
 
 
+def dns_table(table):
+    """``socket.getaddrinfo`` answering from the contract's ``dns``; other names do not exist."""
+
+    def getaddrinfo(host, port, family=0, type=0, proto=0, flags=0):
+        if host not in table:
+            raise socket.gaierror(socket.EAI_NONAME, "not in the contract's DNS table")
+        address = ipaddress.ip_address(table[host])
+        family = socket.AF_INET6 if address.version == 6 else socket.AF_INET
+        return [(family, socket.SOCK_STREAM, socket.IPPROTO_TCP, "", (str(address), port))]
+
+    return getaddrinfo
+
+
 def assert_all_used(registered, what: str) -> None:
     unused = [f"{r.method} {r.url}" for r in registered if not r.call_count]
     assert not unused, f"{what}: answers never asked for: {unused}"
@@ -109,6 +124,7 @@ def contract_world(db, django_user_model, mocked_responses, no_sleep, settings,
 def test_provider_contract(provider, contract_world, mocked_responses, monkeypatch):
     contract = contract_of(provider)
     monkeypatch.setattr(type(provider), "is_available", lambda self: True)
+    monkeypatch.setattr(socket, "getaddrinfo", dns_table(contract.dns))
     connection = connect(provider, contract, contract_world, mocked_responses)
     connection.refresh_from_db()
     assert connection.status == Connection.Status.ACTIVE
