@@ -6,8 +6,5 @@ urlpatterns = [
     path("telegram/", include("integrations.sandbox.standins.telegram")),
     path("stripe/", include("integrations.sandbox.standins.stripe")),
     path("sendgrid/", include("integrations.sandbox.standins.sendgrid")),
-from django.urls import include, path  # include: used by the stand-in lines
-
-urlpatterns = [
     path("custom_api/", include("integrations.sandbox.standins.custom_api")),
 ]
