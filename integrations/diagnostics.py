@@ -76,7 +76,7 @@ def connection_diagnostics(*, connection: Connection) -> Diagnostics:
         connection=connection,
         provider=provider,
         retired=is_retired(provider),
-        api_base_url=redact_text(provider.get_api_base_url(), secrets),
+        api_base_url=redact_text(provider.get_api_base_url(connection.config or {}), secrets),
         config=clean(connection.config),
         stream_settings=clean(connection.stream_settings),
         stream_states=[

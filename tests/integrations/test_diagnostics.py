@@ -170,3 +170,13 @@ def test_an_unreadable_credential_renders_as_unreadable(admin_client, alice):
     html = response.content.decode()
     assert "AT-theirs" not in html and "RT-theirs" not in html
     assert CLIENT_SECRET not in html  # key redaction needs no readable secret
+
+
+def test_a_custom_api_shows_the_base_url_the_person_gave(admin_client, alice):
+    connection = make_connection(alice, provider="custom_api")
+    connection.config = {"base_url": "https://api.example-custom.test/v2/", "auth_kind": "bearer"}
+    connection.save()
+
+    html = admin_client.get(diagnostics_url(connection)).content.decode()
+
+    assert "https://api.example-custom.test/v2/" in html
