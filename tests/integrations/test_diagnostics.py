@@ -179,4 +179,5 @@ def test_a_custom_api_shows_the_base_url_the_person_gave(admin_client, alice):
 
     html = admin_client.get(diagnostics_url(connection)).content.decode()
 
-    assert "https://api.example-custom.test/v2/" in html
+    assert ('<th scope="row">API base URL</th><td>https://api.example-custom.test/v2/</td>'
+            in html)
