@@ -190,6 +190,8 @@ class Provider:
     # True when integrations/sandbox/standins/ serves a loopback stand-in of the API for the
     # demo (THINKALIKE_STAND_INS).
     stand_in: ClassVar[bool] = False
+    # What to type on the connect form in the demo, for the stand-in to accept it.
+    stand_in_example: ClassVar[str] = ""
     # True when the person gives the API's base URL: requests then go only to public https
     # addresses, checked after DNS resolution (integrations/outbound.py).
     user_base_url: ClassVar[bool] = False
@@ -252,10 +254,14 @@ class Provider:
         raise KeyError(name)
 
     # -- requests -------------------------------------------------------------------------
+    @property
+    def uses_stand_in(self) -> bool:
+        return self.stand_in and settings.THINKALIKE_STAND_INS
+
     def get_api_base_url(self, config: Mapping[str, Any] | None = None) -> str:
         """The API base; ``config`` is the connection's (a custom API's base URL is there).
         In the demo, a provider with a stand-in is sent to it instead."""
-        if self.stand_in and settings.THINKALIKE_STAND_INS:
+        if self.uses_stand_in:
             return f"{settings.THINKALIKE_SANDBOX_URL.rstrip('/')}/stand-ins/{self.slug}/"
         return self.api_base_url
 
