@@ -190,7 +190,7 @@ class Provider:
     # True when integrations/sandbox/standins/ serves a loopback stand-in of the API for the
     # demo (THINKALIKE_STAND_INS).
     stand_in: ClassVar[bool] = False
-    # What to type on the connect form in the demo, for the stand-in to accept it.
+    # A value the demo's connect page suggests, which the stand-in accepts.
     stand_in_example: ClassVar[str] = ""
     # True when the person gives the API's base URL: requests then go only to public https
     # addresses, checked after DNS resolution (integrations/outbound.py).

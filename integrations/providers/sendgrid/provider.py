@@ -46,7 +46,7 @@ class SendGridProvider(Provider):
     )
     api_base_url = "https://api.sendgrid.com/"
     stand_in = True
-    stand_in_example = "any key shaped like SG.demo-key-id-0001.demo-key-secret-0000000001"
+    stand_in_example = "SG.demo-key-id-0001.demo-key-secret-0000000001"
     # Unpublished; a budget is kept so that X-RateLimit-Remaining: 0 holds every worker until
     # X-RateLimit-Reset (a 429 waits for it too: classify.default).
     rate_limit = (10, 1.0)

@@ -51,7 +51,7 @@ class StripeProvider(Provider):
     )
     api_base_url = "https://api.stripe.com/v1/"
     stand_in = True
-    stand_in_example = "any test key, such as rk_test_DemoKey0123456789"
+    stand_in_example = "rk_test_DemoKey0123456789"
     rate_limit = (25, 1.0)  # 25 requests/s: the per-endpoint default and the sandbox's limit
     revoke_help = "Stripe has no API to revoke a key: roll or delete it in the Stripe Dashboard."
     streams = (

@@ -24,7 +24,7 @@ class TelegramProvider(Provider):
                     help_text="From @BotFather, like 123456789:AAE... It is stored encrypted.")
     api_base_url = "https://api.telegram.org/"
     stand_in = True
-    stand_in_example = "any bot token, such as 123456789:AAFdemoStandInToken000000000000"
+    stand_in_example = "123456789:AAFdemoStandInToken000000000000"
     # The Bot FAQ: about 30 messages a second per bot (each connection is its own bot).
     rate_limit = (30, 1.0)
     rate_limit_per_connection = True
