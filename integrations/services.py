@@ -52,12 +52,13 @@ REVOKE_CRASHED = "{name} could not be asked to revoke access."
 NO_REVOCATION_API = "This provider has no revocation API."
 
 
-def _activate(connection: Connection) -> None:
-    """Fields every (re)connect resets: healthy, due for a first sync now."""
+def _activate(connection: Connection, provider: Provider) -> None:
+    """Fields every (re)connect resets: healthy, due for a first sync now (never, when the
+    provider has no data to sync)."""
     connection.status = Connection.Status.ACTIVE
     connection.last_error = ""
     connection.consecutive_failures = 0
-    connection.next_sync_at = timezone.now()
+    connection.next_sync_at = timezone.now() if provider.streams else None
 
 
 @transaction.atomic
@@ -89,7 +90,7 @@ def connection_store_oauth(
     connection.external_account_id = social_account.uid
     connection.account_label = (label or social_account.uid)[:255]
     connection.scopes = grant.scopes if grant.scopes is not None else list(provider.scopes)
-    _activate(connection)
+    _activate(connection, provider)
     connection.save()
     credential = Credential.objects.select_for_update().filter(connection=connection).first()
     credential = credential or Credential(connection=connection)
@@ -120,7 +121,7 @@ def connection_store_credentials(
     connection.external_account_id = account.external_id[:255]
     connection.account_label = account.label[:255]
     secrets, connection.config = split_fields(provider, fields)
-    _activate(connection)
+    _activate(connection, provider)
     connection.save()
     credential = Credential.objects.filter(connection=connection).first() or Credential(
         connection=connection

@@ -29,7 +29,7 @@ from .http import ApiClient
 from .interests import interests_recompute
 from .models import Connection, SyncRun
 from .providers.base import Stream
-from .providers.registry import UnknownProvider, get_provider
+from .providers.registry import UnknownProvider, get_provider, syncing_provider_slugs
 from .queue import enqueue_many
 from .reauth import connection_mark_reauth
 from .redaction import redact_text
@@ -68,10 +68,12 @@ def _claim_and_create_runs(
     token = uuid.uuid4()
     now = clock.now()
     # Whether a connection may sync is judged here, in the claiming UPDATE, on the row as it
-    # is now: no caller can queue a run of a connection that is not active or has sync off,
-    # whether or not it checked first, and however stale its Connection object is.
+    # is now: no caller can queue a run of a connection that is not active, has sync off, or
+    # whose provider has nothing to sync (no streams, or no longer installed), whether or not
+    # it checked first, and however stale its Connection object is.
     claimed = Connection.objects.filter(
-        _claimable(), pk__in=pks, status=Connection.Status.ACTIVE, sync_enabled=True
+        _claimable(), pk__in=pks, status=Connection.Status.ACTIVE, sync_enabled=True,
+        provider__in=syncing_provider_slugs(),
     ).update(sync_claimed_at=now, sync_claim_token=token)
     if not claimed:
         return []

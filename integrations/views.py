@@ -55,6 +55,7 @@ SYNC_QUEUED = "Sync queued."
 SYNC_ALREADY_QUEUED = "A sync is already queued or running."
 SYNC_NEEDS_RECONNECT = "{name} needs reconnecting before it can sync."
 SYNC_TURNED_OFF = "Syncing is turned off for this connection."
+NOTHING_TO_SYNC = "{name} has no data to sync: it is connected for its actions only."
 SYNC_RETIRED = "{name} is no longer offered here, so it cannot sync."
 DISCONNECTED = (
     "Disconnected {name}. Its stored credential, {items} imported items and its interests "
@@ -317,6 +318,9 @@ def sync_now(request: HttpRequest, pk: int) -> HttpResponse:
     provider = _provider_of(connection)
     if is_retired(provider):
         messages.error(request, SYNC_RETIRED.format(name=provider.name))
+        return redirect("integrations:connection_detail", pk=connection.pk)
+    if not provider.streams:
+        messages.info(request, NOTHING_TO_SYNC.format(name=provider.name))
         return redirect("integrations:connection_detail", pk=connection.pk)
     if not connection_can_sync(connection) or needs_reconnect(connection):
         if needs_reconnect(connection):

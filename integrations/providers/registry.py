@@ -34,6 +34,11 @@ def all_providers() -> list[Provider]:
     return list(PROVIDERS.values())
 
 
+def syncing_provider_slugs() -> list[str]:
+    """The installed providers that have data to sync (a bot or a custom API may have none)."""
+    return [slug for slug, provider in PROVIDERS.items() if provider.streams]
+
+
 def provider_for_allauth(allauth_id: str) -> Provider | None:
     """The catalog's provider that signs in through allauth's provider ``allauth_id``."""
     return next((p for p in PROVIDERS.values() if p.allauth_id == allauth_id), None)
