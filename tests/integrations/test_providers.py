@@ -8,12 +8,14 @@ import json
 from pathlib import Path
 
 import pytest
+import requests
 from allauth.socialaccount import providers as allauth_providers
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from consent.purposes import PURPOSES
 from integrations.auth import AuthKind, AuthStrategy
+from integrations.classify import Verdict
 from integrations.exceptions import ProviderDataError
 from integrations.models import Connection
 from integrations.pagination import NextUrlPaginator, PageNumberPaginator
@@ -196,3 +198,33 @@ def test_rate_headers_never_raise(value):
     assert seconds is None or seconds >= 0
     until = reset_at(value, 1_800_000_000.0)
     assert until is None or 0 <= until < float("inf")
+
+
+# Error bodies shaped like the catalog's, with any JSON (huge integers too) where values go.
+error_like = st.dictionaries(
+    st.sampled_from(["ok", "error_code", "description", "parameters", "errors", "error",
+                     "message", "data", "retry_after", "status"]),
+    json_values | st.integers(min_value=10**300, max_value=10**400)
+    | st.lists(st.dictionaries(st.sampled_from(["status", "message", "retry_after"]),
+                               json_values | st.integers(min_value=10**300), max_size=3),
+               max_size=3)
+    | st.fixed_dictionaries({"retry_after": json_values | st.integers(min_value=10**300)}),
+    max_size=5,
+)
+
+
+@pytest.mark.parametrize("provider", PROVIDERS.values(), ids=lambda p: p.slug)
+@settings(max_examples=150, deadline=None)
+@given(status=st.sampled_from([200, 400, 401, 403, 404, 409, 429, 500, 503]), body=error_like,
+       retry_after=st.sampled_from([None, "7", "-1", "1e999", "soon", "9" * 400]))
+def test_classification_never_raises_on_any_answer(provider, status, body, retry_after):
+    response = requests.Response()
+    response.status_code = status
+    if retry_after is not None:
+        response.headers["Retry-After"] = retry_after
+    response.headers["X-RateLimit-Remaining"] = "0"
+    response.headers["X-RateLimit-Reset"] = "9" * 30
+    response._content = json.dumps(body).encode()
+    verdict = provider.classify_response(response)
+    assert isinstance(verdict.verdict, Verdict)
+    assert verdict.wait is None or verdict.wait >= 0

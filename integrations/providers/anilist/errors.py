@@ -23,10 +23,13 @@ GRAPHQL_ERROR = "AniList answered with an error: {errors}"
 MAX_ERROR_TEXT = 300
 
 
-def _error_statuses(payload: Any) -> set[Any]:
+def _error_statuses(payload: Any) -> set[int]:
+    """The whole-number statuses of the first errors (anything else there is ignored)."""
     errors = payload.get("errors") if isinstance(payload, dict) else None
-    return {e.get("status") for e in errors[:10] if isinstance(e, dict)} \
-        if isinstance(errors, list) else set()
+    if not isinstance(errors, list):
+        return set()
+    statuses = (e.get("status") for e in errors[:10] if isinstance(e, dict))
+    return {s for s in statuses if isinstance(s, int) and not isinstance(s, bool)}
 
 
 def classify_response(response: requests.Response) -> Classification:

@@ -32,7 +32,11 @@ def body_retry_after(envelope: dict | None) -> float | None:
     wait = parameters.get("retry_after") if isinstance(parameters, dict) else None
     if isinstance(wait, bool) or not isinstance(wait, int | float):
         return None
-    return float(wait) if math.isfinite(wait) and wait >= 0 else None
+    try:
+        wait = float(wait)  # an integer of 400 digits does not fit
+    except OverflowError:
+        return None
+    return wait if math.isfinite(wait) and wait >= 0 else None
 
 
 def classify_answer(response: requests.Response) -> Classification:

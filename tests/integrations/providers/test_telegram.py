@@ -124,6 +124,13 @@ def test_429_falls_back_to_the_header_when_the_body_has_no_usable_wait(telegram)
     assert (verdict.verdict, verdict.wait) == (Verdict.RATE_LIMITED, 7.0)
 
 
+@pytest.mark.parametrize("huge", [10**400, -(10**400), 10**309])
+def test_429_with_a_wait_too_large_for_a_float_falls_back_to_the_header(telegram, huge):
+    body = {"ok": False, "error_code": 429, "parameters": {"retry_after": huge}}
+    verdict = telegram.classify_response(response_of(429, body, {"Retry-After": "7"}))
+    assert (verdict.verdict, verdict.wait) == (Verdict.RATE_LIMITED, 7.0)
+
+
 @pytest.mark.parametrize(("status", "body", "expected"), [
     (401, {"ok": False, "error_code": 401, "description": "Unauthorized"}, Verdict.RECONNECT),
     (404, {"ok": False, "error_code": 404, "description": "Not Found"}, Verdict.BAD_DATA),
