@@ -23,9 +23,14 @@ if TYPE_CHECKING:
 
 # Header names a person may choose for a custom API key: RFC 7230 token characters.
 HEADER_NAME = r"[A-Za-z0-9!#$%&'*+.^_`|~-]{1,64}"
-# Headers a chosen key header may not replace: they steer the request itself.
-RESERVED_HEADERS = frozenset({"host", "content-length", "content-type", "transfer-encoding",
-                              "connection", "cookie", "accept", "user-agent"})
+# What a request may still carry after a redirect to another origin (transport.py strips the
+# rest): headers that steer the request and carry nothing secret.
+REDIRECT_SAFE_HEADERS = frozenset({"accept", "accept-encoding", "accept-language", "connection",
+                                   "content-length", "content-type", "cookie",
+                                   "transfer-encoding", "user-agent"})
+# A key header the person names may not be one of those (it would follow a redirect anywhere)
+# nor one that steers the request itself.
+RESERVED_HEADERS = REDIRECT_SAFE_HEADERS | {"host"}
 # Printable ASCII without spaces: what every token, key and bot token here is made of.
 TOKEN_PATTERN = r"[!-~]{1,1000}"
 

@@ -40,12 +40,6 @@ __all__ = ["RefusedAddress", "UnsafeAddress", "check_base_url", "is_public_addre
            "safe_session"]
 
 MAX_URL_LENGTH = 2048
-# What a redirect to another origin may still carry (Cookie: the jar already matched it there).
-REDIRECT_HEADERS = frozenset({"accept", "accept-encoding", "accept-language", "connection",
-                              "content-length", "content-type", "cookie", "transfer-encoding",
-                              "user-agent"})
-
-
 def check_base_url(url: str) -> str:
     """The base URL a person typed, normalised, or UnsafeAddress saying what is wrong with it.
 
@@ -156,25 +150,12 @@ class PinnedAdapter(HTTPAdapter):
             raise RefusedAddress(exc, request=request) from None
 
 
-class _SafeSession(requests.Session):
-    def rebuild_auth(self, prepared_request, response) -> None:
-        """Leaving the origin on a redirect, keep only headers that carry nothing secret: a
-        custom API's key may sit in any header it names, and requests strips Authorization only.
-        """
-        if self.should_strip_auth(response.request.url, prepared_request.url):
-            for name in list(prepared_request.headers):
-                if name.lower() not in REDIRECT_HEADERS:
-                    del prepared_request.headers[name]
-        super().rebuild_auth(prepared_request, response)
-
-
 def safe_session() -> requests.Session:
     """A session for user-given base URLs: every connection, redirects included, is checked.
 
     ``trust_env`` is off: an environment proxy would be connected to instead of the checked
     address, and ~/.netrc credentials must not go to an address a person typed."""
-    session = _SafeSession()
-    session.headers = new_session().headers  # the project's User-Agent, one place
+    session = new_session()  # it keeps credentials on their origin across redirects
     session.trust_env = False
     adapter = PinnedAdapter()
     session.mount("https://", adapter)

@@ -27,6 +27,7 @@ from django.db import DatabaseError
 
 from . import classify, clock, ratelimit
 from .addresses import RefusedAddress
+from .auth import REDIRECT_SAFE_HEADERS
 from .classify import Classification, Verdict, reset_at
 from .exceptions import (
     ProviderDataError,
@@ -171,8 +172,24 @@ def backoff_seconds(attempt: int) -> float:
     return random.uniform(0, ceiling)
 
 
+class OriginBoundSession(requests.Session):
+    """A session whose credentials stay on the origin they were meant for.
+
+    requests strips only Authorization when a redirect leaves the origin; a key may sit in any
+    header (X-Api-Key, one a person names for a custom API), so every header but the harmless
+    ones is dropped there.
+    """
+
+    def rebuild_auth(self, prepared_request, response) -> None:
+        if self.should_strip_auth(response.request.url, prepared_request.url):
+            for name in list(prepared_request.headers):
+                if name.lower() not in REDIRECT_SAFE_HEADERS:
+                    del prepared_request.headers[name]
+        super().rebuild_auth(prepared_request, response)
+
+
 def new_session() -> requests.Session:
-    session = requests.Session()
+    session = OriginBoundSession()
     session.headers["User-Agent"] = settings.THINKALIKE_USER_AGENT
     return session
 

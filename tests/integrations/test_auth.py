@@ -177,3 +177,41 @@ def test_a_password_grant_refreshes_at_its_own_token_endpoint(password_provider,
                                "client_id": "public-client"})])
 
     assert token_refresh(connection=connection, stale_access_token="AT-pw-0001") == "AT-pw-0002"
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("strategy, values, config", [
+    (ApiKey(header="X-Api-Key"), {"api_key": "key-follow-1"}, {}),
+    (ApiKey(), {"api_key": "key-follow-2"}, {"header_name": "X-Custom"}),
+    (Bearer(), {"token": "key-follow-3"}, {}),
+    (Basic(), {"username": "ada", "password": "key-follow-4"}, {}),
+])
+def test_no_credential_follows_a_redirect_to_another_origin(mocked_responses, strategy, values,
+                                                            config):
+    mocked_responses.get(API + "me", status=302, headers={"Location": "https://elsewhere.test/x"})
+    landed = mocked_responses.get("https://elsewhere.test/x", json={"id": 1})
+    client = ApiClient(provider_with(strategy), secrets=values, config=config)
+    client.get_json("me")
+    assert landed.call_count == 1
+    sent = mocked_responses.calls[-1].request.headers
+    secret = next(v for v in values.values() if v.startswith("key-follow"))
+    assert not any(secret in value or "key-follow" in value for value in sent.values())
+    assert "Authorization" not in sent and "X-Api-Key" not in sent and "X-Custom" not in sent
+    assert sent["User-Agent"]  # the harmless ones stay
+
+
+@pytest.mark.django_db
+def test_a_redirect_on_the_same_origin_keeps_the_key(mocked_responses):
+    mocked_responses.get(API + "me", status=302, headers={"Location": API + "v2/me"})
+    mocked_responses.get(API + "v2/me", json={"id": 1})
+    ApiClient(provider_with(ApiKey(header="X-Api-Key")), secrets={"api_key": "k-1"}).get_json("me")
+    assert mocked_responses.calls[-1].request.headers["X-Api-Key"] == "k-1"
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("header", ["Accept-Language", "accept-encoding", "Cookie", "Host",
+                                    "User-Agent"])
+def test_a_key_header_that_would_survive_a_redirect_is_never_sent(mocked_responses, header):
+    headers = sent_headers(mocked_responses, ApiKey(), {"api_key": "key-5"},
+                           config={"header_name": header})
+    assert "key-5" not in headers.values()
