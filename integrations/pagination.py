@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 from datetime import UTC, date, timedelta
-from typing import Any, Protocol
+from typing import Any, ClassVar, Protocol
 from urllib.parse import urljoin, urlsplit
 
 from . import clock
@@ -72,6 +72,10 @@ class Page:
 
 
 class Paginator(Protocol):
+    # Whether a full pass sees every record the provider has (so the records it did not see
+    # are gone); a paginator that reads only a window of the history sets it False.
+    reads_everything: ClassVar[bool] = True
+
     def first(self, request: ApiRequest) -> ApiRequest: ...
 
     def parse(self, response: ApiResponse, request: ApiRequest, *, base_url: str) -> Page: ...
@@ -438,6 +442,10 @@ class DateRangePaginator:
     integrations.clock, in UTC. The client, not the provider, decides the pages, so the pass
     always ends at today's window whatever the answers say.
     """
+
+    # A full pass reads the last few windows only, not the whole history: records older than
+    # them are still at the provider, so the engine must not take their absence as a deletion.
+    reads_everything: ClassVar[bool] = False
 
     start_param: str = "start_date"
     end_param: str = "end_date"

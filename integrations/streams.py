@@ -269,7 +269,9 @@ class StreamSync:
                 self._checkpoint(plan, page.next, index if page.next else index + 1)
                 request = page.next
                 is_first_page = False
-        if plan.mode == SyncRun.Mode.FULL and plan.from_start:
+        # Only a pass that saw everything the provider has may conclude that the rest is gone.
+        if (plan.mode == SyncRun.Mode.FULL and plan.from_start
+                and getattr(self.stream.paginator, "reads_everything", True)):
             self._soft_delete_missing(plan.seen)
         self._complete(plan)
 

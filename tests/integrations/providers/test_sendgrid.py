@@ -181,3 +181,29 @@ def test_a_full_sync_reads_90_days_in_windows_then_resumes_from_the_newest_day(
     assert (run.created, run.updated) == (1, 1)
     day = ExternalItem.objects.get(connection=connection, external_id="2026-05-31")
     assert day.attrs["delivered"] == 9
+
+
+def test_a_later_full_pass_keeps_the_days_that_left_its_window(
+        person, mocked_responses, fixed_clock, settings, django_capture_on_commit_callbacks):
+    """A full pass reads the last 90 days only; older days are still at SendGrid, so they are
+    not taken for deleted."""
+    settings.THINKALIKE_RATE_BUDGETS = False
+    mocked_responses.get(API + "scopes", json=fixture(contract.__file__, "scopes"))
+    connection = connection_connect_with_form(user=person, provider=SENDGRID,
+                                              fields={"token": KEY})
+    mocked_responses.get(API + "stats", json=DAYS, headers=contract.RATE,
+                         match=window("2026-03-03", "2026-04-01"))
+    mocked_responses.get(API + "stats", json=[], headers=contract.RATE)  # the later windows
+    first = run_sync(connection, full=True)
+    assert first.status == SyncRun.Status.SUCCEEDED, (first.error_message, first.streams)
+    kept = ExternalItem.objects.filter(connection=connection, deleted_at__isnull=True).count()
+
+    fixed_clock.advance(200 * 86400)  # every stored day is now older than the window
+    mocked_responses.reset()
+    mocked_responses.get(API + "stats", json=[], headers=contract.RATE)
+    run = run_sync(connection, full=True)
+
+    assert run.status == SyncRun.Status.SUCCEEDED, (run.error_message, run.streams)
+    assert run.deleted == 0
+    assert ExternalItem.objects.filter(connection=connection,
+                                       deleted_at__isnull=True).count() == kept > 0
