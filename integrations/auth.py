@@ -31,6 +31,9 @@ REDIRECT_SAFE_HEADERS = frozenset({"accept", "accept-encoding", "accept-language
 # A key header the person names may not be one of those (it would follow a redirect anywhere)
 # nor one that steers the request itself.
 RESERVED_HEADERS = REDIRECT_SAFE_HEADERS | {"host"}
+# Shown to people when a credential is refused at connect; tests import them.
+CREDENTIALS_REFUSED = "{name} did not accept these credentials. Nothing was saved."
+PASSWORD_REFUSED = "{name} did not accept that user name and password. Nothing was saved."
 # Printable ASCII without spaces: what every token, key and bot token here is made of.
 TOKEN_PATTERN = r"[!-~]{1,1000}"
 
@@ -67,6 +70,8 @@ class AuthStrategy:
     uses_tokens: ClassVar[bool] = False
     # Public data only: nothing private was shared, so there is nothing to revoke.
     public_only: ClassVar[bool] = False
+    # What people read when the provider refuses the credential while it is tested at connect.
+    refused_message: ClassVar[str] = CREDENTIALS_REFUSED
 
     def fields(self) -> tuple[FormField, ...]:
         """What the connect form asks for (besides the provider's own fields)."""
@@ -116,6 +121,7 @@ class OAuth2Password(OAuth2):
 
     kind: ClassVar[AuthKind] = AuthKind.OAUTH2_PASSWORD
     via_allauth: ClassVar[bool] = False
+    refused_message: ClassVar[str] = PASSWORD_REFUSED
     token_url: str = ""
     client_id: str = ""
     client_secret: str = ""

@@ -23,6 +23,11 @@ class ReauthRequired(IntegrationError):
     code = "reauth_required"
 
 
+class CredentialRefused(ReauthRequired):
+    """The provider said why it refused the credential (a permission a key lacks): the message
+    is worth showing as it is, at connect too."""
+
+
 class TryLater(IntegrationError):
     code = "try_later"
 

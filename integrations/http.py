@@ -19,6 +19,7 @@ import requests
 from . import ratelimit, tokens
 from .classify import Verdict
 from .exceptions import (
+    CredentialRefused,
     CursorRejected,
     ProviderDataError,
     ProviderUnavailable,
@@ -148,8 +149,9 @@ class ApiClient:
                 refreshed = True
                 continue
             if verdict in (Verdict.REFRESH_THEN_RETRY, Verdict.RECONNECT):
-                raise ReauthRequired(self.provider.refusal_message(response)
-                                     or REFUSED.format(name=name, status=status))
+                if reason := self.provider.refusal_message(response):
+                    raise CredentialRefused(reason)
+                raise ReauthRequired(REFUSED.format(name=name, status=status))
             if verdict == Verdict.RATE_LIMITED:  # send() raises these; a hook may disagree
                 raise RateLimited(RATE_LIMITED_MESSAGE.format(name=name))
             if verdict == Verdict.TRY_LATER:

@@ -18,6 +18,7 @@ from consent.services import consent_clear_provider
 from .credentials import credential_for_use, credential_unreadable
 from .exceptions import (
     ConnectionTestFailed,
+    CredentialRefused,
     IntegrationError,
     ProviderNotAvailable,
     ReauthRequired,
@@ -47,7 +48,6 @@ REVOKE_SKIPPED_UNREADABLE = (
 )
 # Messages people see; tests import them.
 CHECK_FAILED = "{reason} Nothing was saved."
-SIGN_IN_REFUSED = "{name} did not accept that user name and password. Nothing was saved."
 REVOKE_CRASHED = "{name} could not be asked to revoke access."
 NO_REVOCATION_API = "This provider has no revocation API."
 
@@ -177,8 +177,11 @@ def connection_connect_with_form(
         account = provider.test_credentials(client, fields)
     except ConnectionTestFailed:
         raise
+    except CredentialRefused as exc:  # the provider said why: a permission the key lacks
+        raise ConnectionTestFailed(CHECK_FAILED.format(reason=exc.message)) from None
     except ReauthRequired:
-        raise ConnectionTestFailed(SIGN_IN_REFUSED.format(name=provider.name)) from None
+        raise ConnectionTestFailed(
+            provider.auth.refused_message.format(name=provider.name)) from None
     except IntegrationError as exc:
         raise ConnectionTestFailed(CHECK_FAILED.format(reason=exc.message)) from None
     finally:

@@ -9,6 +9,8 @@ from responses import matchers
 
 from integrations.auth import (
     CHOOSABLE,
+    CREDENTIALS_REFUSED,
+    PASSWORD_REFUSED,
     ApiKey,
     AuthKind,
     Basic,
@@ -24,7 +26,7 @@ from integrations.http import ApiClient
 from integrations.models import ApiCall, AuditEvent, Connection, Credential
 from integrations.providers import registry
 from integrations.providers.base import AccountInfo, Provider
-from integrations.services import SIGN_IN_REFUSED, connection_connect_with_form
+from integrations.services import connection_connect_with_form
 from integrations.tokens import token_refresh
 from tests.factories import make_user
 
@@ -159,7 +161,7 @@ def test_a_refused_password_saves_nothing(password_provider, mocked_responses):
     with pytest.raises(ConnectionTestFailed) as refused:
         connection_connect_with_form(user=make_user(), provider=password_provider,
                                      fields={"username": "ada", "password": PASSWORD})
-    assert refused.value.message == SIGN_IN_REFUSED.format(name="Strategic")
+    assert refused.value.message == PASSWORD_REFUSED.format(name="Strategic")
     assert not Connection.objects.exists()
 
 
@@ -215,3 +217,15 @@ def test_a_key_header_that_would_survive_a_redirect_is_never_sent(mocked_respons
     headers = sent_headers(mocked_responses, ApiKey(), {"api_key": "key-5"},
                            config={"header_name": header})
     assert "key-5" not in headers.values()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_refused_key_at_connect_says_so_in_the_strategys_words(mocked_responses, monkeypatch):
+    provider = provider_with(Bearer())
+    monkeypatch.setitem(registry.PROVIDERS, provider.slug, provider)
+    mocked_responses.get(API + "me", status=401, json={"errors": [{"message": "bad key"}]})
+    with pytest.raises(ConnectionTestFailed) as refused:
+        connection_connect_with_form(user=make_user(), provider=provider,
+                                     fields={"token": "tok-refused"})
+    assert refused.value.message == CREDENTIALS_REFUSED.format(name="Strategic")
+    assert not Connection.objects.exists()
