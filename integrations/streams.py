@@ -171,21 +171,29 @@ class StreamSync:
             # An unreadable saved request (an older format, a hand-edited row) is not resumed.
             usable = request is None if saved is None else request is not None and same_origin(
                 self.client.absolute(request.url), self.client.base_url)
+            segment = checkpoint.get("segment", 0)
+            usable = usable and checkpoint.get("mode") in SyncRun.Mode.values and (
+                type(segment) is int and segment >= 0)
             if usable:
                 return Pass(mode=checkpoint["mode"], segment=checkpoint.get("segment", 0),
-                            request=request, since=checkpoint.get("since"),
-                            max_seen=checkpoint.get("max_seen"),
+                            request=request, since=self._usable_cursor(checkpoint.get("since")),
+                            max_seen=self._usable_cursor(checkpoint.get("max_seen")),
                             etag=checkpoint.get("etag", ""), from_start=False, resumed=True,
                             segment_value=checkpoint.get("segment_value"))
             # A checkpoint off the API's origin (saved before next URLs were checked, or the
             # base moved), or one that is not a request, is dropped: resuming would fail every
             # run until it expired.
-        since = cursor.get("since")
-        if self.stream.cursor is None or not self.stream.cursor.valid(since):
-            since = None  # a value of another cursor type, or from a hand-edited row
+        since = self._usable_cursor(cursor.get("since"))
         if not full and since is not None and self._incremental_allowed(cursor):
             return Pass(mode=SyncRun.Mode.INCREMENTAL, since=since, max_seen=since)
         return Pass(mode=SyncRun.Mode.FULL, max_seen=since)
+
+    def _usable_cursor(self, value: Any) -> Any:
+        """A stored cursor value, or None when it is not one of this stream's cursor type (the
+        type changed, or the row was edited by hand)."""
+        if value is None or self.stream.cursor is None or not self.stream.cursor.valid(value):
+            return None
+        return value
 
     def _incremental_allowed(self, cursor: dict) -> bool:
         if not self.stream.incremental:

@@ -173,3 +173,23 @@ def test_a_checkpoint_of_the_older_format_is_not_resumed(shapes, mocked_response
                                                               strict_match=False)])
     assert sync(connection).status == SyncRun.Status.SUCCEEDED
     assert "checkpoint" not in StreamState.objects.get(stream="entries").cursor
+
+
+@pytest.mark.parametrize("checkpoint", [
+    {"mode": "incremental", "segment": 0, "since": "2026-01-01T00:00:00Z",  # not an epoch
+     "max_seen": ["x"], "request": {"url": API + "charges", "params": {"limit": 2}}},
+    {"mode": "sideways", "segment": 0, "request": None},
+    {"mode": "full", "segment": "0", "request": None},
+    {"mode": "full", "segment": -1, "request": None},
+])
+def test_a_checkpoint_that_does_not_fit_the_stream_never_crashes_the_pass(
+        shapes, mocked_responses, monkeypatch, checkpoint):
+    provider, connection = shapes
+    use_streams(monkeypatch, provider, CHARGES)
+    StreamState.objects.create(connection=connection, stream="charges", cursor={
+        "since": "not an epoch", "checkpoint": {**checkpoint, "at": timezone.now().isoformat()}})
+    mocked_responses.get(API + "charges", json={"data": [{"id": "ch_1", "created": 5}],
+                                                "has_more": False})
+    run = sync(connection, full=False)
+    assert run.status == SyncRun.Status.SUCCEEDED, run.error_message
+    assert "created[gte]" not in mocked_responses.calls[-1].request.url
