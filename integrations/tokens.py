@@ -374,7 +374,8 @@ def _grant_from_answer(provider, response: requests.Response) -> TokenGrant:
         # An error answer that is not JSON is judged by its status below, like an empty body.
         data = None
     error = data.get("error") if isinstance(data, dict) else None
-    if response.status_code in (400, 401) and error in {
+    # Some providers (GitHub) answer a refused grant with HTTP 200 and an "error" body.
+    if response.status_code in (200, 400, 401) and error in {
         "invalid_grant", "invalid_token", "unauthorized_client", "invalid_client"
     }:
         raise ReauthRequired(REFUSED.format(provider=provider.name, error=error))

@@ -67,11 +67,12 @@ def test_stale_token_after_another_worker_refreshed_makes_no_call(user, mocked_r
     assert len(mocked_responses.calls) == 0
 
 
-def test_invalid_grant_sets_needs_reauth_and_keeps_data(user, mocked_responses):
+@pytest.mark.parametrize("status", [400, 401, 200])  # 200: GitHub's way of refusing
+def test_invalid_grant_sets_needs_reauth_and_keeps_data(user, mocked_responses, status):
     connection = make_connection(user, expires_in=10)
     ExternalItem.objects.create(connection=connection, kind="artist", external_id="a1",
                                 title="Radiohead", content_hash="x")
-    mocked_responses.post(TOKEN_URL, status=400, json={
+    mocked_responses.post(TOKEN_URL, status=status, json={
         "error": "invalid_grant", "error_description": "Refresh token revoked"})
     with pytest.raises(ReauthRequired):
         token_refresh(connection=connection)
