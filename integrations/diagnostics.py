@@ -65,7 +65,7 @@ class Diagnostics:
 def connection_diagnostics(*, connection: Connection) -> Diagnostics:
     provider = provider_or_retired(connection.provider)
     credential = Credential.objects.filter(connection_id=connection.pk).first()
-    keys = provider.redact_keys | Provider.redact_keys
+    keys = provider.secret_keys()
     secrets = _secret_strings(credential)
 
     def clean(data: Any) -> str:

@@ -241,6 +241,12 @@ class Provider:
     def supports_revoke(self) -> bool:
         return bool(self.get_revoke_url())
 
+    def secret_keys(self) -> frozenset[str]:
+        """Keys whose values diagnostics and error texts must never show: the declared ones and
+        every secret field of the connect form (a key, a token, a password)."""
+        return (Provider.redact_keys | self.redact_keys
+                | {f.name for f in self.connect_fields() if f.secret})
+
     def get_stream(self, name: str) -> Stream:
         for stream in self.streams:
             if stream.name == name:

@@ -181,3 +181,17 @@ def test_a_custom_api_shows_the_base_url_the_person_gave(admin_client, alice):
 
     assert ('<th scope="row">API base URL</th><td>https://api.example-custom.test/v2/</td>'
             in html)
+
+
+@pytest.mark.parametrize(("slug", "key"), [("stripe", "token"), ("telegram", "bot_token"),
+                                           ("custom_api", "api_key")])
+def test_every_secret_field_of_a_providers_form_is_redacted(admin_client, alice, slug, key):
+    connection = make_connection(alice, provider=slug)
+    value = f"held-under-{key}-0123456789"
+    connection.config = {key: value}
+    connection.save()
+    StreamState.objects.create(connection=connection, stream="any", cursor={"params": {key: value}})
+
+    html = admin_client.get(diagnostics_url(connection)).content.decode()
+
+    assert value not in html

@@ -44,7 +44,6 @@ class CustomApiProvider(Provider):
     user_base_url = True
     form_fields = form.FORM_FIELDS
     revoke_help = REVOKE_HELP
-    redact_keys = Provider.redact_keys | {"token", "api_key"}
 
     def connect_fields(self):
         return form.CONNECT_FIELDS
