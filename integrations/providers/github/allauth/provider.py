@@ -1,6 +1,6 @@
 from allauth.socialaccount.providers.github.provider import GitHubAccount, GitHubProvider
 
-from integrations.allauth.oauth2 import DeclaredScopes, uid_from
+from integrations.allauth.oauth2 import ConnectOAuth2Provider, uid_from
 
 from .views import GitHubConnectAdapter
 
@@ -10,20 +10,18 @@ class GitHubConnectAccount(GitHubAccount):
         return self.account.extra_data.get("login") or super().to_str()
 
 
-class GitHubConnectProvider(DeclaredScopes, GitHubProvider):
+class GitHubConnectProvider(ConnectOAuth2Provider, GitHubProvider):
+    """allauth's GitHub provider (its id, name and URLs) under our connect-only base: declared
+    scopes, no identity fields, PKCE (S256 only, since 2025-07-14)."""
+
     account_class = GitHubConnectAccount
     oauth2_adapter_class = GitHubConnectAdapter
-    # PKCE (S256 only) since 2025-07-14: it binds the code to this browser's session.
-    pkce_enabled_default = True
 
     def extract_uid(self, data):
         # GitHub ids are numbers; str() of a bool, list or object would be an id nobody meant.
         if isinstance(data.get("id"), str):
             raise ValueError("the GitHub account id is not a number")
         return uid_from(data["id"])
-
-    def extract_common_fields(self, data):
-        return {}  # connect only: no user is ever created from a GitHub profile
 
     def extract_email_addresses(self, data):
         return []
