@@ -4,7 +4,8 @@ Every row is a way a provider (or whoever answers in its name) can misbehave, wi
 the engine must reach: ``bad_data``, ``try_later``, ``reconnect`` or ``rate_limited`` (with a
 capped wait). Each row runs a full sync of every provider that has a stream (a new provider in
 the registry is covered without touching this file; it only needs its fixture pages in
-tests/fixtures/<slug>/<stream>.json, which the contract test already demands). Each run must:
+integrations/providers/<slug>/fixtures/<stream>.json, as the README asks of every provider).
+Each run must:
 
 * end with the row's outcome, never ``internal_error``, and log no traceback;
 * lose nothing stored before (rows of every stream stay, none soft-deleted);

@@ -1,6 +1,6 @@
 """Contract tests: every registered provider satisfies the same checks with real-shaped fixtures.
 
-A provider supplies a fixture page per stream in tests/fixtures/<slug>/<stream>.json; a missing
+A provider supplies a fixture page per stream in its fixtures/<stream>.json; a missing
 fixture fails the contract, it never passes quietly.
 """
 
