@@ -14,8 +14,10 @@ from __future__ import annotations
 import logging
 import re
 from collections.abc import Mapping
+from datetime import timedelta
 from typing import Any
 
+from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
@@ -25,6 +27,7 @@ from .http import ApiClient
 from .models import ActionRun, AuditEvent, Connection, Credential
 from .providers.base import Action, ActionResult, Provider
 from .providers.registry import UnknownProvider, get_provider
+from .providers.retired import provider_or_retired
 from .reauth import connection_mark_reauth
 from .redaction import REDACTED, redact_text
 from .tokens import secret_values
@@ -44,6 +47,11 @@ FIELD_INVALID = "{label} is not valid."
 ACTION_CRASHED = "Something went wrong on our side while doing “{label}”."
 # Added to a failed non-idempotent write whose request may have reached the provider.
 MAY_HAVE_HAPPENED = "{name} may have done it anyway: check there before trying again."
+STOPPED_BEFORE_SENDING = "It stopped before anything was sent; you can try again."
+STOPPED_WHILE_SENDING = (
+    "It stopped while being sent, so whether {name} did it is unknown: check there before "
+    "trying again."
+)
 
 KEY_PATTERN = re.compile(r"[A-Za-z0-9_.:-]{1,64}")
 SUMMARY_MAX_LENGTH = 200
@@ -234,3 +242,31 @@ def _finish(run: ActionRun, declared: Action, *, status: str, external_id: str =
         actor=run.actor,
     )
     return run
+
+
+def action_runs_close_stale(*, older_than_seconds: int | None = None) -> int:
+    """Close the runs a dead worker left pending or running (nothing else can finish them).
+
+    They are never retried: a run that was sending may have reached the provider, so it fails
+    saying the outcome is unknown, and its idempotency key keeps answering with it. Returns
+    how many were closed. Scheduled every ten minutes (setup_schedules).
+    """
+    seconds = (older_than_seconds if older_than_seconds is not None
+               else settings.THINKALIKE_ACTION_STALE_SECONDS)
+    stale = (ActionRun.objects.select_related("connection")
+             .filter(status__in=[ActionRun.Status.PENDING, ActionRun.Status.RUNNING],
+                     created_at__lt=timezone.now() - timedelta(seconds=seconds)))
+    closed = 0
+    for run in stale:
+        provider = provider_or_retired(run.connection.provider)
+        message = (STOPPED_WHILE_SENDING.format(name=provider.name)
+                   if run.status == ActionRun.Status.RUNNING else STOPPED_BEFORE_SENDING)
+        # Conditional: a worker that is slow, not dead, may still finish it first.
+        if ActionRun.objects.filter(pk=run.pk, status=run.status).update(
+                status=ActionRun.Status.FAILED, error=message, finished_at=timezone.now()):
+            AuditEvent.objects.create(
+                user_id=run.connection.user_id, provider=run.connection.provider,
+                connection_ref=run.connection_id, action=AuditEvent.Action.ACTION_FAILED,
+                message=f"{run.action}: {message}"[:500], actor="maintenance")
+            closed += 1
+    return closed

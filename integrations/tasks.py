@@ -28,3 +28,9 @@ def purge_api_calls() -> int:
     from .maintenance import api_calls_purge
 
     return api_calls_purge()
+
+
+def close_stale_action_runs() -> int:
+    from .actions import action_runs_close_stale
+
+    return action_runs_close_stale()

@@ -236,6 +236,10 @@ THINKALIKE_CHECKPOINT_MAX_AGE_SECONDS = 6 * 3600
 # Incremental passes cannot see deletions: a full pass runs at least this often.
 THINKALIKE_FULL_SYNC_EVERY_HOURS = 24
 THINKALIKE_API_CALL_RETENTION_DAYS = 30
+# An action run still pending or running after this long was left by a dead worker: it is closed
+# as failed (never retried; a write may have reached the provider). Well past the longest a
+# request can take with its retries.
+THINKALIKE_ACTION_STALE_SECONDS = int(os.environ.get("THINKALIKE_ACTION_STALE_SECONDS", "600"))
 THINKALIKE_USER_AGENT = "ThinkAlikeConnectedServices/0.1 (+https://thinkalike.example/contact)"
 THINKALIKE_CONSENT_POLICY_VERSION = "2026-11"
 # Hosts or CIDRs (comma-separated) that user-given base URLs may reach although they are not

@@ -4,11 +4,13 @@ declared idempotent; and the page that offers them (views.action_perform)."""
 import json
 import logging
 import re
+from datetime import timedelta
 
 import pytest
 import requests
 from django.db import transaction
 from django.urls import reverse
+from django.utils import timezone
 
 from integrations import txguard
 from integrations.actions import (
@@ -20,8 +22,11 @@ from integrations.actions import (
     KEY_REUSED,
     MAY_HAVE_HAPPENED,
     NOT_ACTIVE,
+    STOPPED_BEFORE_SENDING,
+    STOPPED_WHILE_SENDING,
     SUMMARY_MAX_LENGTH,
     UNKNOWN_ACTION,
+    action_runs_close_stale,
     connection_action_perform,
 )
 from integrations.auth import Bearer
@@ -31,6 +36,7 @@ from integrations.models import ActionRun, ApiCall, AuditEvent, Connection
 from integrations.providers import registry
 from integrations.providers.base import Action, ActionResult, FormField, Provider
 from integrations.redaction import REDACTED
+from integrations.tasks import close_stale_action_runs
 from integrations.transport import REFUSED, UNAVAILABLE, UNREACHABLE
 from integrations.views import ACTION_DONE, ACTION_FAILED
 from integrations.wire import ApiRequest
@@ -527,3 +533,34 @@ def test_a_connection_needing_a_reconnect_shows_no_action_form(client_in, connec
 
     assert "Reconnect Scribe to use these." in body
     assert "post_note-idempotency_key" not in body
+
+
+# --- runs a dead worker left behind ----------------------------------------------------------
+
+def left_behind(connection, status, key, minutes_ago):
+    run = ActionRun.objects.create(connection=connection, action="post_note", status=status,
+                                   idempotency_key=key, actor="user:1")
+    ActionRun.objects.filter(pk=run.pk).update(
+        created_at=timezone.now() - timedelta(minutes=minutes_ago))
+    return run
+
+
+def test_runs_a_dead_worker_left_are_closed_never_retried(connection, mocked_responses,
+                                                          settings):
+    settings.THINKALIKE_ACTION_STALE_SECONDS = 600
+    sending = left_behind(connection, ActionRun.Status.RUNNING, "a" * 32, 11)
+    waiting = left_behind(connection, ActionRun.Status.PENDING, "b" * 32, 11)
+    recent = left_behind(connection, ActionRun.Status.RUNNING, "c" * 32, 2)
+
+    assert close_stale_action_runs() == 2  # the scheduled task
+    assert action_runs_close_stale() == 0
+
+    sending.refresh_from_db(), waiting.refresh_from_db(), recent.refresh_from_db()
+    assert sending.status == waiting.status == ActionRun.Status.FAILED
+    assert sending.error == STOPPED_WHILE_SENDING.format(name="Scribe")
+    assert waiting.error == STOPPED_BEFORE_SENDING
+    assert recent.status == ActionRun.Status.RUNNING  # a slow worker may still finish it
+    assert AuditEvent.objects.filter(action=AuditEvent.Action.ACTION_FAILED).count() == 2
+    # The key still answers with the closed run: nothing is sent again.
+    assert perform(connection, key="a" * 32).pk == sending.pk
+    assert not mocked_responses.calls

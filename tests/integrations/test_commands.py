@@ -277,15 +277,17 @@ def test_setup_schedules_is_idempotent():
     second = run("setup_schedules")
 
     schedules = {s.name: s for s in Schedule.objects.all()}
-    assert len(schedules) == Schedule.objects.count() == 3
+    assert len(schedules) == Schedule.objects.count() == len(SCHEDULES) == 4
     dispatch = schedules["thinkalike-dispatch-due-syncs"]
     assert (dispatch.func, dispatch.schedule_type, dispatch.minutes, dispatch.repeats) == (
         "integrations.tasks.dispatch_due_syncs", Schedule.MINUTES, 1, -1)
     refresh = schedules["thinkalike-refresh-expiring-tokens"]
     assert (refresh.func, refresh.minutes) == ("integrations.tasks.refresh_expiring_tokens", 10)
     assert schedules["thinkalike-purge-api-calls"].schedule_type == Schedule.DAILY
-    assert first.count("created") == 3
-    assert second.count("unchanged") == 3
+    stale = schedules["thinkalike-close-stale-action-runs"]
+    assert (stale.func, stale.minutes) == ("integrations.tasks.close_stale_action_runs", 10)
+    assert first.count("created") == 4
+    assert second.count("unchanged") == 4
 
 
 @pytest.mark.django_db
@@ -298,7 +300,7 @@ def test_setup_schedules_removes_duplicates_and_fixes_drift():
 
     out = run("setup_schedules")
 
-    assert Schedule.objects.count() == 3
+    assert Schedule.objects.count() == len(SCHEDULES)
     kept.refresh_from_db()
     assert (kept.func, kept.minutes, kept.repeats) == (
         "integrations.tasks.dispatch_due_syncs", 1, -1)
@@ -331,7 +333,7 @@ def test_setup_demo_is_idempotent(django_user_model, settings):
     assert demo.check_password("changed-demo-pw")
     assert admin.check_password("first-admin-pw")  # an existing admin is never touched
     assert authenticate(username="demo@example.com", password="changed-demo-pw") == demo
-    assert Schedule.objects.count() == 3
+    assert Schedule.objects.count() == len(SCHEDULES)
     assert "http://localhost:8000/" in out
     assert "demo@example.com / changed-demo-pw" in out
 

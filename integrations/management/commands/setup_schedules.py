@@ -29,6 +29,8 @@ SCHEDULES = (
                  "integrations.tasks.refresh_expiring_tokens", Schedule.MINUTES, 10),
     ScheduleSpec("thinkalike-purge-api-calls", "integrations.tasks.purge_api_calls",
                  Schedule.DAILY),
+    ScheduleSpec("thinkalike-close-stale-action-runs",
+                 "integrations.tasks.close_stale_action_runs", Schedule.MINUTES, 10),
 )
 
 
