@@ -59,7 +59,7 @@ class ConnectForm(DeclaredFieldsForm):
         self.provider = provider
 
 
-class ActionForm(forms.Form):
+class ActionForm(DeclaredFieldsForm):
     """The page form of one action: its declared fields and a hidden idempotency key, made
     fresh at each render so one rendered form is one write however often it is sent.
 
@@ -68,10 +68,8 @@ class ActionForm(forms.Form):
     """
 
     def __init__(self, *args, action: Action, **kwargs) -> None:
-        super().__init__(*args, prefix=action.name, **kwargs)
+        super().__init__(*args, fields=action.fields, prefix=action.name, **kwargs)
         self.action = action
-        for field in action.fields:
-            self.fields[field.name] = form_field(field)
         self.fields["idempotency_key"] = forms.CharField(
             widget=forms.HiddenInput, initial=uuid.uuid4().hex)
 
