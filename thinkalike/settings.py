@@ -40,6 +40,10 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "django_htmx",
     "django_q",
+    "rest_framework",
+    "knox",
+    "drf_spectacular",
+    "drf_spectacular_sidecar",
     "allauth",
     "allauth.account",
     "allauth.socialaccount",
@@ -248,6 +252,60 @@ THINKALIKE_OUTBOUND_ALLOW = env_list("THINKALIKE_OUTBOUND_ALLOW")
 
 # OAuth client credentials of any provider, from <ALLAUTH ID>_CLIENT_ID and _CLIENT_SECRET
 # (SPOTIFY_CLIENT_ID, GITHUB_CLIENT_ID, ANILIST_CLIENT_ID...): a new provider needs no line here.
+# The REST API (integrations/api/): session auth for the site's own pages (CSRF-checked by DRF's
+# SessionAuthentication) and personal API tokens, stored hashed by knox in our own model.
+REST_FRAMEWORK = {
+    "DEFAULT_AUTHENTICATION_CLASSES": [
+        # The token class comes first: its WWW-Authenticate header makes a request without
+        # credentials a 401 (with only session auth first, DRF would answer 403).
+        "integrations.api.authentication.ApiTokenAuthentication",
+        "rest_framework.authentication.SessionAuthentication",
+    ],
+    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    "DEFAULT_PAGINATION_CLASS": "integrations.api.pagination.NewestFirstCursorPagination",
+    "DEFAULT_THROTTLE_CLASSES": ["integrations.api.throttling.PerTokenThrottle"],
+    "DEFAULT_THROTTLE_RATES": {
+        "per_token": os.environ.get("THINKALIKE_API_THROTTLE", "600/minute"),
+    },
+    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "EXCEPTION_HANDLER": "integrations.api.errors.exception_handler",
+    "TEST_REQUEST_DEFAULT_FORMAT": "json",
+    "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
+}
+KNOX_TOKEN_MODEL = "integrations.ApiToken"
+REST_KNOX = {
+    "AUTH_HEADER_PREFIX": "Bearer",
+    # A recognisable prefix lets secret scanners (and people) tell a leaked token for what it is.
+    "TOKEN_PREFIX": "ta_",
+    "TOKEN_TTL": None,  # every token gets the expiry its owner chose (api_tokens.py)
+    "AUTO_REFRESH": False,
+}
+SPECTACULAR_SETTINGS = {
+    "TITLE": "ThinkAlike Connected Services API",
+    "DESCRIPTION": (
+        "Connect outside services, sync them, decide what each purpose may use, and read the "
+        "result. Authenticate with a personal API token: `Authorization: Bearer ta_...`."
+    ),
+    "VERSION": "1.0.0",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "SERVE_PERMISSIONS": ["rest_framework.permissions.AllowAny"],
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
+    "COMPONENT_SPLIT_REQUEST": True,
+    "SCHEMA_PATH_PREFIX": "/api/v1",
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "integrations.api.schema.add_error_responses",
+    ],
+}
+# Where an OAuth connect started through the API may send the person back to when it ends:
+# exact origins ("https://app.example.com"); this site's own paths are always allowed.
+THINKALIKE_API_RETURN_TO_ORIGINS = env_list("THINKALIKE_API_RETURN_TO_ORIGINS")
+THINKALIKE_API_TOKEN_MAX_DAYS = int(os.environ.get("THINKALIKE_API_TOKEN_MAX_DAYS", "365"))
+
 SOCIALACCOUNT_PROVIDERS = {
     name[: -len("_CLIENT_ID")].lower(): {
         "APPS": [{"client_id": value,

@@ -1,4 +1,5 @@
 from .actions import ActionRun as ActionRun
+from .api_tokens import ApiToken as ApiToken
 from .audit import ApiCall as ApiCall
 from .audit import AuditEvent as AuditEvent
 from .connections import Connection as Connection

@@ -4,7 +4,16 @@ from django.utils.translation import gettext_lazy as _
 
 
 class ApiCall(models.Model):
-    """One outbound HTTP request: where it went and how it ended. Never a query string or body."""
+    """One outbound HTTP request: where it went and how it ended. Never a query string or body.
+
+    A request the external-API proxy made also names the person who asked for it and what the
+    proxy's cache made of the ask (a miss, or a refresh the caller forced).
+    """
+
+    class CacheOutcome(models.TextChoices):
+        NONE = "", _("Not through the proxy")
+        MISS = "miss", _("Cache miss")
+        REFRESH = "refresh", _("Refresh asked for")
 
     connection = models.ForeignKey(
         "integrations.Connection", on_delete=models.SET_NULL, null=True, blank=True,
@@ -18,6 +27,13 @@ class ApiCall(models.Model):
     duration_ms = models.PositiveIntegerField(_("duration (ms)"), default=0)
     retries = models.PositiveSmallIntegerField(_("retries"), default=0)
     error = models.CharField(_("error"), max_length=200, blank=True)
+    caller = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True,
+        related_name="+", verbose_name=_("asked for by"),
+    )
+    cache_outcome = models.CharField(
+        _("proxy cache"), max_length=10, choices=CacheOutcome.choices, blank=True, default="",
+    )
     at = models.DateTimeField(_("at"), auto_now_add=True, db_index=True)
 
     class Meta:

@@ -19,6 +19,7 @@ from integrations.cursors import Cursor
 from integrations.exceptions import ProviderDataError
 from integrations.formfields import FormField
 from integrations.pagination import Paginator
+from integrations.proxy.spec import ProxySpec
 from integrations.wire import ApiRequest, ApiResponse
 
 if TYPE_CHECKING:
@@ -203,6 +204,8 @@ class Provider:
     form_fields: ClassVar[tuple[FormField, ...]] = ()
     streams: ClassVar[tuple[Stream, ...]] = ()
     actions: ClassVar[tuple[Action, ...]] = ()
+    # What the external-API proxy may reach for a dashboard (integrations/proxy/); None: nothing.
+    proxy: ClassVar[ProxySpec | None] = None
     # RFC 7009 revocation endpoint, for providers that have one.
     revoke_url: ClassVar[str | None] = None
     revoke_help: ClassVar[str] = ""

@@ -1,0 +1,78 @@
+"""/api/v1/tokens/: list, create (the value shown once) and revoke personal API tokens."""
+
+from __future__ import annotations
+
+from drf_spectacular.utils import extend_schema
+from rest_framework import mixins, serializers, status, viewsets
+from rest_framework.response import Response
+
+from ..api_tokens import (
+    DEFAULT_EXPIRY_DAYS,
+    TokenLimitReached,
+    api_token_create,
+    api_token_revoke,
+    api_tokens_for_owner,
+)
+from ..models import ApiToken
+from .errors import BadRequest, Conflict
+from .pagination import NewestFirstCursorPagination
+from .schema import ErrorSerializer
+
+
+class ApiTokenSerializer(serializers.ModelSerializer):
+    key = serializers.CharField(source="token_key", read_only=True,
+                                help_text="The token's first characters, to tell it apart.")
+    expired = serializers.BooleanField(read_only=True)
+
+    class Meta:
+        model = ApiToken
+        fields = ["key", "name", "created", "expiry", "last_used_at", "expired"]
+        read_only_fields = fields
+
+
+class ApiTokenCreateSerializer(serializers.Serializer):
+    name = serializers.CharField(max_length=100)
+    expires_in_days = serializers.IntegerField(default=DEFAULT_EXPIRY_DAYS, min_value=1)
+
+
+class ApiTokenCreatedSerializer(ApiTokenSerializer):
+    token = serializers.CharField(read_only=True, help_text="Shown once; store it now.")
+
+    class Meta(ApiTokenSerializer.Meta):
+        fields = [*ApiTokenSerializer.Meta.fields, "token"]
+        read_only_fields = fields
+
+
+class NewestTokenFirst(NewestFirstCursorPagination):
+    ordering = "-created"
+
+
+class ApiTokenViewSet(mixins.ListModelMixin, mixins.DestroyModelMixin, viewsets.GenericViewSet):
+    serializer_class = ApiTokenSerializer
+    lookup_field = "token_key"
+    lookup_url_kwarg = "key"
+    lookup_value_regex = "[A-Za-z0-9_]{1,25}"
+    pagination_class = NewestTokenFirst
+
+    def get_queryset(self):
+        return api_tokens_for_owner(user=self.request.user)
+
+    @extend_schema(request=ApiTokenCreateSerializer,
+                   responses={201: ApiTokenCreatedSerializer, 409: ErrorSerializer})
+    def create(self, request):
+        data = ApiTokenCreateSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        try:
+            token, plain = api_token_create(user=request.user, **data.validated_data)
+        except ValueError as exc:
+            raise BadRequest(str(exc), fields={"expires_in_days": [str(exc)]}) from None
+        except TokenLimitReached as exc:
+            raise Conflict(str(exc), code="token_limit") from None
+        token.token = plain
+        return Response(ApiTokenCreatedSerializer(token).data, status=status.HTTP_201_CREATED)
+
+    @extend_schema(responses={204: None})
+    def destroy(self, request, key: str):
+        self.get_object()  # 404 when it is not the caller's
+        api_token_revoke(user=request.user, token_key=key)
+        return Response(status=status.HTTP_204_NO_CONTENT)
