@@ -45,7 +45,7 @@ from .services import (
     connection_disconnect,
     connection_purge_data,
 )
-from .sync import SKIP_NO_CONSENT, SKIP_TURNED_OFF, sync_request
+from .sync import SKIP_NO_CONSENT, SKIP_SYNC_OFF, SKIP_TURNED_OFF, sync_request
 
 # Messages people see; tests import them.
 CONNECTED = "Connected {name} as {label}. The first sync has been queued."
@@ -78,6 +78,7 @@ NOTHING_SYNCED = "Nothing synced: {reasons}."
 SKIP_REASON_WORDS = {
     SKIP_NO_CONSENT: "no consent for any purpose its data serves",
     SKIP_TURNED_OFF: "turned off in this connection's settings",
+    SKIP_SYNC_OFF: "syncing is turned off for this connection",
 }
 STREAM_STATUS_WORDS = {
     "succeeded": "Synced",
