@@ -20,7 +20,12 @@ from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
-from ..exceptions import ConnectionTestFailed, IntegrationError, ProviderNotAvailable, ReauthRequired
+from ..exceptions import (
+    ConnectionTestFailed,
+    IntegrationError,
+    ProviderNotAvailable,
+    ReauthRequired,
+)
 from ..forms import ConnectForm
 from ..models import Connection, SyncRun
 from ..providers.registry import PROVIDERS

@@ -25,7 +25,7 @@ class KeyedListPagination(CursorPagination):
     page_size = 50
     page_size_query_param = "page_size"
     max_page_size = 200
-    key: Callable[[Any], str] = staticmethod(lambda entry: entry.slug)
+    key: Callable[[Any], str]  # a unique string per entry: the order and the cursor
 
     def paginate_queryset(self, queryset: Sequence, request, view=None) -> list:
         self.request = request

@@ -113,6 +113,10 @@ def entry_detail_data(entry: CatalogEntry) -> dict:
             "action_declarations": [action_declaration_data(a) for a in provider.actions]}
 
 
+class CatalogPagination(KeyedListPagination):
+    key = staticmethod(lambda entry: entry.provider.slug)
+
+
 @extend_schema_view(
     retrieve=extend_schema(parameters=[OpenApiParameter("slug", OpenApiTypes.STR,
                                                         OpenApiParameter.PATH)]),
@@ -121,7 +125,7 @@ class ProviderViewSet(viewsets.GenericViewSet):
     """The catalog, ordered by slug, with the caller's connection state per provider."""
 
     serializer_class = ProviderSerializer
-    pagination_class = KeyedListPagination
+    pagination_class = CatalogPagination
     lookup_field = "slug"
     lookup_value_regex = "[a-z0-9_-]{1,50}"
 
