@@ -15,7 +15,7 @@ Decisions a client relies on (also in the schema):
 from __future__ import annotations
 
 from django.db import IntegrityError
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import extend_schema, extend_schema_field
 from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.response import Response
@@ -83,14 +83,18 @@ class SyncRequestSerializer(serializers.Serializer):
                                     help_text="Sync everything again, not only what changed.")
 
 
-class AccountSerializer(serializers.Serializer):
-    external_id = serializers.CharField()
-    label = serializers.CharField(allow_blank=True)
+# Inline rather than a nullable nested serializer: OpenAPI 3.0 validators ignore "nullable"
+# beside an allOf reference, so the schema would refuse the null it documents.
+ACCOUNT_SCHEMA = {
+    "type": "object", "nullable": True, "required": ["external_id", "label"],
+    "properties": {"external_id": {"type": "string"}, "label": {"type": "string"}},
+    "description": "The account the credential belongs to; null when the test failed.",
+}
 
 
 class TestResultSerializer(serializers.Serializer):
     ok = serializers.BooleanField()
-    account = AccountSerializer(allow_null=True)
+    account = extend_schema_field(ACCOUNT_SCHEMA)(serializers.JSONField())
     message = serializers.CharField(allow_blank=True)
     outcome = serializers.ChoiceField(
         choices=["reconnect", "retry"], allow_null=True,
@@ -177,7 +181,7 @@ class ConnectionViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin,
             raise BadRequest(message, fields={"streams": [message]}) from None
         return Response(ConnectionSerializer(connection).data)
 
-    @extend_schema(responses=DisconnectSerializer, description=(
+    @extend_schema(responses={200: DisconnectSerializer}, description=(
         "Disconnect: revoke access at the provider where it can be (best effort), delete the "
         "stored credential, the imported items and interests. 200 says whether it was revoked."))
     def destroy(self, request, pk: str):
@@ -194,7 +198,9 @@ class ConnectionViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin,
         try:
             account = connection_test(connection=connection)
         except IntegrationError as exc:
-            outcome = "reconnect" if isinstance(exc, ReauthRequired) else "retry"
+            # Refused (at a test, a ConnectionTestFailed): only a new credential helps.
+            refused = isinstance(exc, (ReauthRequired, ConnectionTestFailed))
+            outcome = "reconnect" if refused else "retry"
             data = {"ok": False, "account": None, "message": redact_text(exc.message),
                     "outcome": outcome}
         else:
