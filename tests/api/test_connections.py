@@ -33,7 +33,8 @@ def telegram_connection(user, **kwargs):
 
 def mock_balance(mocked_responses, status=200):
     body = (fixture(stripe_contract.__file__, "balance") if status == 200
-            else {"error": {"message": "Invalid API Key provided", "type": "invalid_request_error"}})
+            else {"error": {"message": "Invalid API Key provided",
+                            "type": "invalid_request_error"}})
     return mocked_responses.get(BALANCE, json=body, status=status)
 
 
