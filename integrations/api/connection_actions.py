@@ -43,7 +43,7 @@ class ActionRequestSerializer(serializers.Serializer):
     data = serializers.DictField(child=serializers.JSONField(), required=False, default=dict,
                                  help_text="The action's fields (strings), by name.")
     idempotency_key = serializers.RegexField(
-        KEY_PATTERN.pattern, max_length=64,
+        rf"\A(?:{KEY_PATTERN.pattern})\Z", max_length=64,
         help_text="Unique per intended write: the same key again answers the first result.")
 
 
