@@ -14,6 +14,7 @@ urlpatterns = [
     path("<slug:slug>/connect/", views.connect, name="connect"),
     path("<int:pk>/", views.connection_detail, name="connection_detail"),
     path("<int:pk>/sync/", views.sync_now, name="sync_now"),
+    path("<int:pk>/settings/", views.connection_settings, name="connection_settings"),
     path("<int:pk>/purge/", views.purge_data, name="purge_data"),
     path("<int:pk>/disconnect/", views.disconnect, name="disconnect"),
     path("<int:pk>/actions/<slug:action>/", views.action_perform, name="action_perform"),
