@@ -216,3 +216,23 @@ def test_a_return_to_on_the_allow_list_is_accepted(api, return_to):
 
 def test_an_oauth_connect_needs_credentials(anon):
     assert anon.post("/api/v1/connections/", {"provider": "spotify"}).status_code == 401
+
+
+def test_the_sandbox_connect_starts_at_its_authorisation_page(api, browser, sandbox, settings):
+    authorize_url = ask(api, "/consent/", provider="sandbox").json()["authorize_url"]
+    started = browser.get(local(authorize_url))
+    location = urlsplit(started["Location"])
+    assert f"{location.scheme}://{location.netloc}" == settings.THINKALIKE_SANDBOX_URL.rsplit(
+        "/", 1)[0]
+    assert parse_qs(location.query)["state"]
+
+
+@pytest.mark.parametrize("next_url", ["https://evil.com/", "//evil.com/", f"{APP}/x"])
+def test_allauths_own_next_is_checked_too(browser, mocked_responses, next_url):
+    # The page's Connect button posts to allauth; a forged ``next`` there must not redirect
+    # off the site either (allauth checks it against ALLOWED_HOSTS; our origins list is ours).
+    started = browser.post(reverse("spotify_login"), {"process": "connect", "next": next_url})
+    state = parse_qs(urlsplit(started["Location"]).query)["state"][0]
+    mock_spotify(mocked_responses)
+    done = browser.get(reverse("spotify_callback"), {"code": "the-code", "state": state})
+    assert done["Location"] == CONNECTED_SERVICES
