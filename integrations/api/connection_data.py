@@ -13,13 +13,13 @@ from rest_framework import mixins, viewsets
 from ..models import Connection
 from ..providers.retired import provider_or_retired
 from ..selectors import connection_get_for_user, items_for_owner
+from .connections import UNKNOWN_STREAM
 from .errors import BadRequest
 from .serializers import ItemSerializer, SyncRunSerializer
 
 CONNECTION_ID = OpenApiParameter("connection_pk", OpenApiTypes.INT, OpenApiParameter.PATH,
                                  description="The connection's id.")
 SEARCH_MAX_LENGTH = 100
-UNKNOWN_STREAM = "{name} has no stream called “{stream}”."
 
 
 class ConnectionChildMixin:

@@ -31,7 +31,7 @@ from ..models import Connection, SyncRun
 from ..providers.registry import PROVIDERS
 from ..providers.retired import is_retired, provider_or_retired
 from ..redaction import redact_text
-from ..selectors import connection_for_provider, connections_for_owner
+from ..selectors import connection_for_provider, connections_for_owner, sync_run_get_for_user
 from ..services import (
     connection_connect_with_form,
     connection_disconnect,
@@ -177,7 +177,8 @@ class ConnectionViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin,
             connection_update_settings(connection=connection, **body.validated_data,
                                        actor=f"api:{request.user.pk}")
         except KeyError as exc:
-            message = UNKNOWN_STREAM.format(name=connection.provider_name, stream=exc.args[0])
+            message = UNKNOWN_STREAM.format(name=connection.provider_name,
+                                            stream=str(exc.args[0])[:50])
             raise BadRequest(message, fields={"streams": [message]}) from None
         return Response(ConnectionSerializer(connection).data)
 
@@ -220,7 +221,8 @@ class ConnectionViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin,
                            full=body.validated_data["full"])
         if run is None:
             raise Conflict(SYNC_RUNNING, code="sync_running")
-        run.refresh_from_db()
+        # The run comes back with only its id loaded: read it whole, once.
+        run = sync_run_get_for_user(user=request.user, connection_pk=connection.pk, pk=run.pk)
         return Response(SyncRunSerializer(run).data, status=status.HTTP_202_ACCEPTED)
 
     @staticmethod
