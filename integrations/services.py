@@ -297,7 +297,6 @@ def connection_can_sync(connection: Connection) -> bool:
     return connection.status == Connection.Status.ACTIVE and connection.sync_enabled
 
 
-
 # Words of the audit line a settings change writes.
 SETTING_WORDS = {"sync_enabled": "sync", "auto_sync": "automatic sync"}
 
@@ -312,7 +311,8 @@ def connection_update_settings(
 
     ``streams`` maps stream names the provider declares to on/off; an undeclared name raises
     KeyError and changes nothing. ``next_sync_at`` follows the settings: None while nothing is
-    scheduled (sync or automatic sync off), due now when scheduling is turned back on. A run
+    scheduled (sync or automatic sync off), due now when scheduling is turned back on (or
+    was on with no date). A run
     already running finishes; one still queued when sync is turned off is skipped (sync.py).
     """
     provider = provider_or_retired(connection.provider)
@@ -336,7 +336,7 @@ def connection_update_settings(
     scheduled = current.sync_enabled and current.auto_sync
     if not scheduled:
         current.next_sync_at = None
-    elif not was_scheduled and provider.streams:
+    elif provider.streams and (not was_scheduled or current.next_sync_at is None):
         current.next_sync_at = timezone.now()
     current.save(update_fields=["sync_enabled", "auto_sync", "stream_settings", "next_sync_at",
                                 "updated_at"])

@@ -206,3 +206,14 @@ def test_signed_out_is_sent_to_sign_in(user):
     connection = make_connection(user, "sandbox")
     response = Client().post(reverse("integrations:connection_settings", args=[connection.pk]))
     assert response.status_code == 302 and reverse("account_login") in response["Location"]
+
+
+def test_scheduling_without_a_date_gets_one(user):
+    # A manual run that ended while automatic sync was off left no date; saving the settings
+    # with everything on must not leave the connection unscheduled for ever.
+    connection = make_connection(user, "sandbox")
+    Connection.objects.filter(pk=connection.pk).update(next_sync_at=None)
+    connection.refresh_from_db()
+    connection_update_settings(connection=connection, auto_sync=True, sync_enabled=True)
+    connection.refresh_from_db()
+    assert connection.next_sync_at is not None and connection.next_sync_at <= timezone.now()
