@@ -138,7 +138,13 @@ class ConnectionViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin,
             raise Conflict(ALREADY_CONNECTED.format(name=provider.name), code="already_connected")
         if provider.auth.via_allauth:
             return self._authorize(request, provider, body.validated_data.get("return_to", ""))
-        form = ConnectForm(body.validated_data["fields"], provider=provider)
+        return self._connect_with_fields(request, provider, body.validated_data["fields"],
+                                         reconnect=existing is not None)
+
+    def _connect_with_fields(self, request, provider, fields: dict, *,
+                             reconnect: bool) -> Response:
+        """The page's connect: the form's checks, then the provider's test before saving."""
+        form = ConnectForm(fields, provider=provider)
         if not form.is_valid():
             raise BadRequest("The connect fields have errors; see fields.",
                              fields={name: list(errors) for name, errors in form.errors.items()})
@@ -155,7 +161,7 @@ class ConnectionViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin,
                            code="already_connected") from None
         connection = connections_for_owner(user=request.user).get(pk=connection.pk)
         return Response(ConnectionSerializer(connection).data,
-                        status=status.HTTP_200_OK if existing else status.HTTP_201_CREATED)
+                        status=status.HTTP_200_OK if reconnect else status.HTTP_201_CREATED)
 
     def _authorize(self, request, provider, return_to: str) -> Response:
         if return_to:
