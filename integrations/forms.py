@@ -87,10 +87,10 @@ class ConnectionSettingsForm(forms.Form):
 
     sync_enabled = forms.BooleanField(
         label="Sync enabled", required=False,
-        help_text="Off: nothing is synced, not even when you press Sync now.")
+        help_text="Off: nothing is synced, not even when you ask for it.")
     auto_sync = forms.BooleanField(
         label="Sync automatically", required=False,
-        help_text="Off: it syncs only when you press Sync now.")
+        help_text="Off: it syncs only when you ask for it.")
 
     def __init__(self, *args, provider: Provider, connection, **kwargs) -> None:
         self.streams = provider.streams
