@@ -79,3 +79,40 @@ class ActionForm(DeclaredFieldsForm):
         form = cls(action=action)
         data = {f.name: post.get(form.add_prefix(f.name), "") for f in action.fields}
         return data, post.get(form.add_prefix("idempotency_key"), "")
+
+
+class ConnectionSettingsForm(forms.Form):
+    """The connection page's sync settings: whether, when, and which streams. An unticked box
+    is off (browsers send nothing for it)."""
+
+    sync_enabled = forms.BooleanField(
+        label="Sync enabled", required=False,
+        help_text="Off: nothing is synced, not even when you ask for it.")
+    auto_sync = forms.BooleanField(
+        label="Sync automatically", required=False,
+        help_text="Off: it syncs only when you ask for it.")
+
+    def __init__(self, *args, provider: Provider, connection, **kwargs) -> None:
+        self.streams = provider.streams
+        initial = {"sync_enabled": connection.sync_enabled, "auto_sync": connection.auto_sync}
+        super().__init__(*args, initial=initial, **kwargs)
+        for stream in self.streams:
+            name = self.stream_field(stream.name)
+            self.fields[name] = forms.BooleanField(label=stream.label, required=False)
+            self.initial[name] = connection.stream_enabled(stream.name)
+
+    @staticmethod
+    def stream_field(stream: str) -> str:
+        return f"stream_{stream}"
+
+    def when_fields(self) -> list[forms.BoundField]:
+        return [self["sync_enabled"], self["auto_sync"]]
+
+    def stream_fields(self) -> list[forms.BoundField]:
+        return [self[self.stream_field(stream.name)] for stream in self.streams]
+
+    def settings(self) -> dict:
+        """The cleaned form as ``connection_update_settings`` keywords."""
+        data = self.cleaned_data
+        return {"sync_enabled": data["sync_enabled"], "auto_sync": data["auto_sync"],
+                "streams": {s.name: data[self.stream_field(s.name)] for s in self.streams}}

@@ -32,6 +32,18 @@ def sync_run_get_for_user(*, user: AbstractBaseUser, connection_pk: int, pk: int
     )
 
 
+def connections_for_owner(*, user: AbstractBaseUser) -> QuerySet[Connection]:
+    """The user's connections, newest first, each with its credential joined (is it readable?):
+    one query whatever their number."""
+    return Connection.objects.filter(user=user).select_related("credential").order_by("-pk")
+
+
+def connection_for_provider(*, user: AbstractBaseUser, provider: str) -> Connection | None:
+    """The user's connection to ``provider``, if any (one per provider)."""
+    return (Connection.objects.select_related("credential")
+            .filter(user=user, provider=provider).first())
+
+
 def connections_with_latest_run(*, user: AbstractBaseUser) -> QuerySet[Connection]:
     """The user's connections, each with ``latest_runs`` = [its newest run] (2 queries).
 
@@ -198,6 +210,19 @@ def items_page_for_owner(
     if query:
         items = items.filter(title__icontains=query)
     return Paginator(items.order_by("kind", "title", "pk"), per_page).get_page(page)
+
+
+def items_for_owner(
+    *, connection: Connection, kind: str | None = None, query: str = ""
+) -> QuerySet[ExternalItem]:
+    """The owner's live items of ``connection``: of one ``kind`` (a stream's), and whose title
+    contains ``query`` (case-insensitive), when given. For the owner only: no purpose applies."""
+    items = ExternalItem.objects.filter(connection=connection, deleted_at__isnull=True)
+    if kind is not None:
+        items = items.filter(kind=kind)
+    if query:
+        items = items.filter(title__icontains=query)
+    return items
 
 
 @dataclass(frozen=True)

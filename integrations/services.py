@@ -296,3 +296,52 @@ def connection_stream_purge(*, connection: Connection, stream: str, actor: str =
 def connection_can_sync(connection: Connection) -> bool:
     return connection.status == Connection.Status.ACTIVE and connection.sync_enabled
 
+
+# Words of the audit line a settings change writes.
+SETTING_WORDS = {"sync_enabled": "sync", "auto_sync": "automatic sync"}
+
+
+@transaction.atomic
+def connection_update_settings(
+    *, connection: Connection, sync_enabled: bool | None = None, auto_sync: bool | None = None,
+    streams: Mapping[str, bool] | None = None, actor: str = "",
+) -> Connection:
+    """Change whether and when a connection syncs, and which of its streams; None leaves a
+    setting as it is. One audit line names what changed (none when nothing did).
+
+    ``streams`` maps stream names the provider declares to on/off; an undeclared name raises
+    KeyError and changes nothing. ``next_sync_at`` follows the settings: None while nothing is
+    scheduled (sync or automatic sync off), due now when scheduling is turned back on (or
+    was on with no date). A run
+    already running finishes; one still queued when sync is turned off is skipped (sync.py).
+    """
+    provider = provider_or_retired(connection.provider)
+    labels = {stream.name: stream.label for stream in provider.streams}
+    unknown = sorted(set(streams or {}) - set(labels))
+    if unknown:
+        raise KeyError(unknown[0])
+    current = Connection.objects.select_for_update().get(pk=connection.pk)
+    was_scheduled = current.sync_enabled and current.auto_sync
+    changes = []
+    for name, value in (("sync_enabled", sync_enabled), ("auto_sync", auto_sync)):
+        if value is not None and bool(value) != getattr(current, name):
+            setattr(current, name, bool(value))
+            changes.append(f"{SETTING_WORDS[name]} {'on' if value else 'off'}")
+    toggles = dict(current.stream_settings)
+    for name, enabled in (streams or {}).items():
+        if bool(enabled) != current.stream_enabled(name):
+            changes.append(f"{labels[name]} {'on' if enabled else 'off'}")
+        toggles[name] = bool(enabled)
+    current.stream_settings = toggles
+    scheduled = current.sync_enabled and current.auto_sync
+    if not scheduled:
+        current.next_sync_at = None
+    elif provider.streams and (not was_scheduled or current.next_sync_at is None):
+        current.next_sync_at = timezone.now()
+    current.save(update_fields=["sync_enabled", "auto_sync", "stream_settings", "next_sync_at",
+                                "updated_at"])
+    if changes:
+        audit(current, AuditEvent.Action.SETTINGS_CHANGED, "; ".join(changes), actor)
+    for name in ("sync_enabled", "auto_sync", "stream_settings", "next_sync_at", "updated_at"):
+        setattr(connection, name, getattr(current, name))
+    return connection

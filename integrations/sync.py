@@ -17,7 +17,7 @@ from datetime import timedelta
 from django.conf import settings
 from django.db import connection as db_connection
 from django.db import transaction
-from django.db.models import Q
+from django.db.models import Case, DateTimeField, Q, Value, When
 from django.utils import timezone
 
 from consent.selectors import allows_from_map, consent_map
@@ -44,6 +44,7 @@ MAX_BACKOFF = timedelta(hours=24)
 RATE_LIMIT_MIN_DELAY = timedelta(minutes=5)
 SKIP_NO_CONSENT = "no consent for any purpose this stream serves"
 SKIP_TURNED_OFF = "turned off in the connection's settings"
+SKIP_SYNC_OFF = "syncing was turned off for this connection"
 SKIP_CONSENT_WITHDRAWN = (
     "stopped: consent for every purpose this stream serves was withdrawn during the sync"
 )
@@ -199,6 +200,11 @@ def _run_streams(run: SyncRun, connection: Connection, outcome: RunOutcome) -> N
         raise ReauthRequired("This connection needs reconnecting before it can sync.")
     if run.claim_token is not None and connection.sync_claim_token != run.claim_token:
         raise LeaseLost("A newer run took over this connection before this one started.")
+    if not connection.sync_enabled:
+        # Turned off after this run was queued: sync off means no sync at all, this one too.
+        for stream in provider.streams:
+            outcome.streams[stream.name] = {"status": "skipped", "reason": SKIP_SYNC_OFF}
+        return
     credential = credential_for_use(connection=connection)  # unreadable: reconnect
     client = ApiClient(provider, connection=connection, secrets=secret_values(credential))
     synced: list[StreamSync] = []
@@ -312,8 +318,12 @@ def _finish(run: SyncRun, connection: Connection, outcome: RunOutcome) -> SyncRu
         # only be refused, and not after either, since a limit is no sign of a broken
         # connection and must not climb the failure backoff towards a day.
         delay = max(RATE_LIMIT_MIN_DELAY, timedelta(seconds=cap_wait(error.retry_after or 0)))
+    # Judged on the row, not on this run's copy: settings may have changed while it ran, and
+    # nothing is scheduled while sync or automatic sync is off.
+    next_sync_at = Case(When(sync_enabled=True, auto_sync=True, then=Value(now + delay)),
+                        default=Value(None), output_field=DateTimeField())
     updates = {
-        "last_sync_at": now, "last_sync_status": status, "next_sync_at": now + delay,
+        "last_sync_at": now, "last_sync_status": status, "next_sync_at": next_sync_at,
         "consecutive_failures": failures, "sync_claimed_at": None, "updated_at": now,
         "last_error": "" if healthy else message,
     }

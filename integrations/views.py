@@ -22,7 +22,7 @@ from consent.selectors import allows_from_map, consent_map
 from .actions import connection_action_perform
 from .credentials import CREDENTIAL_UNREADABLE, credential_unreadable
 from .exceptions import ConnectionTestFailed, IntegrationError, ProviderNotAvailable
-from .forms import ActionForm, ConnectForm
+from .forms import ActionForm, ConnectForm, ConnectionSettingsForm
 from .models import ActionRun, Connection, SyncRun
 from .providers.base import Action, Provider
 from .providers.registry import PROVIDERS, UnknownProvider, get_provider
@@ -44,8 +44,9 @@ from .services import (
     connection_connect_with_form,
     connection_disconnect,
     connection_purge_data,
+    connection_update_settings,
 )
-from .sync import SKIP_NO_CONSENT, SKIP_TURNED_OFF, sync_request
+from .sync import SKIP_NO_CONSENT, SKIP_SYNC_OFF, SKIP_TURNED_OFF, sync_request
 
 # Messages people see; tests import them.
 CONNECTED = "Connected {name} as {label}. The first sync has been queued."
@@ -68,6 +69,7 @@ DATA_PURGED = (
     "Deleted {count} imported items and the interests from {name}. The next sync imports them "
     "again unless you turn off consent or disconnect."
 )
+SETTINGS_SAVED = "Sync settings saved."
 ACTION_DONE = "{label}: done."
 ACTION_FAILED = "{label} failed: {error}"
 ACTION_STILL_RUNNING = "{label} was already sent and has not finished yet."
@@ -78,6 +80,7 @@ NOTHING_SYNCED = "Nothing synced: {reasons}."
 SKIP_REASON_WORDS = {
     SKIP_NO_CONSENT: "no consent for any purpose its data serves",
     SKIP_TURNED_OFF: "turned off in this connection's settings",
+    SKIP_SYNC_OFF: "syncing is turned off for this connection",
 }
 STREAM_STATUS_WORDS = {
     "succeeded": "Synced",
@@ -271,6 +274,7 @@ def connection_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "connect_url": _connect_url(provider) if provider.is_available() else "",
         "retired_message": RETIRED_REASON if is_retired(provider) else "",
         "actions": [_action_card(action, connection) for action in provider.actions],
+        "settings_form": ConnectionSettingsForm(provider=provider, connection=connection),
         "action_runs": [{"run": run, "label": action_labels.get(run.action, run.action)}
                         for run in action_runs],
     })
@@ -309,6 +313,19 @@ def action_perform(request: HttpRequest, pk: int, action: str) -> HttpResponse:
         else:
             messages.info(request, ACTION_STILL_RUNNING.format(label=declared.label))
     return redirect(reverse("integrations:connection_detail", args=[connection.pk]) + "#actions")
+
+
+@login_required
+@require_POST
+def connection_settings(request: HttpRequest, pk: int) -> HttpResponse:
+    connection = connection_get_for_user(user=request.user, pk=pk)
+    provider = _provider_of(connection)
+    form = ConnectionSettingsForm(request.POST, provider=provider, connection=connection)
+    if form.is_valid():  # checkboxes: every submission is valid
+        connection_update_settings(connection=connection, **form.settings(),
+                                   actor=f"user:{request.user.pk}")
+        messages.success(request, SETTINGS_SAVED)
+    return redirect(reverse("integrations:connection_detail", args=[connection.pk]) + "#settings")
 
 
 @login_required

@@ -1,15 +1,29 @@
 """/api/v1/: one router; each resource module registers its viewsets here."""
 
+from django.urls import path
 from rest_framework.routers import DefaultRouter
 
-from . import tokens
+from . import connection_actions, connection_data, connections, providers, tokens
 
 app_name = "api"
 
 router = DefaultRouter(trailing_slash=True)
 router.include_root_view = False
 router.register("tokens", tokens.ApiTokenViewSet, basename="token")
+router.register("providers", providers.ProviderViewSet, basename="provider")
+router.register("connections", connections.ConnectionViewSet, basename="connection")
+CONNECTION = r"connections/(?P<connection_pk>[0-9]{1,18})"
+router.register(f"{CONNECTION}/runs", connection_data.SyncRunViewSet, basename="connection-run")
+router.register(f"{CONNECTION}/items", connection_data.ItemViewSet, basename="connection-item")
+router.register(f"{CONNECTION}/actions", connection_actions.ConnectionActionViewSet,
+                basename="connection-action")
+router.register(f"{CONNECTION}/action-runs", connection_actions.ActionRunViewSet,
+                basename="connection-action-run")
 
 urlpatterns = [
     *router.urls,
+    # Done by name, so not a router route (those are by id).
+    path("connections/<int:connection_pk>/actions/<slug:name>/",
+         connection_actions.ConnectionActionViewSet.as_view({"post": "perform"}),
+         name="connection-action-perform"),
 ]

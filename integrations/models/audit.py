@@ -59,6 +59,7 @@ class AuditEvent(models.Model):
         KEYS_ROTATED = "keys_rotated", _("Encryption keys rotated")
         ACTION_SUCCEEDED = "action_succeeded", _("Action done at provider")
         ACTION_FAILED = "action_failed", _("Action failed")
+        SETTINGS_CHANGED = "settings_changed", _("Sync settings changed")
 
     user = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True,
