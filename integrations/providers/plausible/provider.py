@@ -8,12 +8,16 @@ person, which the user-given base URL checks (integrations/outbound.py) would ha
 from collections.abc import Mapping
 
 from integrations.auth import Bearer
+from integrations.exceptions import ConnectionTestFailed, ProviderDataError
 from integrations.providers.base import AccountInfo, Provider
+from integrations.redaction import redact_text
 
 from . import client, errors, mapping, proxy, site
 
 # Plausible makes keys of 64 URL-safe base64 characters (Plausible.Auth.ApiKey).
 KEY_PATTERN = r"[A-Za-z0-9_-]{32,128}"
+# A refused query's message (Plausible names the parameter) is worth showing at connect.
+QUERY_REFUSED_AT_CONNECT = "{reason} Nothing was saved."
 
 
 class PlausibleProvider(Provider):
@@ -58,8 +62,13 @@ class PlausibleProvider(Provider):
         """Today's visitors of the site: needs the key and the key's access to the site. The
         site is the account, so each site a person reads is its own connection."""
         site_id = fields.get("site_id", "")
-        mapping.visitors_of(client_.get_json(client.AGGREGATE,
-                                             {"site_id": site_id, **client.TEST_QUERY}))
+        try:
+            answer = client_.get_json(client.AGGREGATE, {"site_id": site_id, **client.TEST_QUERY})
+        except ProviderDataError as refused:
+            # Plausible's words quote parameters, not the key; that is checked, not trusted.
+            reason = redact_text(refused.message, client_.secrets.values())
+            raise ConnectionTestFailed(QUERY_REFUSED_AT_CONNECT.format(reason=reason)) from None
+        mapping.visitors_of(answer)
         return AccountInfo(external_id=site_id, label=site_id)
 
     def test_connection(self, client_, connection) -> AccountInfo:
