@@ -14,16 +14,14 @@ BAD_SITE_ID = ("Enter the site's domain as Plausible lists it, such as example.c
 
 # Plausible's own rule for a site's domain (Plausible.Site changeset): letters of any script,
 # digits, "-", ".", "/" and ":"; no underscore, no space. It goes in a query parameter only.
+# An address typed in full (https://example.com/) matches too: cleaning makes it the domain.
 MAX_SITE_ID = 253
-_CHAR = r"(?:[^\W_]|[-.:/])"
-SITE_ID = rf"[^\W_]{_CHAR}{{0,{MAX_SITE_ID - 1}}}"
-# What the form accepts: the domain, or an address of it that cleaning turns into the domain.
-TYPED_SITE_ID = rf"(?i:https?://)?{SITE_ID}"
+SITE_ID = r"[^\W_](?:[^\W_]|[-.:/])*"
 
 SITE_ID_FIELD = FormField(
     "site_id", "Site ID",
     "The site's domain as Plausible lists it (Site Settings), such as example.com.",
-    max_length=MAX_SITE_ID + len("https://"), pattern=TYPED_SITE_ID)
+    max_length=MAX_SITE_ID + len("https:///"), pattern=SITE_ID)
 
 
 def clean_site_id(value: str) -> str:
@@ -31,7 +29,7 @@ def clean_site_id(value: str) -> str:
     it); refused unless it is a domain Plausible could hold."""
     site = (value or "").strip().lower()
     site = re.sub(r"^https?://", "", site).rstrip("/")
-    if not re.fullmatch(SITE_ID, site):
+    if len(site) > MAX_SITE_ID or not re.fullmatch(SITE_ID, site):
         raise ConnectionTestFailed(BAD_SITE_ID)
     return site
 
