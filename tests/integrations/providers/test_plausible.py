@@ -6,6 +6,7 @@ import json
 import re
 
 import pytest
+import requests
 from responses import matchers
 
 from integrations import ratelimit
@@ -18,6 +19,7 @@ from integrations.providers.plausible import contract, errors, proxy, site
 from integrations.providers.plausible.provider import QUERY_REFUSED_AT_CONNECT
 from integrations.providers.registry import get_provider
 from integrations.services import CHECK_FAILED, connection_connect_with_form, connection_test
+from integrations.transport import RATE_LIMITED_MESSAGE
 from tests.factories import make_user
 
 PLAUSIBLE = get_provider("plausible")
@@ -168,9 +170,20 @@ def test_each_connection_spends_its_own_keys_hourly_budget(person, mocked_respon
     assert (budget.limit, budget.window) == (600, 3600.0)
 
 
+def test_a_key_over_its_hourly_limit_saves_nothing_and_says_try_later(person, mocked_responses,
+                                                                       no_sleep):
+    limited = answer_today(mocked_responses, fixture(contract.__file__, "too_many_requests"),
+                           status=429)
+    with pytest.raises(ConnectionTestFailed) as refused:
+        connect(person)
+    assert refused.value.message == CHECK_FAILED.format(
+        reason=RATE_LIMITED_MESSAGE.format(name=PLAUSIBLE.name))
+    assert 1 < limited.call_count <= 4 and not Connection.objects.exists()  # bounded retries
+
+
 def test_a_429_is_a_rate_limit_and_a_refused_query_is_not():
     def verdict(status, body):
-        response = __import__("requests").Response()
+        response = requests.Response()
         response.status_code, response._content = status, json.dumps(body).encode()
         return PLAUSIBLE.classify_response(response).verdict
 
