@@ -59,17 +59,20 @@ class PlausibleProvider(Provider):
         return {"site_id": site.site_of(connection.config)}
 
     def test_credentials(self, client_, fields) -> AccountInfo:
-        """Today's visitors of the site: needs the key and the key's access to the site. The
-        site is the account, so each site a person reads is its own connection."""
-        site_id = fields.get("site_id", "")
         try:
-            answer = client_.get_json(client.AGGREGATE, {"site_id": site_id, **client.TEST_QUERY})
+            return site_account(client_, fields.get("site_id", ""))
         except ProviderDataError as refused:
             # Plausible's words quote parameters, not the key; that is checked, not trusted.
             reason = redact_text(refused.message, client_.secrets.values())
             raise ConnectionTestFailed(QUERY_REFUSED_AT_CONNECT.format(reason=reason)) from None
-        mapping.visitors_of(answer)
-        return AccountInfo(external_id=site_id, label=site_id)
 
     def test_connection(self, client_, connection) -> AccountInfo:
-        return self.test_credentials(client_, connection.config)
+        return site_account(client_, site.site_of(connection.config))
+
+
+def site_account(client_, site_id: str) -> AccountInfo:
+    """Today's visitors of the site: a read that needs the key and its access to the site. The
+    site is the account, so each site a person reads is its own connection."""
+    mapping.visitors_of(client_.get_json(client.AGGREGATE,
+                                         {"site_id": site_id, **client.TEST_QUERY}))
+    return AccountInfo(external_id=site_id, label=site_id)

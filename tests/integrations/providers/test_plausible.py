@@ -11,7 +11,7 @@ from responses import matchers
 
 from integrations import ratelimit
 from integrations.classify import Verdict
-from integrations.exceptions import ConnectionTestFailed
+from integrations.exceptions import ConnectionTestFailed, ProviderDataError
 from integrations.http import ApiClient
 from integrations.models import ApiCall, Connection, SyncRun
 from integrations.providers.contract import fixture
@@ -158,6 +158,19 @@ def test_test_connection_reads_the_stored_site(person, mocked_responses):
     again = answer_today(mocked_responses, {"results": {"visitors": {"value": 0}}})
     assert connection_test(connection=connection).external_id == SITE
     assert again.call_count == 1
+
+
+def test_test_connection_names_a_refused_query_without_claiming_nothing_was_saved(
+        person, mocked_responses):
+    answer_today(mocked_responses, fixture(contract.__file__, "aggregate_day"))
+    connection = connect(person)
+    mocked_responses.reset()
+    said = fixture(contract.__file__, "missing_site")["error"]
+    answer_today(mocked_responses, {"error": said}, status=400)
+    with pytest.raises(ProviderDataError) as refused:
+        connection_test(connection=connection)
+    assert refused.value.message == errors.QUERY_REFUSED.format(message=said)
+    assert refused.value.code == "query_refused"
 
 
 # -- limits --------------------------------------------------------------------------------------
