@@ -104,15 +104,17 @@ def days_of(params, today: date) -> tuple[str, list[date]]:
         ends = [parse_day(end) for end in params.get("date", "").split(",")]
         if len(ends) != 2 or None in ends or ends[0] > ends[1]:
             raise Refused(BAD_RANGE)
+        if (ends[1] - ends[0]).days >= MAX_DAYS:  # before the days are listed
+            raise Refused(f"This stand-in answers ranges of up to {MAX_DAYS} days.")
         custom = (ends[0], ends[1])
     elif "date" in params:
         anchor = parse_day(params["date"])
         if anchor is None:
             raise Refused(BAD_DATE)
-    days = data.period_days(period, anchor, custom)
-    if len(days) > MAX_DAYS:
-        raise Refused(f"This stand-in answers ranges of up to {MAX_DAYS} days.")
-    return period, days
+    try:
+        return period, data.period_days(period, anchor, custom)
+    except (ValueError, OverflowError):  # a period reaching before year 1
+        raise Refused(BAD_DATE) from None
 
 
 def metrics_of(params, *, breakdown: bool = False) -> list[str]:
