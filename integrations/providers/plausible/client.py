@@ -1,17 +1,18 @@
-"""Plausible Stats API v1 endpoints used here (paths relative to https://plausible.io/api/v1/).
+"""Plausible Stats API v1 endpoints used here (paths relative to https://plausible.io/, so the
+proxy's paths are the documented ones).
 
 Every request names the site with ``site_id`` (its domain as configured in Plausible):
 https://plausible.io/docs/stats-api-v1#concepts
 """
 
 # https://plausible.io/docs/stats-api-v1#get-apiv1statsrealtimevisitors  (a bare integer)
-REALTIME = "stats/realtime/visitors"
+REALTIME = "api/v1/stats/realtime/visitors"
 # https://plausible.io/docs/stats-api-v1#get-apiv1statsaggregate
-AGGREGATE = "stats/aggregate"
+AGGREGATE = "api/v1/stats/aggregate"
 # https://plausible.io/docs/stats-api-v1#get-apiv1statstimeseries
-TIMESERIES = "stats/timeseries"
+TIMESERIES = "api/v1/stats/timeseries"
 # https://plausible.io/docs/stats-api-v1#get-apiv1statsbreakdown
-BREAKDOWN = "stats/breakdown"
+BREAKDOWN = "api/v1/stats/breakdown"
 
 # https://plausible.io/docs/stats-api-v1#time-periods
 PERIODS = ("12mo", "6mo", "month", "30d", "7d", "day", "custom")

@@ -7,7 +7,7 @@ from integrations.providers.contract import Answer, Contract, ErrorCase, fixture
 
 from . import client
 
-API = "https://plausible.io/api/v1/"
+API = "https://plausible.io/"
 KEY = "Pl4usibleC0ntractKey_0001-abcdefghijklmnopqrstuvwxyzABCDEFGHIJKL"
 SITE = "example.com"
 # Phoenix's defaults on every answer (the JSON content type is added by the test).

@@ -33,7 +33,7 @@ class PlausibleProvider(Provider):
         pattern=KEY_PATTERN,
     )
     form_fields = (site.SITE_ID_FIELD,)
-    api_base_url = "https://plausible.io/api/v1/"
+    api_base_url = "https://plausible.io/"
     stand_in = True
     stand_in_example = "PlausibleDemoKey-00000000000000000000000000000000000000000000001"
     # 600 requests an hour per API key (the Stats API's default): each connection is the

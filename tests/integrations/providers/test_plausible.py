@@ -23,7 +23,7 @@ from integrations.transport import RATE_LIMITED_MESSAGE
 from tests.factories import make_user
 
 PLAUSIBLE = get_provider("plausible")
-AGGREGATE = contract.API + "stats/aggregate"
+AGGREGATE = contract.API + "api/v1/stats/aggregate"
 KEY, SITE = contract.KEY, contract.SITE
 TODAY = {"site_id": SITE, "period": "day", "metrics": "visitors"}
 
@@ -210,7 +210,8 @@ def test_a_429_is_a_rate_limit_and_a_refused_query_is_not():
 def test_the_proxy_reaches_the_four_reads_with_the_issues_cache_and_rate():
     spec = PLAUSIBLE.proxy
     assert [e.path for e in spec.endpoints] == [
-        "/stats/aggregate", "/stats/timeseries", "/stats/breakdown", "/stats/realtime/visitors"]
+        "/api/v1/stats/aggregate", "/api/v1/stats/timeseries", "/api/v1/stats/breakdown",
+        "/api/v1/stats/realtime/visitors"]
     assert (spec.ttl_seconds, spec.requests_per_minute, spec.any_path) == (600, 10, False)
     assert all(e.methods == ("GET",) for e in spec.endpoints)
     timeseries = spec.endpoints[1]

@@ -16,7 +16,7 @@ from integrations.sandbox.standins import plausible as stand_in
 from integrations.services import CHECK_FAILED, connection_connect_with_form
 from tests.factories import make_user
 
-BASE = "/sandbox/stand-ins/plausible/stats/"
+BASE = "/sandbox/stand-ins/plausible/api/v1/stats/"
 KEY = get_provider("plausible").stand_in_example
 AUTH = {"HTTP_AUTHORIZATION": f"Bearer {KEY}"}
 SITE = {"site_id": "demo.example.com"}
@@ -154,7 +154,7 @@ def test_the_provider_connects_to_the_stand_in(demo, sandbox):
                                               fields={"site_id": "demo.example.com",
                                                       "token": KEY})
     assert connection.external_account_id == "demo.example.com"
-    assert sandbox.paths() == ["/sandbox/stand-ins/plausible/stats/aggregate"]
+    assert sandbox.paths() == [BASE + "aggregate"]
 
 
 def test_a_site_the_key_cannot_read_is_refused_at_connect(demo, sandbox):
