@@ -284,6 +284,12 @@ class Provider:
         """Values for {placeholders} in stream paths."""
         return {}
 
+    def proxy_params(self, connection: Connection) -> dict[str, str]:
+        """Query parameters the proxy adds to every request it makes for ``connection``, from
+        the connection's own settings (Plausible's ``site_id``). They are never declared among
+        an endpoint's params, so a caller cannot send them, and they override the caller's."""
+        return {}
+
     def default_headers(self) -> dict[str, str]:
         """Headers every request carries (an API version pin, a media type)."""
         return {"Accept": "application/json"}

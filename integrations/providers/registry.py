@@ -12,6 +12,7 @@ CATALOG = (
     "integrations.providers.github.provider.GitHubProvider",
     "integrations.providers.stripe.provider.StripeProvider",
     "integrations.providers.sendgrid.provider.SendGridProvider",
+    "integrations.providers.plausible.provider.PlausibleProvider",
     "integrations.providers.anilist.provider.AniListProvider",
     "integrations.providers.custom_api.provider.CustomApiProvider",
 )

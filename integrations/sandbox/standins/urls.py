@@ -6,5 +6,6 @@ urlpatterns = [
     path("telegram/", include("integrations.sandbox.standins.telegram")),
     path("stripe/", include("integrations.sandbox.standins.stripe")),
     path("sendgrid/", include("integrations.sandbox.standins.sendgrid")),
+    path("plausible/", include("integrations.sandbox.standins.plausible")),
     path("custom_api/", include("integrations.sandbox.standins.custom_api")),
 ]
