@@ -4,6 +4,7 @@ import pytest
 import requests
 
 from integrations.models import ApiCall
+from tests.integrations.proxy.conftest import fresh_proxy_cache  # noqa: F401  # autouse
 from tests.integrations.proxy.helpers import (
     CHARGES,
     CUSTOM_BASE,
