@@ -47,7 +47,9 @@ def _max_age(result: ProxyResult) -> int:
 
 
 def _respond(result: ProxyResult) -> HttpResponse:
-    if result.content_type == "application/json":
+    if result.payload is None:  # an empty answer (204): JSON null, not an empty body
+        response = HttpResponse(b"null", status=200, content_type="application/json")
+    elif result.content_type == "application/json":
         response = Response(result.payload, status=200)
     else:  # a type the endpoint declares besides JSON: passed as text
         response = HttpResponse(result.payload, status=200, content_type=result.content_type)
