@@ -1,9 +1,9 @@
 """/api/v1/: one router; each resource module registers its viewsets here."""
 
-from django.urls import path
+from django.urls import path, re_path
 from rest_framework.routers import DefaultRouter
 
-from . import connection_actions, connection_data, connections, providers, tokens
+from . import connection_actions, connection_data, connections, providers, proxy, tokens
 
 app_name = "api"
 
@@ -26,4 +26,6 @@ urlpatterns = [
     path("connections/<int:connection_pk>/actions/<slug:name>/",
          connection_actions.ConnectionActionViewSet.as_view({"post": "perform"}),
          name="connection-action-perform"),
+    re_path(r"^connections/(?P<id>[0-9]+)/proxy/(?P<path>.*)$",
+            proxy.ConnectionProxyView.as_view(), name="connection-proxy"),
 ]
