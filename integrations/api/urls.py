@@ -2,13 +2,18 @@
 
 from rest_framework.routers import DefaultRouter
 
-from . import tokens
+from consent import api as consent_api
+
+from . import interests, tokens
 
 app_name = "api"
 
 router = DefaultRouter(trailing_slash=True)
 router.include_root_view = False
 router.register("tokens", tokens.ApiTokenViewSet, basename="token")
+router.register("consent/history", consent_api.ConsentHistoryViewSet, basename="consent-history")
+router.register("consent", consent_api.ConsentViewSet, basename="consent")
+router.register("interests", interests.InterestViewSet, basename="interest")
 
 urlpatterns = [
     *router.urls,
