@@ -94,11 +94,9 @@ def _purpose_or_404(slug: str) -> None:
                        message=UNKNOWN_PURPOSE)
 
 
-class ConsentViewSet(viewsets.GenericViewSet):
-    """The answers: one object, so not paged."""
-
-    pagination_class = None
-    serializer_class = PurposeConsentSerializer
+class ConsentViewSet(viewsets.ViewSet):
+    """The answers: one object, so not paged. A plain ViewSet: there is no queryset to page
+    or to look an object up in."""
 
     def _answer(self, request: Request, *, purpose: str, provider: str = "") -> Response:
         answer = ConsentAnswerSerializer(data=request.data)

@@ -1,10 +1,11 @@
 """/api/v1/: one router; each resource module registers its viewsets here."""
 
+from django.urls import re_path
 from rest_framework.routers import DefaultRouter
 
 from consent import api as consent_api
 
-from . import interests, tokens
+from . import errors, interests, tokens
 
 app_name = "api"
 
@@ -17,4 +18,5 @@ router.register("interests", interests.InterestViewSet, basename="interest")
 
 urlpatterns = [
     *router.urls,
+    re_path(r"", errors.not_found),  # last: an unknown path is a JSON 404 too
 ]
