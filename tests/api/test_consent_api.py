@@ -2,6 +2,7 @@
 
 import pytest
 from django.urls import reverse
+from rest_framework.test import APIClient
 
 from consent.models import ConsentEvent, ConsentGrant
 from consent.purposes import MATCHING, PURPOSES
@@ -130,3 +131,12 @@ def test_the_history_is_paged_newest_first(api, user, settings):
     assert [(e["provider"], e["granted"], e["source"]) for e in rest["results"]] == [
         (None, True, "api")]
     assert rest["next"] is None
+
+
+def test_options_describes_the_answer_endpoints_without_failing(token):
+    # A plain ViewSet: DRF's metadata once looked for a queryset here and answered 500.
+    # (Not a CheckedClient: the schema documents no OPTIONS.)
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Bearer {token}")
+    assert client.options(MATCHING_URL).status_code == 200
+    assert client.options(provider_url("spotify")).status_code == 200
