@@ -1,8 +1,9 @@
 """/api/v1/consent/: the person's answers per purpose and per provider, and their history.
 
 The same services and selectors as the consent page; a change made here is an event with the
-source "api". An unknown purpose in a URL is 404 (no such resource); an unknown provider is 400,
-as everywhere in the API.
+source "api". A per-provider answer can also be removed (DELETE), so the answer for every
+provider applies again. An unknown purpose in a URL is 404 (no such resource); an unknown
+provider is 400, as everywhere in the API.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from integrations.providers.registry import PROVIDERS
 from .models import ConsentEvent
 from .purposes import PURPOSES
 from .selectors import PurposeConsent, consent_by_purpose, consent_events_for_owner
-from .services import consent_set
+from .services import consent_clear, consent_set
 
 UNKNOWN_PURPOSE = "No such purpose."
 UNKNOWN_PROVIDER = "No such provider."
@@ -68,6 +69,10 @@ class ConsentEventSerializer(serializers.ModelSerializer):
     purpose = serializers.CharField(read_only=True)
     provider = serializers.SerializerMethodField(
         help_text="The provider the answer was for; null when for every provider.")
+    granted = serializers.BooleanField(
+        read_only=True, allow_null=True,
+        help_text="null: the answer for this provider was removed (the answer for every "
+                  "provider applies again).")
 
     class Meta:
         model = ConsentEvent
@@ -119,16 +124,25 @@ class ConsentViewSet(viewsets.ViewSet):
         _purpose_or_404(purpose)
         return self._answer(request, purpose=purpose)
 
-    @extend_schema(request=ConsentAnswerSerializer, responses=PurposeConsentSerializer,
+    @extend_schema(methods=["PUT"], request=ConsentAnswerSerializer,
+                   responses=PurposeConsentSerializer,
                    parameters=[PURPOSE_PARAMETER, PROVIDER_PARAMETER],
                    summary="Answer for one provider")
-    @action(detail=False, methods=["put"],
+    @extend_schema(methods=["DELETE"], request=None, responses={200: PurposeConsentSerializer},
+                   parameters=[PURPOSE_PARAMETER, PROVIDER_PARAMETER],
+                   summary="Remove the answer for one provider",
+                   description="The answer for every provider applies to it again.")
+    @action(detail=False, methods=["put", "delete"],
             url_path=r"purposes/(?P<purpose>[^/.]+)/providers/(?P<provider>[^/.]+)")
     def purpose_provider(self, request: Request, purpose: str, provider: str) -> Response:
         _purpose_or_404(purpose)
         if provider not in PROVIDERS:
             raise BadRequest(UNKNOWN_PROVIDER, code="unknown_provider",
                              fields={"provider": [UNKNOWN_PROVIDER]})
+        if request.method == "DELETE":
+            consent_clear(user=request.user, purpose=purpose, provider=provider,
+                          source=ConsentEvent.Source.API)
+            return Response(PurposeConsentSerializer(self._purpose(purpose)).data)
         return self._answer(request, purpose=purpose, provider=provider)
 
 

@@ -101,10 +101,10 @@ def test_an_unknown_purpose_is_404(api, user, url):
 
 @pytest.mark.parametrize("method,url", [
     ("get", "/api/v1/consent/"), ("get", "/api/v1/consent/history/"),
-    ("put", MATCHING_URL), ("put", provider_url("spotify")),
+    ("put", MATCHING_URL), ("put", provider_url("spotify")), ("delete", provider_url("spotify")),
 ])
 def test_without_a_token_the_answer_is_401(anon, user, method, url):
-    response = getattr(anon, method)(url, {"granted": True}) if method == "put" else anon.get(url)
+    response = getattr(anon, method)(url, {"granted": True} if method == "put" else None)
     assert response.status_code == 401
     assert not ConsentEvent.objects.exists()
 
@@ -140,3 +140,31 @@ def test_options_describes_the_answer_endpoints_without_failing(token):
     client.credentials(HTTP_AUTHORIZATION=f"Bearer {token}")
     assert client.options(MATCHING_URL).status_code == 200
     assert client.options(provider_url("spotify")).status_code == 200
+
+
+def test_removing_a_per_provider_answer_brings_back_the_one_for_every_provider(api, user,
+                                                                              client):
+    api.put(MATCHING_URL, {"granted": True})
+    api.put(provider_url("spotify"), {"granted": False})
+    assert not allows(user, MATCHING, "spotify")
+    response = api.delete(provider_url("spotify"))
+    assert response.status_code == 200
+    assert response.json()["providers"] == [] and response.json()["granted"] is True
+    assert allows(user, MATCHING, "spotify")
+    assert not ConsentGrant.objects.filter(user=user, provider="spotify").exists()
+    latest = api.get("/api/v1/consent/history/").json()["results"][0]
+    assert (latest["provider"], latest["granted"], latest["source"]) == ("spotify", None, "api")
+    client.force_login(user)
+    history = client.get(reverse("consent:settings")).context["history"]
+    assert history[0]["answer"] == "Cleared (the all-services answer applies)"
+
+
+def test_removing_an_answer_there_is_not_writes_nothing(api, user):
+    assert api.delete(provider_url("spotify")).status_code == 200
+    assert not ConsentEvent.objects.filter(user=user).exists()
+
+
+def test_removing_for_an_unknown_provider_or_purpose_is_refused(api, user):
+    assert error_code(api.delete(provider_url("myspace"))) == "unknown_provider"
+    assert api.delete(provider_url("spotify", purpose="ads")).status_code == 404
+    assert not ConsentEvent.objects.exists()
