@@ -36,7 +36,7 @@ def setup_django() -> None:
 
 def main() -> int:
     setup_django()
-    from benchmarks import dispatcher, page_queries, proxy, sync_throughput
+    from benchmarks import api_list_queries, dispatcher, page_queries, proxy, sync_throughput
 
     try:
         from benchmarks import rate_budget
@@ -45,8 +45,8 @@ def main() -> int:
 
     started = time.monotonic()
     results: dict = {"date": datetime.now(UTC).strftime("%Y-%m-%d"), "cores": os.cpu_count()}
-    sections = [("page_queries", page_queries), ("dispatcher", dispatcher),
-                ("sync_throughput", sync_throughput)]
+    sections = [("page_queries", page_queries), (api_list_queries.SECTION, api_list_queries),
+                ("dispatcher", dispatcher), ("sync_throughput", sync_throughput)]
     if rate_budget is not None:
         sections.append(("rate_budget", rate_budget))
     sections.append(("proxy", proxy))

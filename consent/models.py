@@ -53,7 +53,10 @@ class ConsentEvent(models.Model):
     )
     provider = models.CharField(_("provider"), max_length=50, blank=True)
     purpose = models.CharField(_("purpose"), max_length=50, choices=PURPOSE_CHOICES)
-    granted = models.BooleanField(_("granted"))
+    # None: the per-provider answer was removed; the answer for every provider applies again.
+    granted = models.BooleanField(
+        _("granted"), null=True, help_text=_("Empty: the per-provider answer was removed.")
+    )
     source = models.CharField(_("source"), max_length=20, choices=Source.choices)
     policy_version = models.CharField(_("policy version"), max_length=20)
     at = models.DateTimeField(_("at"), auto_now_add=True)
@@ -64,4 +67,5 @@ class ConsentEvent(models.Model):
         ordering = ["-at", "-pk"]
 
     def __str__(self) -> str:
-        return f"{self.purpose} {'granted' if self.granted else 'withdrawn'} ({self.at:%Y-%m-%d})"
+        answer = {True: "granted", False: "withdrawn", None: "cleared"}[self.granted]
+        return f"{self.purpose} {answer} ({self.at:%Y-%m-%d})"

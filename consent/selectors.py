@@ -1,9 +1,12 @@
 """Read-side consent questions. ``allows`` is the one answer every data hand-out relies on."""
 
-from django.contrib.auth.base_user import AbstractBaseUser
+from dataclasses import dataclass
 
-from .models import ALL_PROVIDERS, ConsentGrant
-from .purposes import PURPOSES
+from django.contrib.auth.base_user import AbstractBaseUser
+from django.db.models import QuerySet
+
+from .models import ALL_PROVIDERS, ConsentEvent, ConsentGrant
+from .purposes import PURPOSES, Purpose
 
 
 def consent_map(*, user: AbstractBaseUser) -> dict[tuple[str, str], bool]:
@@ -42,6 +45,55 @@ def allows(user: AbstractBaseUser, purpose: str, provider: str | None = None) ->
 
 def consent_history(*, user: AbstractBaseUser, limit: int = 20):
     """The user's latest consent changes, newest first."""
-    from .models import ConsentEvent
+    return consent_events_for_owner(user=user)[:limit]
 
-    return ConsentEvent.objects.filter(user=user)[:limit]
+
+def consent_events_for_owner(*, user: AbstractBaseUser) -> QuerySet[ConsentEvent]:
+    """Every consent change of ``user``, newest first (for paging)."""
+    return ConsentEvent.objects.filter(user=user).order_by("-at", "-pk")
+
+
+@dataclass(frozen=True)
+class ProviderAnswer:
+    provider: str
+    granted: bool
+
+
+@dataclass(frozen=True)
+class PurposeConsent:
+    """One purpose with the person's answers: for every provider (None: never answered, which
+    consent, being opt-in, reads as no) and per provider, where an answer wins over it."""
+
+    purpose: Purpose
+    granted: bool | None
+    providers: list[ProviderAnswer]
+
+    # The API serialises the purpose's own fields flat.
+    @property
+    def slug(self) -> str:
+        return self.purpose.slug
+
+    @property
+    def name(self) -> str:
+        return self.purpose.name
+
+    @property
+    def description(self) -> str:
+        return self.purpose.description
+
+
+def consent_by_purpose(*, user: AbstractBaseUser) -> list[PurposeConsent]:
+    """Every purpose with ``user``'s explicit answers, in the catalog's order. One query."""
+    answers = consent_map(user=user)
+    return [
+        PurposeConsent(
+            purpose=purpose,
+            granted=answers.get((ALL_PROVIDERS, purpose.slug)),
+            providers=[
+                ProviderAnswer(provider=provider, granted=granted)
+                for (provider, slug), granted in sorted(answers.items())
+                if slug == purpose.slug and provider != ALL_PROVIDERS
+            ],
+        )
+        for purpose in PURPOSES.values()
+    ]

@@ -49,6 +49,30 @@ def consent_set(
 
 
 @transaction.atomic
+def consent_clear(
+    *, user: AbstractBaseUser, purpose: str, provider: str, source: str = ConsentEvent.Source.PAGE
+) -> bool:
+    """Remove ``user``'s answer for ``purpose`` for one ``provider``, so the answer for every
+    provider applies to it again. Returns True when there was one; its removal is an event
+    with ``granted=None``. The answer for every provider cannot be removed, only changed.
+    """
+    if purpose not in PURPOSES:
+        raise UnknownPurpose(purpose)
+    if provider == ALL_PROVIDERS:
+        raise ValueError("only a per-provider answer can be cleared")
+    grant = ConsentGrant.objects.select_for_update().filter(
+        user=user, provider=provider, purpose=purpose).first()
+    if grant is None:
+        return False
+    grant.delete()
+    ConsentEvent.objects.create(
+        user=user, provider=provider, purpose=purpose, granted=None, source=source,
+        policy_version=settings.THINKALIKE_CONSENT_POLICY_VERSION,
+    )
+    return True
+
+
+@transaction.atomic
 def consent_clear_provider(
     *, user: AbstractBaseUser, provider: str, source: str = ConsentEvent.Source.DISCONNECT
 ) -> int:

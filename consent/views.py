@@ -35,6 +35,7 @@ ALL_SERVICES = "all services"
 ANSWER_ON = "Turned on"
 ANSWER_OFF = "Turned off"
 ANSWER_FORGOTTEN = "Forgotten (service disconnected)"
+ANSWER_CLEARED = "Cleared (the all-services answer applies)"
 
 STREAM_PURGED = "Deleted {items} items that {name} {stream} had collected."
 UNKNOWN_STREAM = "That service has no such kind of data; nothing was deleted."
@@ -56,6 +57,8 @@ def _safe_next(request: HttpRequest) -> str | None:
 
 
 def _answer(event: ConsentEvent) -> str:
+    if event.granted is None:
+        return ANSWER_CLEARED
     if event.source == ConsentEvent.Source.DISCONNECT:
         return ANSWER_FORGOTTEN
     return ANSWER_ON if event.granted else ANSWER_OFF

@@ -11,7 +11,8 @@ from __future__ import annotations
 from typing import Any
 
 from django.core.exceptions import PermissionDenied
-from django.http import Http404
+from django.http import Http404, HttpRequest, JsonResponse
+from django.views.decorators.csrf import csrf_exempt
 from rest_framework import exceptions, status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
@@ -44,6 +45,12 @@ class BadRequest(ApiError):
 
 def error_body(code: str, message: str, fields: dict[str, Any] | None = None) -> dict:
     return {"error": {"code": code, "message": message, "fields": fields or {}}}
+
+
+@csrf_exempt  # it changes nothing, and must answer JSON, not the CSRF failure page
+def not_found(request: HttpRequest, *args, **kwargs) -> JsonResponse:
+    """A path under /api/v1/ that no route matches: the one error shape, not the site's page."""
+    return JsonResponse(error_body("not_found", "No such endpoint."), status=404)
 
 
 def _flatten(detail: Any) -> list[str]:

@@ -3,7 +3,18 @@
 from django.urls import path, re_path
 from rest_framework.routers import DefaultRouter
 
-from . import connection_actions, connection_data, connections, providers, proxy, tokens
+from consent import api as consent_api
+
+from . import (
+    connection_actions,
+    connection_data,
+    connections,
+    errors,
+    interests,
+    providers,
+    proxy,
+    tokens,
+)
 
 app_name = "api"
 
@@ -19,6 +30,9 @@ router.register(f"{CONNECTION}/actions", connection_actions.ConnectionActionView
                 basename="connection-action")
 router.register(f"{CONNECTION}/action-runs", connection_actions.ActionRunViewSet,
                 basename="connection-action-run")
+router.register("consent/history", consent_api.ConsentHistoryViewSet, basename="consent-history")
+router.register("consent", consent_api.ConsentViewSet, basename="consent")
+router.register("interests", interests.InterestViewSet, basename="interest")
 
 urlpatterns = [
     *router.urls,
@@ -28,4 +42,5 @@ urlpatterns = [
          name="connection-action-perform"),
     re_path(r"^connections/(?P<id>[0-9]+)/proxy/(?P<path>.*)$",
             proxy.ConnectionProxyView.as_view(), name="connection-proxy"),
+    re_path(r"", errors.not_found),  # last: an unknown path is a JSON 404 too
 ]

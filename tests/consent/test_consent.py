@@ -134,3 +134,22 @@ def test_disconnect_records_each_forgotten_answer_in_the_history(user, client):
     client.force_login(user)
     html = client.get(reverse("consent:settings")).content.decode()
     assert html.count(ANSWER_FORGOTTEN) == 2
+
+
+@pytest.mark.django_db
+def test_clearing_a_per_provider_answer_is_an_event_and_the_all_providers_answer_applies():
+    from consent.models import ALL_PROVIDERS
+    from consent.selectors import allows
+    from consent.services import consent_clear
+
+    user = make_user(email="cleo@example.com")
+    consent_set(user=user, purpose="matching", granted=True)
+    consent_set(user=user, purpose="matching", granted=False, provider="spotify")
+    assert consent_clear(user=user, purpose="matching", provider="spotify")
+    assert allows(user, "matching", "spotify")
+    event = ConsentEvent.objects.filter(user=user).first()
+    assert (event.provider, event.granted) == ("spotify", None)
+    assert not consent_clear(user=user, purpose="matching", provider="spotify")
+    assert ConsentEvent.objects.filter(user=user).count() == 3
+    with pytest.raises(ValueError):
+        consent_clear(user=user, purpose="matching", provider=ALL_PROVIDERS)
