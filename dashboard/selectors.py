@@ -4,6 +4,7 @@ widget or connection is a 404, never a 403."""
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 
 from django.contrib.auth.base_user import AbstractBaseUser
 from django.db.models import QuerySet
@@ -65,3 +66,23 @@ def poll_seconds(connection: Connection) -> int:
     if spec is None:
         return 60
     return max(1, spec.ttl_seconds)
+
+
+@dataclass(frozen=True)
+class Tile:
+    """One widget as the dashboard page shows it before its body loads."""
+
+    widget: Widget
+    poll_seconds: int
+    source: str  # "Stripe: Charges"
+
+
+def dashboard_tiles(*, user: AbstractBaseUser) -> list[Tile]:
+    tiles = []
+    for widget in widgets_for_user(user=user):
+        spec = proxy_spec_for(widget.connection)
+        endpoint = endpoint_for(spec, widget.path) if spec is not None else None
+        label = endpoint.label if endpoint is not None else widget.path
+        tiles.append(Tile(widget=widget, poll_seconds=poll_seconds(widget.connection),
+                          source=f"{widget.connection.provider_name}: {label}"))
+    return tiles

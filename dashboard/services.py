@@ -64,8 +64,8 @@ def _checked_path(connection: Connection, spec: ProxySpec, path: str
     """The path to store, and its declared endpoint (None for an ``any_path`` provider's own)."""
     path = (path or "").strip()
     endpoint = endpoint_for(spec, path) if path else None
-    if endpoint is not None:
-        return "/" + path.strip("/"), endpoint
+    if endpoint is not None:  # stored the way the provider declares it
+        return ("/" if endpoint.path.startswith("/") else "") + path.strip("/"), endpoint
     if spec.any_path:
         try:
             return "/" + safe_test_path(path).lstrip("/"), None
