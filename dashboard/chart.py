@@ -61,6 +61,11 @@ def day_of(value: Any) -> date | None:
     return datetime.fromtimestamp(seconds, tz=UTC).date()
 
 
+def _clamped(value: float | int) -> float:
+    """``value`` within ±MAX_VALUE, as a float (an int past the float range would overflow)."""
+    return float(max(-MAX_VALUE, min(MAX_VALUE, value)))
+
+
 def line_series(payload: Any, *, records_path: str, time_field: str, value_path: str) -> Series:
     """Per day, the sum of ``value_path`` over the records (their count when no path)."""
     records = records_at(payload, records_path) or []
@@ -72,7 +77,7 @@ def line_series(payload: Any, *, records_path: str, time_field: str, value_path:
         if day is None or value is None:
             skipped += 1
             continue
-        sums[day] += max(-MAX_VALUE, min(MAX_VALUE, float(value)))
+        sums[day] += _clamped(value)
     points = sorted(sums.items())[-MAX_POINTS:]
     return Series(points=points, records=len(records), skipped=skipped)
 
