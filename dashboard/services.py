@@ -67,6 +67,8 @@ def _checked_path(connection: Connection, spec: ProxySpec, path: str
     if endpoint is not None:  # stored the way the provider declares it
         return ("/" if endpoint.path.startswith("/") else "") + path.strip("/"), endpoint
     if spec.any_path:
+        if not path:  # safe_test_path would take it as "/": a widget names what it reads
+            raise ValidationError({"path": BAD_PATH})
         try:
             return "/" + safe_test_path(path).lstrip("/"), None
         except ConnectionTestFailed:
