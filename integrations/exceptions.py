@@ -36,6 +36,10 @@ class ProviderUnavailable(TryLater):
     code = "provider_unavailable"
 
 
+class ProviderTimeout(ProviderUnavailable):
+    """The provider did not answer (or finish its answer) in time."""
+
+
 class RateLimited(TryLater):
     code = "rate_limited"
 

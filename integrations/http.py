@@ -17,7 +17,7 @@ from urllib.parse import urljoin, urlsplit
 import requests
 
 from . import ratelimit, tokens
-from .classify import Verdict
+from .classify import Classification, Verdict
 from .exceptions import (
     CredentialRefused,
     CursorRejected,
@@ -59,8 +59,12 @@ class ApiClient:
         config: Mapping[str, Any] | None = None,
         session: requests.Session | None = None,
         access_token: str = "",
+        audit: Mapping[str, Any] | None = None,
     ) -> None:
         self.provider = provider
+        # Extra fields of every ApiCall row this client writes (the proxy's caller, its cache
+        # outcome).
+        self.audit = dict(audit or {})
         # A token to test before anything is saved (a password grant's): no connection yet.
         self._given_token = access_token
         self.connection = connection
@@ -111,6 +115,10 @@ class ApiClient:
     def _known_secrets(self, access_token: str) -> tuple[str, ...]:
         return tuple(v for v in (access_token, *self.secrets.values()) if v)
 
+    def classify(self, response: requests.Response) -> Classification:
+        """What ``response`` means: the provider's say, which a subclass may refine."""
+        return self.provider.classify_response(response)
+
     def request(self, method: str, url: str, *, idempotent: bool | None = None,
                 **kwargs: Any) -> requests.Response:
         """An authenticated request, acted on as the provider's ``classify_response`` says.
@@ -139,11 +147,11 @@ class ApiClient:
                 provider_slug=self.provider.slug,
                 connection_id=self.connection.pk if self.connection else None,
                 secrets=self._known_secrets(access_token), budget=self.budget,
-                idempotent=idempotent, classify_response=self.provider.classify_response,
-                display_name=name, **kwargs,
+                idempotent=idempotent, classify_response=self.classify,
+                display_name=name, audit=self.audit, **kwargs,
             )
             status = response.status_code
-            verdict = self.provider.classify_response(response).verdict
+            verdict = self.classify(response).verdict
             if verdict == Verdict.REFRESH_THEN_RETRY and access_token and not refreshed:
                 access_token = self._access_token(force_refresh=True, stale=access_token)
                 refreshed = True

@@ -15,7 +15,7 @@ import logging
 import math
 import random
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
@@ -31,6 +31,7 @@ from .auth import REDIRECT_SAFE_HEADERS
 from .classify import Classification, Verdict, reset_at
 from .exceptions import (
     ProviderDataError,
+    ProviderTimeout,
     ProviderUnavailable,
     RateLimited,
 )
@@ -154,7 +155,7 @@ def _read_body(response: requests.Response, name: str) -> None:
             raise too_large
         if clock.time() > deadline:
             response.close()
-            raise ProviderUnavailable(TOO_SLOW.format(name=name))
+            raise ProviderTimeout(TOO_SLOW.format(name=name))
         chunks.append(chunk)
     response._content = b"".join(chunks)
 
@@ -234,6 +235,7 @@ def send(
     budget: Budget | None = None,
     classify_response: Callable[[requests.Response], Classification] | None = None,
     display_name: str = "",
+    audit: Mapping[str, Any] | None = None,
     **kwargs: Any,
 ) -> requests.Response:
     """Send one logical request with the retry policy and write its ApiCall row.
@@ -244,7 +246,9 @@ def send(
     request is idempotent: GET, HEAD and OPTIONS are, a write only when ``idempotent=True``);
     returns the final response, whatever its status, with its body read (at most
     THINKALIKE_MAX_RESPONSE_BYTES). Every transport failure ends as ProviderUnavailable, a rate
-    limit past the cap as RateLimited, an oversized body as ProviderDataError.
+    limit past the cap as RateLimited, an oversized body as ProviderDataError. A timeout is
+    ProviderTimeout (a ProviderUnavailable). ``audit`` adds fields to the ApiCall row (the
+    proxy's caller and cache outcome).
     """
     method = method.upper()
     # Host only: a path may carry a secret (bot tokens live in it).
@@ -287,7 +291,9 @@ def send(
                 retryable = isinstance(exc, RETRYABLE_ERRORS) and not isinstance(
                     exc, NOT_RETRYABLE_ERRORS)
                 if not retryable or retries >= max_retries:
-                    raise ProviderUnavailable(UNREACHABLE.format(name=name)) from None
+                    failure = (ProviderTimeout if isinstance(exc, requests.Timeout)
+                               else ProviderUnavailable)
+                    raise failure(UNREACHABLE.format(name=name)) from None
                 sleep(backoff_seconds(retries))
                 retries += 1
                 continue
@@ -312,7 +318,7 @@ def send(
         _record_call(
             url, secrets, connection_id=connection_id, provider=provider_slug, method=method,
             status_code=status, duration_ms=int((time.monotonic() - started) * 1000),
-            retries=retries, error=error[:200],
+            retries=retries, error=error[:200], **dict(audit or {}),
         )
 
 

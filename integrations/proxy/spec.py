@@ -35,6 +35,10 @@ class ProxyEndpoint:
 @dataclass(frozen=True)
 class ProxySpec:
     endpoints: tuple[ProxyEndpoint, ...] = ()
+    # The start of the provider's documented paths that its API base URL already holds ("/v1"
+    # for Stripe, whose base is https://api.stripe.com/v1/): proxied paths are the documented
+    # ones (/v1/charges), and this prefix is taken off before they are joined to the base.
+    base_path: str = ""
     # A custom API: any path under the person's base URL (GET only).
     any_path: bool = False
     # How long an answer is served from the cache (the person may change it where
@@ -56,6 +60,9 @@ class ProxyResult:
     age_seconds: int
     fetched_at: datetime
     headers: dict[str, str] = field(default_factory=dict)
+    # How long this answer is fresh from when it was fetched (a caller's max-age is this less
+    # ``age_seconds``).
+    ttl_seconds: int = 0
 
 
 class ProxyError(Exception):
@@ -63,10 +70,12 @@ class ProxyError(Exception):
     502, 503, 504), ``outcome`` says what the person can do ("reconnect" or "retry")."""
 
     def __init__(self, status: int, code: str, message: str, *, outcome: str = "",
-                 retry_after: int | None = None):
+                 retry_after: int | None = None, fields: dict[str, list[str]] | None = None):
         super().__init__(message)
         self.status = status
         self.code = code
         self.message = message
         self.outcome = outcome
         self.retry_after = retry_after
+        # Per query parameter, what is wrong with it (a 400 for the caller's parameters).
+        self.fields = dict(fields or {})

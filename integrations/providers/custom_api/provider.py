@@ -10,6 +10,7 @@ from typing import Any
 from integrations.auth import CHOOSABLE, AuthKind, AuthStrategy
 from integrations.exceptions import ConnectionTestFailed, ReauthRequired
 from integrations.providers.base import AccountInfo, Provider
+from integrations.proxy.spec import ProxySpec
 
 from . import fields as form
 
@@ -44,6 +45,8 @@ class CustomApiProvider(Provider):
     user_base_url = True
     form_fields = form.FORM_FIELDS
     revoke_help = REVOKE_HELP
+    # Any GET under the person's base URL; the cache time is theirs to choose (0 to 3600 s).
+    proxy = ProxySpec(any_path=True, ttl_seconds=30, ttl_settable=True, requests_per_minute=30)
 
     def connect_fields(self):
         return form.CONNECT_FIELDS

@@ -5,12 +5,58 @@ from integrations import classify
 from integrations.auth import OAuth2
 from integrations.cursors import IsoTimeCursor
 from integrations.exceptions import ConnectionTestFailed
+from integrations.formfields import FormField
 from integrations.pagination import LinkHeaderPaginator
 from integrations.providers.base import AccountInfo, Provider, Stream, require
+from integrations.proxy.spec import ProxyEndpoint, ProxySpec
 
 from . import client, mapping
 
 OTHER_ACCOUNT = "The token belongs to a different GitHub account."
+
+# https://docs.github.com/en/rest/using-the-rest-api/using-pagination-in-the-rest-api
+PAGING = (
+    FormField("per_page", "Per page (1 to 100)", pattern=r"[1-9][0-9]?|100", max_length=3,
+              required=False),
+    FormField("page", "Page", pattern=r"[1-9][0-9]{0,4}", max_length=5, required=False),
+)
+SORT = (
+    FormField("sort", "Sort by", choices=(("created", "Created"), ("updated", "Updated"),
+                                         ("pushed", "Pushed"), ("full_name", "Name")),
+              required=False),
+    FormField("direction", "Direction", choices=(("asc", "Ascending"), ("desc", "Descending")),
+              required=False),
+)
+
+
+def _read(path: str, label: str, *params: FormField, records: bool = True,
+          time_field: str = "") -> ProxyEndpoint:
+    return ProxyEndpoint(path, label, params=(*(PAGING if records else ()), *params),
+                         time_field=time_field)
+
+
+# Read-only user endpoints (https://docs.github.com/en/rest/users, /repos, /activity/starring).
+PROXY = ProxySpec(
+    endpoints=(
+        _read("/user", "Your profile", records=False),
+        _read("/user/repos", "Your repositories", *SORT, FormField(
+            "visibility", "Visibility", choices=(("all", "All"), ("public", "Public"),
+                                                 ("private", "Private")), required=False),
+            time_field="created_at"),
+        _read("/user/starred", "Repositories you starred", *SORT[1:], FormField(
+            "sort", "Sort by", choices=(("created", "Starred"), ("updated", "Pushed")),
+            required=False), time_field="created_at"),
+        _read("/user/followers", "Your followers"),
+        _read("/user/following", "Who you follow"),
+        _read("/user/orgs", "Your organisations"),
+        _read("/users/{username}", "A user's profile", records=False),
+        _read("/users/{username}/repos", "A user's public repositories", *SORT,
+              time_field="created_at"),
+        _read("/users/{username}/starred", "A user's stars", time_field="created_at"),
+    ),
+    ttl_seconds=60,
+    requests_per_minute=30,
+)
 
 
 class GitHubProvider(Provider):
@@ -28,6 +74,7 @@ class GitHubProvider(Provider):
     rate_limit = (5000, 3600)  # per user, shared by every app acting for them
     rate_limit_per_connection = True
     revoke_url = client.REVOKE_TOKEN
+    proxy = PROXY
     streams = (
         Stream(
             name="starred",

@@ -7,8 +7,10 @@ from consent.purposes import DASHBOARD
 from integrations.auth import Bearer
 from integrations.cursors import IsoTimeCursor
 from integrations.exceptions import ConnectionTestFailed
+from integrations.formfields import FormField
 from integrations.pagination import DateRangePaginator
 from integrations.providers.base import AccountInfo, Provider, Stream, require, string_list
+from integrations.proxy.spec import ProxyEndpoint, ProxySpec
 
 from . import client, mapping
 
@@ -31,6 +33,35 @@ def key_account(token: str) -> AccountInfo:
     return AccountInfo(external_id=key_id, label=KEY_LABEL.format(key_id=key_id[:8]))
 
 
+DAY = r"[0-9]{4}-[0-9]{2}-[0-9]{2}"
+EPOCH = r"[0-9]{1,12}"
+# https://www.twilio.com/docs/sendgrid/api-reference/stats/retrieve-global-email-statistics
+# and .../bounces-api/retrieve-all-bounces
+PROXY = ProxySpec(
+    endpoints=(
+        ProxyEndpoint("/v3/stats", "Email statistics", params=(
+            FormField("start_date", "First day (YYYY-MM-DD)", pattern=DAY, max_length=10),
+            FormField("end_date", "Last day (YYYY-MM-DD)", pattern=DAY, max_length=10,
+                      required=False),
+            FormField("aggregated_by", "Per", choices=(("day", "Day"), ("week", "Week"),
+                                                       ("month", "Month")), required=False),
+            FormField("limit", "How many", pattern=r"[0-9]{1,3}", max_length=3, required=False),
+            FormField("offset", "Skip", pattern=r"[0-9]{1,6}", max_length=6, required=False),
+        ), time_field="date"),
+        ProxyEndpoint("/v3/suppression/bounces", "Bounces", params=(
+            FormField("start_time", "From (Unix time)", pattern=EPOCH, max_length=12,
+                      required=False),
+            FormField("end_time", "Until (Unix time)", pattern=EPOCH, max_length=12,
+                      required=False),
+            FormField("limit", "How many", pattern=r"[0-9]{1,3}", max_length=3, required=False),
+            FormField("offset", "Skip", pattern=r"[0-9]{1,6}", max_length=6, required=False),
+        ), time_field="created"),
+    ),
+    ttl_seconds=300,
+    requests_per_minute=50,
+)
+
+
 class SendGridProvider(Provider):
     slug = "sendgrid"
     name = "SendGrid"
@@ -51,6 +82,7 @@ class SendGridProvider(Provider):
     # X-RateLimit-Reset (a 429 waits for it too: classify.default).
     rate_limit = (10, 1.0)
     revoke_help = "Delete the key in SendGrid (Settings, API Keys) to revoke it."
+    proxy = PROXY
     streams = (
         Stream(
             name="stats", label="Email statistics", kind="daily_stats", purposes=(DASHBOARD,),

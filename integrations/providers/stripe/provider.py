@@ -7,8 +7,10 @@ from consent.purposes import DASHBOARD
 from integrations.auth import Bearer
 from integrations.cursors import EpochCursor
 from integrations.exceptions import ConnectionTestFailed, ReauthRequired
+from integrations.formfields import FormField
 from integrations.pagination import CursorParamPaginator
 from integrations.providers.base import AccountInfo, Provider, Stream, require
+from integrations.proxy.spec import ProxyEndpoint, ProxySpec
 
 from . import client, errors, mapping
 
@@ -36,6 +38,43 @@ def account_id(livemode: bool, key: str) -> str:
     return f"{'live' if livemode else 'test'}_{fingerprint}"
 
 
+def _param(name: str, label: str, pattern: str, max_length: int = 100) -> FormField:
+    return FormField(name, label, required=False, pattern=pattern, max_length=max_length)
+
+
+# https://docs.stripe.com/api/pagination and each list's filters.
+STRIPE_ID = r"[A-Za-z0-9_]{1,100}"
+EPOCH = r"[0-9]{1,12}"
+PAGING = (
+    _param("limit", "How many (1 to 100)", r"[1-9][0-9]?|100", 3),
+    _param("starting_after", "After this id", STRIPE_ID),
+    _param("ending_before", "Before this id", STRIPE_ID),
+)
+CREATED = (_param("created[gte]", "Created at or after (Unix time)", EPOCH, 12),
+           _param("created[lte]", "Created at or before (Unix time)", EPOCH, 12))
+CUSTOMER = _param("customer", "Customer id", STRIPE_ID)
+
+
+def _listing(path: str, label: str, *params: FormField) -> ProxyEndpoint:
+    return ProxyEndpoint(path, label, params=(*PAGING, *CREATED, *params), records_path="data",
+                         time_field="created")
+
+
+PROXY = ProxySpec(
+    base_path="/v1",  # the API base already ends in /v1/
+    endpoints=(
+        _listing("/v1/charges", "Charges", CUSTOMER),
+        _listing("/v1/customers", "Customers", _param("email", "Email", r"[^\s]{1,200}", 200)),
+        _listing("/v1/subscriptions", "Subscriptions", CUSTOMER, _param(
+            "status", "Status", r"active|past_due|unpaid|canceled|incomplete|"
+            r"incomplete_expired|trialing|paused|all", 20)),
+        ProxyEndpoint("/v1/balance", "Balance"),
+    ),
+    ttl_seconds=60,
+    requests_per_minute=100,
+)
+
+
 class StripeProvider(Provider):
     slug = "stripe"
     name = "Stripe"
@@ -54,6 +93,7 @@ class StripeProvider(Provider):
     stand_in_example = "rk_test_DemoKey0123456789"
     rate_limit = (25, 1.0)  # 25 requests/s: the per-endpoint default and the sandbox's limit
     revoke_help = "Stripe has no API to revoke a key: roll or delete it in the Stripe Dashboard."
+    proxy = PROXY
     streams = (
         _stream("charges", "Charges", "charge", client.CHARGES, mapping.map_charge),
         _stream("customers", "Customers", "customer", client.CUSTOMERS, mapping.map_customer),

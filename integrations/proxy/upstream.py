@@ -1,0 +1,224 @@
+"""One upstream request of the proxy, through ApiClient (the connection's auth, refresh on 401,
+the shared provider budget, the body cap, the ApiCall row), and what its answer becomes: an
+Entry to cache, or a ProxyError in the one error shape.
+
+Sent once, without the transport's retries: a person is waiting, a stale copy or "try later"
+serves them better than a minute of backoff, and the single-flight lock is sized for one
+request (conf.lock_seconds).
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import requests
+
+from integrations import clock
+from integrations.classify import OK, Classification, Verdict
+from integrations.credentials import credential_for_use
+from integrations.exceptions import (
+    CredentialRefused,
+    IntegrationError,
+    ProviderDataError,
+    ProviderTimeout,
+    ProviderUnavailable,
+    RateLimited,
+    ReauthRequired,
+)
+from integrations.http import ApiClient
+from integrations.models import Connection
+from integrations.providers.base import Provider
+from integrations.tokens import secret_values
+from integrations.transport import parse_json
+
+from . import conf
+from .paths import Target
+from .spec import ProxyError
+from .store import Entry
+
+# The answer's headers a caller may see; everything else (hop-by-hop, Set-Cookie, auth, server
+# details) stays here. Rate headers tell a dashboard how much of the provider's budget is left.
+PASSED_HEADERS = ("ETag", "Last-Modified", "X-RateLimit-Limit", "X-RateLimit-Remaining",
+                  "X-RateLimit-Reset")
+MAX_HEADER_VALUE = 200
+
+# Messages callers see; tests import them. They name the provider, never its answer's text.
+RECONNECT = "{name} refused the stored credential; reconnect it to continue."
+NOT_ACTIVE = "This connection needs reconnecting before its data can be read."
+UPSTREAM_DOWN = "{name} is not answering properly right now; try again later."
+UPSTREAM_LIMITED = "{name} is limiting requests right now; try again later."
+UPSTREAM_TIMEOUT = "{name} did not answer in time; try again later."
+BAD_ANSWER = "{name} sent an answer the proxy does not pass on ({why})."
+UPSTREAM_NOT_FOUND = "{name} has no such resource (HTTP 404)."
+UPSTREAM_REJECTED = "{name} did not accept the request (HTTP {status}); check the parameters."
+
+
+class ProxyClient(ApiClient):
+    """An ApiClient whose 4xx answers come back to the proxy instead of raising: the proxy
+    tells a provider's 404 from a bad answer. Refusals, rate limits and 5xx keep their
+    meaning (reconnect, try later)."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.tokens_used: set[str] = set()  # a refreshed token too: none may be passed on
+
+    def _known_secrets(self, access_token: str) -> tuple[str, ...]:
+        if access_token:
+            self.tokens_used.add(access_token)
+        return super()._known_secrets(access_token)
+
+    def classify(self, response: requests.Response) -> Classification:
+        verdict = super().classify(response)
+        if verdict.verdict in (Verdict.BAD_DATA, Verdict.CURSOR_REJECTED):
+            return OK
+        return verdict
+
+
+def reconnect_error(provider: Provider, message: str = "") -> ProxyError:
+    return ProxyError(502, "reconnect_required", message or RECONNECT.format(name=provider.name),
+                      outcome="reconnect")
+
+
+def _retry_after(seconds: float | None) -> int | None:
+    return None if seconds is None else max(1, int(seconds + 0.999))
+
+
+def _send(client: ProxyClient, target: Target, body: Any) -> requests.Response:
+    provider = client.provider
+    url = client.base_url + target.relative  # never resolved: it cannot climb out of the base
+    extra: dict[str, Any] = {"json": body} if target.method == "POST" and body is not None else {}
+    try:
+        return client.request(target.method, url, params=list(target.params), retry=False,
+                              idempotent=True, **extra)
+    except CredentialRefused as exc:  # the provider said why (a permission a key lacks)
+        raise reconnect_error(provider, exc.message) from None
+    except ReauthRequired:
+        raise reconnect_error(provider) from None
+    except RateLimited as exc:
+        raise ProxyError(503, "upstream_rate_limited",
+                         UPSTREAM_LIMITED.format(name=provider.name), outcome="retry",
+                         retry_after=_retry_after(exc.retry_after)) from None
+    except ProviderTimeout:
+        raise ProxyError(504, "upstream_timeout", UPSTREAM_TIMEOUT.format(name=provider.name),
+                         outcome="retry") from None
+    except ProviderUnavailable:
+        raise ProxyError(503, "upstream_unavailable", UPSTREAM_DOWN.format(name=provider.name),
+                         outcome="retry") from None
+    except ProviderDataError as exc:
+        why = "too large" if "larger than" in exc.message else "not a usable answer"
+        raise ProxyError(502, "bad_upstream", BAD_ANSWER.format(name=provider.name, why=why),
+                         outcome="retry") from None
+    except IntegrationError:
+        raise ProxyError(502, "bad_upstream", BAD_ANSWER.format(name=provider.name,
+                                                                why="an error"),
+                         outcome="retry") from None
+
+
+def _check_status(provider: Provider, status: int) -> None:
+    if 200 <= status < 300:
+        return
+    if status == 404:
+        raise ProxyError(404, "upstream_not_found", UPSTREAM_NOT_FOUND.format(name=provider.name))
+    if status in (400, 422):
+        raise ProxyError(400, "upstream_rejected",
+                         UPSTREAM_REJECTED.format(name=provider.name, status=status))
+    raise ProxyError(502, "bad_upstream",
+                     BAD_ANSWER.format(name=provider.name, why=f"HTTP {status}"), outcome="retry")
+
+
+def _media_type(response: requests.Response) -> str:
+    return (response.headers.get("Content-Type") or "").split(";")[0].strip().lower()
+
+
+def _is_json(media: str) -> bool:
+    return media == "application/json" or (media.startswith("application/")
+                                           and media.endswith("+json"))
+
+
+def _decode(provider: Provider, target: Target, response: requests.Response) -> tuple[Any, str]:
+    """(payload, content type) of a 2xx answer: JSON unless the endpoint declares the type."""
+    name = provider.name
+    body = response.content or b""
+    if len(body) > conf.max_bytes():
+        raise ProxyError(502, "bad_upstream", BAD_ANSWER.format(name=name, why="too large"),
+                         outcome="retry")
+    media = _media_type(response)
+    declared = {t.lower() for t in target.content_types}
+    wants_json = "application/json" in declared
+    if response.status_code == 204 or not body:
+        return None, "application/json"
+    if (media and _is_json(media) and wants_json) or (not media and wants_json):
+        try:
+            payload = parse_json(body, name=name)
+            provider.check_payload(payload)
+        except ProviderDataError:
+            raise ProxyError(502, "bad_upstream", BAD_ANSWER.format(name=name, why="not JSON"),
+                             outcome="retry") from None
+        return payload, "application/json"
+    if media in declared:
+        try:
+            return body.decode("utf-8"), media
+        except UnicodeError:
+            pass
+    raise ProxyError(502, "bad_upstream", BAD_ANSWER.format(name=name, why="not JSON"),
+                     outcome="retry")
+
+
+def _passed_headers(response: requests.Response, secrets: list[str]) -> dict[str, str]:
+    passed = {}
+    for name in PASSED_HEADERS:
+        value = response.headers.get(name)
+        if (value and len(value) <= MAX_HEADER_VALUE and value.isascii()
+                and value.isprintable() and not any(s in value for s in secrets)):
+            passed[name] = value
+    return passed
+
+
+def _holds_secret(body: bytes, payload: Any, secrets: list[str]) -> bool:
+    """Whether the answer repeats a stored secret (an API that echoes request headers):
+    in its raw bytes or in the decoded text (JSON may escape a "/" of a key)."""
+    if not secrets:
+        return False
+    decoded = json.dumps(payload, ensure_ascii=False) if payload is not None else ""
+    raw = body.decode("utf-8", errors="replace")
+    return any(s in raw or s in decoded for s in secrets)
+
+
+def credential_secrets(connection: Connection) -> tuple[dict[str, str], list[str]]:
+    """(the non-OAuth secrets to authenticate with, every secret value to keep out of answers).
+    An unreadable credential is a reconnect."""
+    credential = credential_for_use(connection=connection)
+    values = secret_values(credential)
+    every = [*values.values()]
+    if credential is not None:
+        every += [credential.access_token, credential.refresh_token]
+    # Short values (a PIN-like password) would match ordinary text; they are not checked.
+    return values, [s for s in every if s and len(s) >= 8]
+
+
+def fetch(*, connection: Connection, provider: Provider, target: Target, caller_id: int,
+          outcome: str, body: Any = None) -> Entry:
+    """Ask the provider for ``target`` once; its answer as an Entry, or ProxyError."""
+    if connection.status != Connection.Status.ACTIVE:
+        raise reconnect_error(provider, NOT_ACTIVE)
+    try:
+        secrets, known = credential_secrets(connection)
+    except ReauthRequired as exc:
+        raise reconnect_error(provider, exc.message) from None
+    client = ProxyClient(provider, connection=connection, secrets=secrets,
+                         audit={"caller_id": caller_id, "cache_outcome": outcome})
+    try:
+        response = _send(client, target, body)
+    finally:
+        known += [t for t in client.tokens_used if len(t) >= 8]
+        client.close()
+    _check_status(provider, response.status_code)
+    payload, content_type = _decode(provider, target, response)
+    if _holds_secret(response.content or b"", payload, known):
+        raise ProxyError(502, "bad_upstream",
+                         BAD_ANSWER.format(name=provider.name, why="it repeats the credential"),
+                         outcome="retry")
+    return Entry(status=response.status_code, payload=payload, content_type=content_type,
+                 fetched_at=clock.time(), headers=_passed_headers(response, known))
+
