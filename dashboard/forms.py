@@ -32,7 +32,8 @@ def endpoint_choices(connections: list[Connection]) -> list:
 
 class WidgetForm(forms.Form):
     title = forms.CharField(max_length=100)
-    connection = forms.TypedChoiceField(coerce=int, label="Connection")
+    # Any id is accepted here: the view looks it up among the person's own (404 otherwise).
+    connection = forms.IntegerField(label="Connection", widget=forms.Select)
     path = forms.CharField(label="Data", max_length=200, widget=forms.Select)
     custom_path = forms.CharField(
         label="Custom path", max_length=200, required=False,
@@ -53,7 +54,7 @@ class WidgetForm(forms.Form):
 
     def __init__(self, *args, connections: list[Connection], editing: bool = False, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["connection"].choices = [
+        self.fields["connection"].widget.choices = [
             (c.pk, f"{c.provider_name}: {c.account_label}") for c in connections]
         self.fields["path"].widget.choices = endpoint_choices(connections)
         if editing:  # a widget keeps its connection

@@ -10,6 +10,10 @@ may be relative to now:
 
 The amount is 0 to 9999, the unit m (minutes), h (hours), d (days) or w (weeks), and it is
 always in the past (or now): a leading minus, or 0. Any other value is sent as it is.
+
+The moment is rounded down to the start of its unit (the minute, the hour, the UTC day; a week
+to the day), so a widget asks the same question, and the proxy answers it from its cache, until
+that unit turns: "-30d" is midnight UTC 30 days ago all day long.
 """
 
 from __future__ import annotations
@@ -32,11 +36,17 @@ def resolve(value: str, now: datetime) -> str:
     if match is None:
         return value
     amount = 0 if match["zero"] else int(match["amount"])
-    moment = now.astimezone(UTC) - timedelta(**{UNITS[match["unit"]]: amount})
+    unit = match["unit"]
+    moment = now.astimezone(UTC).replace(second=0, microsecond=0)
+    if unit != "m":
+        moment = moment.replace(minute=0)
+    if unit in "dw":
+        moment = moment.replace(hour=0)
+    moment -= timedelta(**{UNITS[unit]: amount})
     if match["format"] == "date":
         return moment.date().isoformat()
     if match["format"] == "iso":
-        return moment.replace(microsecond=0).strftime("%Y-%m-%dT%H:%M:%SZ")
+        return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
     return str(int(moment.timestamp()))
 
 

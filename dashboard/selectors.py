@@ -3,7 +3,6 @@ widget or connection is a 404, never a 403."""
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 
 from django.contrib.auth.base_user import AbstractBaseUser
@@ -12,12 +11,13 @@ from django.shortcuts import get_object_or_404
 
 from integrations.models import Connection
 from integrations.providers.registry import PROVIDERS
-from integrations.proxy.spec import ProxyEndpoint, ProxySpec
+from integrations.proxy import conf, paths
+from integrations.proxy.spec import ProxyEndpoint, ProxyError, ProxySpec
 
 from .models import Widget
 
-# One {placeholder} of a declared path fills exactly one path segment, and never "." or "..".
-SEGMENT = r"(?!\.\.?(?:/|$))[A-Za-z0-9._~-]{1,100}"
+# A TTL of 0 means no cache: the widget then reloads this often, within the rate limit.
+MIN_POLL_SECONDS = 10
 
 
 def widgets_for_user(*, user: AbstractBaseUser) -> QuerySet[Widget]:
@@ -44,28 +44,22 @@ def dashboard_connection_get_for_user(*, user: AbstractBaseUser, pk: int) -> Con
     return get_object_or_404(Connection, pk=pk, user=user)
 
 
-def _path_pattern(template: str) -> re.Pattern:
-    parts = re.split(r"\{[A-Za-z_][A-Za-z0-9_]*\}", template.strip("/"))
-    return re.compile(SEGMENT.join(re.escape(part) for part in parts))
-
-
 def endpoint_for(spec: ProxySpec, path: str) -> ProxyEndpoint | None:
-    """The declared endpoint ``path`` is (its {placeholders} filled), if any. Leading and
-    trailing slashes do not matter."""
-    wanted = path.strip("/")
-    for endpoint in spec.endpoints:
-        if _path_pattern(endpoint.path).fullmatch(wanted):
-            return endpoint
-    return None
+    """The declared endpoint ``path`` is (its {placeholders} filled), by the proxy's own
+    matching; None for a free path of an ``any_path`` provider, or a path not proxied."""
+    try:
+        return paths.match(spec, "GET", path)[1]
+    except ProxyError:
+        return None
 
 
 def poll_seconds(connection: Connection) -> int:
-    """How often a widget of ``connection`` may reload: the cache's TTL, so a poll never asks
-    the provider sooner than the cache would. The person's own TTL where the spec allows one."""
+    """How often a widget of ``connection`` reloads: the proxy's cache TTL for it (the
+    person's own for a custom API), so a poll never asks the provider sooner than the cache
+    would; at least MIN_POLL_SECONDS, so a TTL of 0 (no cache) does not poll non-stop."""
     spec = proxy_spec_for(connection)
-    if spec is None:
-        return 60
-    return max(1, spec.ttl_seconds)
+    ttl = conf.ttl_seconds(spec, connection.config) if spec is not None else 0
+    return max(MIN_POLL_SECONDS, ttl)
 
 
 @dataclass(frozen=True)

@@ -7,7 +7,6 @@ endpoint (or any safe path of an ``any_path`` provider), only declared parameter
 
 from __future__ import annotations
 
-import re
 from collections.abc import Sequence
 
 from django.contrib.auth.base_user import AbstractBaseUser
@@ -16,22 +15,18 @@ from django.db import transaction
 from django.db.models import Max
 
 from integrations import clock
-from integrations.exceptions import ConnectionTestFailed
-from integrations.forms import form_field
 from integrations.models import Connection
-from integrations.providers.custom_api.fields import safe_test_path
-from integrations.proxy.spec import ProxyEndpoint, ProxySpec
+from integrations.proxy import paths
+from integrations.proxy.spec import ProxyEndpoint, ProxyError, ProxySpec
 
 from . import relative_dates
 from .models import Widget
 from .render import PATH
-from .selectors import endpoint_for, proxy_spec_for
+from .selectors import proxy_spec_for
 
 MAX_WIDGETS = 24  # each one polls: a bound on what one page asks of the proxy
 MAX_PARAMS = 20
 MAX_PARAM_VALUE = 200
-PARAM_NAME = re.compile(r"[A-Za-z0-9_.\[\]-]{1,60}")
-PARAM_VALUE = re.compile(r"[^\x00-\x1f\x7f]*")
 
 # Messages people see; tests import them.
 NOT_YOURS = "Choose one of your connections."
@@ -44,7 +39,7 @@ UNKNOWN_PARAM = "{label} takes no parameter {name}. It takes: {known}."
 REPEATED_PARAM = "The parameter {name} is given twice."
 MISSING_PARAM = "{label} needs the parameter {name}."
 BAD_PARAM = "{name}: {error}"
-BAD_PARAM_NAME = "A parameter name is letters, digits and _ . - [ ] (at most 60)."
+BAD_PARAM_NAME = "A parameter name is letters, digits and _ . - [ ] (at most 64)."
 BAD_PARAM_VALUE = f"A parameter value is one line of at most {MAX_PARAM_VALUE} characters."
 BAD_VALUE_PATH = "A dotted path of keys, such as data.0.amount."
 NEEDS_VALUE_PATH = "A line chart needs the path of the number to draw, such as amount."
@@ -61,61 +56,54 @@ def _spec(connection: Connection) -> ProxySpec:
 
 def _checked_path(connection: Connection, spec: ProxySpec, path: str
                   ) -> tuple[str, ProxyEndpoint | None]:
-    """The path to store, and its declared endpoint (None for an ``any_path`` provider's own)."""
+    """The path to store (normalised as the proxy does), and its declared endpoint (None for
+    an ``any_path`` provider's own). The proxy's own check decides, so a saved widget is one
+    the proxy will answer."""
     path = (path or "").strip()
-    endpoint = endpoint_for(spec, path) if path else None
-    if endpoint is not None:  # stored the way the provider declares it
-        return ("/" if endpoint.path.startswith("/") else "") + path.strip("/"), endpoint
-    if spec.any_path:
-        if not path:  # safe_test_path would take it as "/": a widget names what it reads
-            raise ValidationError({"path": BAD_PATH})
-        try:
-            return "/" + safe_test_path(path).lstrip("/"), None
-        except ConnectionTestFailed:
+    try:
+        if not path:
+            raise ProxyError(400, "bad_path", "")
+        return paths.match(spec, "GET", path)
+    except ProxyError:
+        if spec.any_path:
             raise ValidationError({"path": BAD_PATH}) from None
-    paths = ", ".join(e.path for e in spec.endpoints)
-    raise ValidationError({"path": NOT_DECLARED.format(name=connection.provider_name,
-                                                       paths=paths)})
+        listed = ", ".join(e.path for e in spec.endpoints)
+        raise ValidationError({"path": NOT_DECLARED.format(name=connection.provider_name,
+                                                           paths=listed)}) from None
 
 
 def _checked_params(params: Sequence[Sequence[str]], endpoint: ProxyEndpoint | None
                     ) -> list[list[str]]:
-    """``params`` as stored ([name, value] pairs), each checked; a relative date is checked as
-    the value it resolves to now."""
+    """``params`` as stored ([name, value] pairs). Each is checked by the proxy's rules as the
+    value it resolves to now (a relative date), with messages that say what to change."""
     if len(params) > MAX_PARAMS:
         raise ValidationError({"params": TOO_MANY_PARAMS})
-    errors, seen, kept = [], set(), []
-    declared = {f.name: f for f in endpoint.params} if endpoint else {}
+    pairs = [(str(name).strip(), str(value).strip()) for name, value in params]
+    errors = [BAD_PARAM_VALUE for _, value in pairs if len(value) > MAX_PARAM_VALUE]
     now = clock.now()
-    for name, value in ((str(n).strip(), str(v).strip()) for n, v in params):
-        if not PARAM_NAME.fullmatch(name):
-            errors.append(BAD_PARAM_NAME)
-            continue
-        if name in seen:
-            errors.append(REPEATED_PARAM.format(name=name))
-            continue
-        seen.add(name)
-        if len(value) > MAX_PARAM_VALUE or not PARAM_VALUE.fullmatch(value):
-            errors.append(BAD_PARAM_VALUE)
-            continue
-        if endpoint is not None:
-            field = declared.get(name)
-            if field is None:
-                errors.append(UNKNOWN_PARAM.format(label=endpoint.label, name=name,
-                                                   known=", ".join(declared) or "none"))
-                continue
-            try:
-                form_field(field).clean(relative_dates.resolve(value, now))
-            except ValidationError as exc:
-                errors += [BAD_PARAM.format(name=name, error=m) for m in exc.messages]
-                continue
-        kept.append([name, value])
-    if endpoint is not None:
-        errors += [MISSING_PARAM.format(label=endpoint.label, name=f.name)
-                   for f in endpoint.params if f.required and f.name not in seen]
+    try:
+        paths.check_params(endpoint, [(n, relative_dates.resolve(v, now)) for n, v in pairs])
+    except ProxyError as exc:
+        errors += [_param_problem(endpoint, name, problem)
+                   for name, problems in exc.fields.items() for problem in problems]
+        if not exc.fields:
+            errors.append(exc.message)
     if errors:
         raise ValidationError({"params": errors})
-    return kept
+    return [[name, value] for name, value in pairs]
+
+
+def _param_problem(endpoint: ProxyEndpoint | None, name: str, problem: str) -> str:
+    if endpoint is not None and problem == paths.UNKNOWN_PARAM:
+        known = ", ".join(f.name for f in endpoint.params) or "none"
+        return UNKNOWN_PARAM.format(label=endpoint.label, name=name, known=known)
+    if endpoint is not None and problem == paths.REQUIRED:
+        return MISSING_PARAM.format(label=endpoint.label, name=name)
+    if problem == paths.BAD_PARAM_NAME:
+        return BAD_PARAM_NAME
+    if problem == paths.REPEATED_PARAM:
+        return REPEATED_PARAM.format(name=name)
+    return BAD_PARAM.format(name=name, error=problem)
 
 
 def _checked(*, connection: Connection, title: str, path: str, params: Sequence[Sequence[str]],

@@ -21,10 +21,10 @@ def errors_of(exc_info) -> dict[str, list[str]]:
 
 def test_a_declared_endpoint_with_valid_params_is_saved_in_order(specs, user, stripe):
     first = create(user, stripe, params=[["limit", "100"], ["created[gte]", "-30d"]])
-    second = create(user, stripe, title="Balance", path="v1/balance/")
+    second = create(user, stripe, title="Balance", path="v1/balance")
     assert first.params == [["limit", "100"], ["created[gte]", "-30d"]]
     assert (first.position, second.position) == (0, 1)
-    assert second.path == "/v1/balance"  # stored the way it is declared
+    assert second.path == "/v1/balance"  # stored the way the proxy names it
 
 
 def test_an_undeclared_path_is_refused_naming_the_declared_ones(specs, user, stripe):

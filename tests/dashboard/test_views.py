@@ -139,7 +139,8 @@ def test_a_line_widget_draws_its_svg_and_says_how_old_the_data_is(
     assert loading.UPDATED.format(age="0 s") in html
     # The relative date went out resolved, the key on the server side only.
     request = mocked_responses.calls[0].request
-    assert f"created%5Bgte%5D={int(START.timestamp()) - 30 * 86400}" in request.url
+    midnight_30_days_ago = int(datetime(2026, 10, 30, tzinfo=UTC).timestamp())
+    assert f"created%5Bgte%5D={midnight_30_days_ago}" in request.url
     assert request.headers["Authorization"] == f"Bearer {KEY}" and KEY not in html
 
     clock.shift(40)
