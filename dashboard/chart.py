@@ -11,7 +11,7 @@ import math
 import xml.etree.ElementTree as ET
 from collections import defaultdict
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from .render import as_number, clean_text, compact_number, dig, format_number, records_at
@@ -24,8 +24,8 @@ MILLIS_FROM = 10**11  # an epoch this large is in milliseconds (year 5138 in sec
 MAX_TIME_TEXT = 40
 POINT_MARKS_UP_TO = 62  # beyond, the dots would merge into the line
 
-WIDTH, HEIGHT = 640, 260
-LEFT, RIGHT, TOP, BOTTOM = 64, 16, 28, 40
+WIDTH, HEIGHT = 480, 230
+LEFT, RIGHT, TOP, BOTTOM = 48, 12, 26, 30
 Y_TICKS = 5
 
 NO_DATA = "No data"
@@ -78,7 +78,13 @@ def line_series(payload: Any, *, records_path: str, time_field: str, value_path:
             skipped += 1
             continue
         sums[day] += _clamped(value)
-    points = sorted(sums.items())[-MAX_POINTS:]
+    if not sums:
+        return Series(points=[], records=len(records), skipped=skipped)
+    # A day without records sums to 0: drawn as 0, not as a line across the gap.
+    last = max(sums)
+    first = max(min(sums), last - timedelta(days=MAX_POINTS - 1))
+    points = [(first + timedelta(days=n), sums.get(first + timedelta(days=n), 0.0))
+              for n in range((last - first).days + 1)]
     return Series(points=points, records=len(records), skipped=skipped)
 
 
@@ -127,7 +133,7 @@ def line_svg(series: Series, *, title: str, what: str, dom_id: str) -> str:
     })
     ET.SubElement(svg, "title", {"id": f"{dom_id}-title"}).text = clean_text(title, 100)
     ET.SubElement(svg, "desc", {"id": f"{dom_id}-desc"}).text = describe(series, what)
-    _text(svg, LEFT, 16, f"{what} per day", **{"class": "chart-caption"})
+    _text(svg, LEFT, 15, f"{what} per day", **{"class": "chart-caption"})
     plot_w, plot_h = WIDTH - LEFT - RIGHT, HEIGHT - TOP - BOTTOM
     ET.SubElement(svg, "rect", {"x": str(LEFT), "y": str(TOP), "width": str(plot_w),
                                 "height": str(plot_h), "class": "chart-frame"})
@@ -165,7 +171,7 @@ def line_svg(series: Series, *, title: str, what: str, dom_id: str) -> str:
     for day, anchor in zip(labelled, ("start", "end") if len(labelled) == 2 else
                            ("middle",) if len(labelled) == 1 else ("start", "middle", "end"),
                            strict=True):
-        _text(svg, x_of(day), HEIGHT - BOTTOM + 18, _label(day, with_year),
+        _text(svg, x_of(day), HEIGHT - BOTTOM + 17, _label(day, with_year),
               **{"class": "chart-tick", "text-anchor": anchor})
 
     coordinates = [(x_of(day), y_of(value)) for day, value in series.points]

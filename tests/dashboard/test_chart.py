@@ -136,3 +136,18 @@ def test_count_per_day_when_no_value_path():
     records = [{"created": T0}, {"created": T0 + 10}, {"created": T0 + DAY}]
     series = chart.line_series(records, records_path="", time_field="created", value_path="")
     assert [v for _, v in series.points] == [2, 1]
+
+
+def test_a_day_without_records_is_zero_not_a_line_across_the_gap():
+    records = [{"created": T0, "amount": 5}, {"created": T0 + 3 * DAY, "amount": 7}]
+    series = chart.line_series(records, records_path="", time_field="created",
+                               value_path="amount")
+    assert [v for _, v in series.points] == [5, 0, 0, 7]
+    assert series.points[1][0] == date(2026, 11, 2)
+
+
+def test_a_gap_of_years_keeps_only_the_latest_days():
+    records = [{"created": T0 - 5000 * DAY, "amount": 1}, {"created": T0, "amount": 2}]
+    series = chart.line_series(records, records_path="", time_field="created",
+                               value_path="amount")
+    assert len(series.points) == chart.MAX_POINTS and series.points[-1] == (date(2026, 11, 1), 2)
