@@ -6,7 +6,7 @@ the rate limit, the audit row and the credential; this module only asks and draw
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 
 from django.utils.safestring import SafeString, mark_safe
@@ -26,6 +26,8 @@ STALE_TEXT = "stale: provider unreachable, updated {age} ago"
 RECONNECT = "Reconnect {name} to see this again."
 TRY_LATER = "Try again later."
 TRY_IN = "Try again in {seconds} s."
+REFRESH_REFUSED = "Not refreshed: {message}"
+RATE_LIMITED = 429
 
 
 @dataclass(frozen=True)
@@ -40,6 +42,8 @@ class WidgetBody:
     # What the person can do about an error: "reconnect" or "retry".
     outcome: str = ""
     advice: str = ""
+    # Shown above the data: why a refresh the person asked for did not happen.
+    notice: str = ""
 
 
 def age_text(fetched_at: datetime, now: datetime) -> str:
@@ -90,12 +94,24 @@ def render_result(widget: Widget, result: ProxyResult) -> WidgetBody:
 
 def widget_body(*, widget: Widget, refresh: bool = False) -> WidgetBody:
     """Fetch and render one widget; a proxy refusal or an upstream failure becomes an error
-    body saying what to do (reconnect, or try again later)."""
+    body saying what to do (reconnect, or try again later). A refresh over the person's rate
+    limit shows what the cache holds instead, saying the refresh did not happen."""
     params = relative_dates.resolve_params(widget.params, clock.now())
+
+    def ask(fresh: bool) -> ProxyResult:
+        return proxy_request(connection=widget.connection, user=widget.user, method="GET",
+                             path=widget.path, params=params, refresh=fresh)
+
+    notice = ""
     try:
-        result = proxy_request(connection=widget.connection, user=widget.user, method="GET",
-                               path=widget.path, params=params, refresh=refresh)
+        try:
+            result = ask(refresh)
+        except ProxyError as exc:
+            if not (refresh and exc.status == RATE_LIMITED):
+                raise
+            notice = REFRESH_REFUSED.format(message=exc.message)
+            result = ask(False)
     except ProxyError as exc:
         return WidgetBody(widget=widget, error=exc.message, outcome=exc.outcome,
-                          advice=_advice(widget, exc))
-    return render_result(widget, result)
+                          advice=_advice(widget, exc), notice=notice)
+    return replace(render_result(widget, result), notice=notice)

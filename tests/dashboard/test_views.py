@@ -217,3 +217,36 @@ def test_edit_move_and_remove(logged_in, user, stripe, chart):
     assert (chart.title, chart.view, chart.params) == ("Charges", "table", [["limit", "5"]])
     logged_in.post(reverse("dashboard:widget_delete", args=[chart.pk]))
     assert list(Widget.objects.values_list("title", flat=True)) == ["Balance"]
+
+
+def test_a_refresh_over_the_rate_limit_keeps_the_cached_data_and_says_so(
+        logged_in, chart, mocked_responses, settings, clock):
+    settings.THINKALIKE_PROXY_RATE_STRIPE = 1
+    mocked_responses.get(CHARGES_URL, json=charges(1, 2))
+    body(logged_in, chart)  # the one request of this minute
+    clock.shift(5)
+    html = body(logged_in, chart, method="post")
+    assert len(mocked_responses.calls) == 1
+    assert loading.REFRESH_REFUSED.format(message="") in html and "<svg" in html
+    assert loading.UPDATED.format(age="5 s") in html
+
+
+def test_over_the_rate_limit_with_nothing_cached_says_when_to_try_again(
+        logged_in, user, stripe, chart, mocked_responses, settings):
+    settings.THINKALIKE_PROXY_RATE_STRIPE = 1
+    mocked_responses.get(CHARGES_URL, json=charges(1))
+    mocked_responses.get("https://api.stripe.com/v1/balance", json={"available": []})
+    body(logged_in, chart)
+    other = widget_create(user=user, connection=stripe, title="Balance", path="/v1/balance")
+    html = body(logged_in, other)
+    assert 'role="alert"' in html and re.search(r"Try again in \d+ s\.", html)
+    assert len(mocked_responses.calls) == 1
+
+
+@pytest.mark.parametrize(("seconds", "text"), [(0, "0 s"), (59, "59 s"), (60, "1 min"),
+                                               (3599, "59 min"), (7200, "2 h"),
+                                               (90000, "1 d"), (-5, "0 s")])
+def test_age_text(seconds, text):
+    from datetime import timedelta
+
+    assert loading.age_text(START, START + timedelta(seconds=seconds)) == text
