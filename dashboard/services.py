@@ -27,6 +27,11 @@ from .selectors import proxy_spec_for
 MAX_WIDGETS = 24  # each one polls: a bound on what one page asks of the proxy
 MAX_PARAMS = 20
 MAX_PARAM_VALUE = 200
+# The columns' sizes (Widget): longer values are refused, never cut or left to the database.
+MAX_PATH = Widget._meta.get_field("path").max_length
+MAX_TITLE = Widget._meta.get_field("title").max_length
+FIELD_LIMITS = {name: Widget._meta.get_field(name).max_length
+                for name in ("value_path", "time_field")}
 
 # Messages people see; tests import them.
 NOT_YOURS = "Choose one of your connections."
@@ -41,10 +46,9 @@ MISSING_PARAM = "{label} needs the parameter {name}."
 BAD_PARAM = "{name}: {error}"
 BAD_PARAM_NAME = "A parameter name is letters, digits and _ . - [ ] (at most 64)."
 BAD_PARAM_VALUE = f"A parameter value is one line of at most {MAX_PARAM_VALUE} characters."
-BAD_VALUE_PATH = "A dotted path of keys, such as data.0.amount."
-NEEDS_VALUE_PATH = "A line chart needs the path of the number to draw, such as amount."
+BAD_VALUE_PATH = "A dotted path of keys, such as data.0.amount (at most {limit} characters)."
 NEEDS_TIME_FIELD = "A line chart needs the time field of each record, such as created."
-NEEDS_TITLE = "Give the widget a title."
+NEEDS_TITLE = "Give the widget a title (at most 100 characters)."
 
 
 def _spec(connection: Connection) -> ProxySpec:
@@ -61,7 +65,7 @@ def _checked_path(connection: Connection, spec: ProxySpec, path: str
     the proxy will answer."""
     path = (path or "").strip()
     try:
-        if not path:
+        if not path or len(path) > MAX_PATH:
             raise ProxyError(400, "bad_path", "")
         return paths.match(spec, "GET", path)
     except ProxyError:
@@ -113,7 +117,7 @@ def _checked(*, connection: Connection, title: str, path: str, params: Sequence[
     path, endpoint = _checked_path(connection, spec, path)
     errors: dict[str, list[str]] = {}
     title = (title or "").strip()
-    if not title:
+    if not title or len(title) > MAX_TITLE:
         errors.setdefault("title", []).append(NEEDS_TITLE)
     if view not in Widget.View.values:
         errors.setdefault("view", []).append(
@@ -122,8 +126,9 @@ def _checked(*, connection: Connection, title: str, path: str, params: Sequence[
     if view == Widget.View.LINE and not time_field and endpoint is not None:
         time_field = endpoint.time_field
     for name, value in (("value_path", value_path), ("time_field", time_field)):
-        if value and not PATH.fullmatch(value):
-            errors.setdefault(name, []).append(BAD_VALUE_PATH)
+        limit = FIELD_LIMITS[name]
+        if value and (len(value) > limit or not PATH.fullmatch(value)):
+            errors.setdefault(name, []).append(BAD_VALUE_PATH.format(limit=limit))
     if view == Widget.View.LINE and not time_field:
         errors.setdefault("time_field", []).append(NEEDS_TIME_FIELD)
     try:
@@ -132,7 +137,7 @@ def _checked(*, connection: Connection, title: str, path: str, params: Sequence[
         errors.setdefault("params", []).extend(exc.message_dict["params"])
     if errors:
         raise ValidationError(errors)
-    return {"title": title[:100], "path": path, "params": params, "view": view,
+    return {"title": title, "path": path, "params": params, "view": view,
             "value_path": value_path, "time_field": time_field}
 
 

@@ -122,7 +122,8 @@ def test_a_line_chart_takes_the_declared_time_field_unless_given(specs, user, st
 
 @pytest.mark.parametrize(("field", "value"), [
     ("value_path", "data[0]"), ("value_path", "a..b"), ("time_field", "<t>"), ("view", "pie"),
-    ("title", "  "),
+    ("title", "  "), ("title", "t" * 101), ("value_path", ".".join(["a" * 50] * 5)),
+    ("time_field", "t" * 101), ("path", "/v1/" + "c" * 300),
 ])
 def test_bad_fields_are_refused(specs, user, stripe, field, value):
     with pytest.raises(ValidationError) as exc_info:
@@ -177,3 +178,11 @@ def test_selectors_are_scoped_to_the_person(specs, user, other_user, stripe):
 def test_poll_interval_is_the_providers_cache_ttl(specs, user, stripe, custom):
     assert selectors.poll_seconds(stripe) == 60
     assert selectors.poll_seconds(custom) == 30
+
+
+def test_a_long_custom_path_the_proxy_would_take_is_refused_before_the_database(
+        specs, user, custom):
+    """The proxy accepts paths up to 1024 characters; the column holds 200."""
+    with pytest.raises(ValidationError) as exc_info:
+        create(user, custom, path="/" + "/".join(["segment"] * 30))
+    assert errors_of(exc_info)["path"] == [services.BAD_PATH]
