@@ -37,6 +37,7 @@ from .models import (
     Credential,
     ExternalItem,
     Interest,
+    ProxyStat,
     StreamState,
     SyncRun,
     UserInterest,
@@ -47,6 +48,7 @@ from .services import connection_can_sync, connection_test
 from .sync import sync_request
 
 RECENT_RUNS = 10
+RECENT_PROXY_DAYS = 14
 REAUTH_REASON = "Marked for re-authorisation by staff."
 # Messages staff see after an action; tests import them.
 NOT_QUEUED_SYNC_OFF = "{connection}: not queued, syncing is turned off for it."
@@ -135,6 +137,34 @@ class SyncRunInline(RunDurationMixin, ReadOnlyInline, admin.TabularInline):
         return Truncator(f"{obj.error_code}: {obj.error_message}").chars(120)
 
 
+class RecentProxyStatsFormSet(BaseInlineFormSet):
+    def get_queryset(self):
+        if not hasattr(self, "_recent"):
+            self._recent = super().get_queryset()[:RECENT_PROXY_DAYS]
+        return self._recent
+
+
+def hit_rate_text(stat: ProxyStat) -> str:
+    rate = stat.hit_rate
+    return "-" if rate is None else f"{rate:.0%}"
+
+
+class ProxyStatInline(ReadOnlyInline, admin.TabularInline):
+    """Hits and misses of the external-API proxy: upstream requests are ApiCall rows, hits
+    make none, so this is where they show."""
+
+    model = ProxyStat
+    formset = RecentProxyStatsFormSet
+    verbose_name_plural = f"proxy answers, latest {RECENT_PROXY_DAYS} days"
+    fields = ["day", "hits", "misses", "refreshes", "stale", "errors", "hit_rate"]
+    readonly_fields = fields
+    ordering = ["-day"]
+
+    @admin.display(description="hit rate")
+    def hit_rate(self, obj: ProxyStat) -> str:
+        return hit_rate_text(obj)
+
+
 def _item_count() -> Subquery:
     return Subquery(
         ExternalItem.objects.filter(connection=OuterRef("pk"), deleted_at__isnull=True)
@@ -163,7 +193,7 @@ class ConnectionAdmin(ReadOnlyAdmin):
         (None, {"fields": ["created_at", "updated_at"]}),
     ]
     readonly_fields = ["runs_link", "action_runs_link", "diagnostics_link"]
-    inlines = [CredentialInline, SyncRunInline]
+    inlines = [CredentialInline, SyncRunInline, ProxyStatInline]
     actions = ["sync_now", "test_connection", "mark_reauth"]
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[Connection]:
@@ -414,10 +444,24 @@ class StatusClassFilter(admin.SimpleListFilter):
 @admin.register(ApiCall)
 class ApiCallAdmin(ReadOnlyAdmin):
     list_display = ["at", "provider", "method", "host", "path", "status_code", "duration_ms",
-                    "retries", "error", "connection_id"]
-    list_filter = ["provider", StatusClassFilter, "method"]
+                    "retries", "error", "connection_id", "cache_outcome", "caller_id"]
+    list_filter = ["provider", StatusClassFilter, "method", "cache_outcome"]
     search_fields = ["host", "path", "error"]
     date_hierarchy = "at"
+
+
+@admin.register(ProxyStat)
+class ProxyStatAdmin(ReadOnlyAdmin):
+    list_display = ["day", "connection", "hits", "misses", "refreshes", "stale", "errors",
+                    "hit_rate"]
+    list_filter = ["connection__provider", "day"]
+    list_select_related = ["connection", "connection__user"]
+    search_fields = ["connection__user__email"]
+    date_hierarchy = "day"
+
+    @admin.display(description="hit rate")
+    def hit_rate(self, obj: ProxyStat) -> str:
+        return hit_rate_text(obj)
 
 
 @admin.register(AuditEvent)

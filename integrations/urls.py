@@ -1,6 +1,7 @@
 from django.urls import path
 
 from . import views
+from .proxy import views as proxy_views
 
 app_name = "integrations"
 
@@ -15,4 +16,5 @@ urlpatterns = [
     path("<int:pk>/actions/<slug:action>/", views.action_perform, name="action_perform"),
     path("<int:pk>/runs/<int:run_pk>/", views.run_detail, name="run_detail"),
     path("<int:pk>/runs/<int:run_pk>/status/", views.run_status, name="run_status"),
+    path("<int:pk>/proxy-cache/", proxy_views.proxy_ttl_set, name="proxy_ttl_set"),
 ]

@@ -37,10 +37,13 @@ from .paths import Target
 from .spec import ProxyError
 from .store import Entry
 
-# The answer's headers a caller may see; everything else (hop-by-hop, Set-Cookie, auth, server
-# details) stays here. Rate headers tell a dashboard how much of the provider's budget is left.
-PASSED_HEADERS = ("ETag", "Last-Modified", "X-RateLimit-Limit", "X-RateLimit-Remaining",
-                  "X-RateLimit-Reset")
+# The answer's headers a caller may see, and under which name; everything else (hop-by-hop,
+# Set-Cookie, auth, server details) stays here. The provider's rate headers tell a dashboard how
+# much of the provider's budget is left; renamed, so no client takes them for this API's own.
+PASSED_HEADERS = {"ETag": "ETag", "Last-Modified": "Last-Modified",
+                  "X-RateLimit-Limit": "X-Upstream-RateLimit-Limit",
+                  "X-RateLimit-Remaining": "X-Upstream-RateLimit-Remaining",
+                  "X-RateLimit-Reset": "X-Upstream-RateLimit-Reset"}
 MAX_HEADER_VALUE = 200
 
 # Messages callers see; tests import them. They name the provider, never its answer's text.
@@ -167,11 +170,11 @@ def _decode(provider: Provider, target: Target, response: requests.Response) -> 
 
 def _passed_headers(response: requests.Response, secrets: list[str]) -> dict[str, str]:
     passed = {}
-    for name in PASSED_HEADERS:
+    for name, exposed in PASSED_HEADERS.items():
         value = response.headers.get(name)
         if (value and len(value) <= MAX_HEADER_VALUE and value.isascii()
                 and value.isprintable() and not any(s in value for s in secrets)):
-            passed[name] = value
+            passed[exposed] = value
     return passed
 
 

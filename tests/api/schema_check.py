@@ -30,7 +30,9 @@ def openapi_schema() -> dict:
 def _operations() -> list[tuple[re.Pattern, str, dict]]:
     found = []
     for template, item in openapi_schema()["paths"].items():
-        regex = re.compile("^" + re.sub(r"\{[^/}]+\}", r"[^/]+", template) + "$")
+        # {path} (the proxy's provider path) spans segments; other parameters are one each.
+        pattern = re.sub(r"\{[^/}]+\}", r"[^/]+", template.replace("{path}", "\0"))
+        regex = re.compile("^" + pattern.replace("\0", ".*") + "$")
         for method, operation in item.items():
             found.append((regex, method.upper(), operation))
     # Literal paths before templated ones: /connections/{id}/ must not eat /connections/x/.

@@ -22,6 +22,7 @@ from integrations.models import (
     Credential,
     ExternalItem,
     Interest,
+    ProxyStat,
     StreamState,
     SyncRun,
     UserInterest,
@@ -72,6 +73,7 @@ def fill(connection: Connection) -> None:
                            host="sandbox.test", path="/sandbox/api/me/tracks", status_code=200)
     AuditEvent.objects.create(user=user, provider=connection.provider,
                               connection_ref=connection.pk, action=AuditEvent.Action.CONNECTED)
+    ProxyStat.objects.create(connection=connection, day=timezone.now().date(), hits=3, misses=1)
     ActionRun.objects.create(
         connection=connection, action="post_message", status=ActionRun.Status.FAILED,
         idempotency_key=f"key-{connection.pk}", input_summary={"text": "Hello"},

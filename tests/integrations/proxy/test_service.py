@@ -244,7 +244,7 @@ def test_only_safe_headers_come_back(stripe, mocked_responses):
         "ETag": '"abc"', "Set-Cookie": "session=1", "Authorization": f"Bearer {STRIPE_KEY}",
         "Connection": "keep-alive", "X-Internal-Host": "db-1", "X-RateLimit-Remaining": "99"})
     result = ask(stripe)
-    assert result.headers == {"ETag": '"abc"', "X-RateLimit-Remaining": "99"}
+    assert result.headers == {"ETag": '"abc"', "X-Upstream-RateLimit-Remaining": "99"}
     assert ask(stripe).headers == result.headers  # the cached copy too
 
 

@@ -1,0 +1,162 @@
+"""Single flight: concurrent identical misses make one upstream request, across threads and
+across processes.
+
+The cross-process test runs worker processes (each with several threads) against a SQLite file
+and a real loopback HTTP server standing in for a custom API. Their cache is whatever the
+environment gives: the database cache on the SQLite leg, Redis on the PostgreSQL + Redis leg
+(REDIS_URL is passed on), so the same test covers both backends. Late arrivals would be cache
+hits anyway, so the count of upstream requests is exact whatever the timing; the workers also
+report each answer's cache outcome: one MISS, every other a HIT.
+
+The in-process thread test needs PostgreSQL: SQLite's in-memory test database, shared between
+threads, reports lock conflicts instead of waiting (tests/integrations/test_refresh_race.py).
+"""
+
+import json
+import subprocess
+import sys
+import threading
+import time
+import uuid
+
+import pytest
+from django.db import connection as db
+from django.db import connections
+
+from integrations.models import ApiCall
+from integrations.proxy import service
+from integrations.proxy.service import proxy_request
+from integrations.sandbox.liveserver import PROJECT_DIR, _env, _shell, migrated_sqlite_url
+from tests.factories import make_user
+from tests.loopback_server import LoopbackServer
+
+from .helpers import STRIPE_API, stripe_connection
+
+THREADS = 8
+
+WORKER = """
+import json, threading, time
+from django.db import connections
+from integrations.models import Connection
+from integrations.proxy.service import proxy_request
+connection = Connection.objects.select_related("user").get(pk=ARGS["connection"])
+results, barrier = [], threading.Barrier(ARGS["threads"])
+
+def ask():
+    try:
+        barrier.wait()
+        while time.time() < ARGS["start"]:
+            time.sleep(0.002)
+        result = proxy_request(connection=connection, user=connection.user, method="GET",
+                               path="/readings", params=[("station", "st-1")])
+        results.append(result.cache)
+    except Exception as exc:
+        results.append(f"error {type(exc).__name__}: {exc}")
+    finally:
+        connections.close_all()
+
+threads = [threading.Thread(target=ask) for _ in range(ARGS["threads"])]
+for thread in threads:
+    thread.start()
+for thread in threads:
+    thread.join()
+print(json.dumps(results))
+"""
+
+CREATE = """
+from django.contrib.auth import get_user_model
+from integrations.models import Connection, Credential
+user = get_user_model().objects.create_user(username="flight", email="flight@example.com")
+connection = Connection.objects.create(
+    user=user, provider="custom_api", external_account_id=ARGS["base_url"],
+    config={"name": "Readings", "base_url": ARGS["base_url"], "auth_kind": "api_key",
+            "header_name": "X-Api-Key"})
+Credential.objects.create(connection=connection, secret=json.dumps({"api_key": ARGS["key"]}))
+print(connection.pk)
+"""
+
+
+def run_workers(database_url: str, connection_id: int, *, processes: int,
+                threads: int) -> list[str]:
+    start = time.time() + 3.0  # every worker is up and waiting by then
+    env = _env(database_url, {"THINKALIKE_OUTBOUND_ALLOW": "127.0.0.1"})
+    arguments = {"connection": connection_id, "threads": threads, "start": start}
+    code = f"ARGS = {json.dumps(arguments)}\n{WORKER}"
+    workers = [subprocess.Popen([sys.executable, "manage.py", "shell", "-c", code],
+                                cwd=PROJECT_DIR, env=env, stdout=subprocess.PIPE,
+                                stderr=subprocess.PIPE, text=True)
+               for _ in range(processes)]
+    outcomes = []
+    for worker in workers:
+        out, err = worker.communicate(timeout=120)
+        assert worker.returncode == 0, err[-3000:]
+        outcomes += json.loads(out.strip().splitlines()[-1])
+    return outcomes
+
+
+@pytest.mark.realserver
+def test_identical_misses_from_four_processes_make_one_upstream_request(tmp_path):
+    key = f"flight-key-{uuid.uuid4().hex}"
+    seen_keys = []
+
+    def slow_readings(path, headers):
+        seen_keys.append(headers.get("X-Api-Key"))
+        time.sleep(0.5)  # widens the window for a second request; the count holds regardless
+        return 200, {"Content-Type": "application/json"}, b'{"temperature": 14.5}'
+
+    database_url = migrated_sqlite_url(tmp_path)
+    with LoopbackServer(respond=slow_readings) as server:
+        base_url = f"http://127.0.0.1:{server.port}/api/"
+        connection_id = int(_shell(CREATE, database_url=database_url, base_url=base_url,
+                                   key=key).strip().splitlines()[-1])
+        outcomes = run_workers(database_url, connection_id, processes=4, threads=5)
+    assert [path for path, _ in server.seen.requests] == ["/api/readings?station=st-1"]
+    assert seen_keys == [key]
+    assert sorted(outcomes) == ["HIT"] * 19 + ["MISS"], outcomes
+
+
+@pytest.mark.skipif(db.vendor != "postgresql",
+                    reason="threads share SQLite's in-memory test database badly: PostgreSQL leg")
+@pytest.mark.django_db(transaction=True)
+def test_identical_misses_from_threads_make_one_upstream_request(mocked_responses, monkeypatch):
+    connection = stripe_connection(make_user())
+    everyone_waits = threading.Event()
+    waiting: set[int] = set()
+    real_sleep = service.sleep
+
+    def note_waiting(seconds):
+        waiting.add(threading.get_ident())
+        if len(waiting) == THREADS - 1:
+            everyone_waits.set()
+        real_sleep(seconds)
+
+    def answer_once_all_wait(request):
+        everyone_waits.wait(timeout=30)
+        return 200, {}, '{"object": "list", "data": []}'
+
+    monkeypatch.setattr(service, "sleep", note_waiting)
+    mocked_responses.add_callback("GET", STRIPE_API + "charges", callback=answer_once_all_wait,
+                                  content_type="application/json")
+    barrier = threading.Barrier(THREADS)
+    outcomes, errors = [], []
+
+    def ask():
+        try:
+            barrier.wait()
+            outcomes.append(proxy_request(connection=connection, user=connection.user,
+                                          method="GET", path="/v1/charges", params=[]).cache)
+        except Exception as exc:  # reported below
+            errors.append(exc)
+        finally:
+            connections.close_all()
+
+    threads = [threading.Thread(target=ask) for _ in range(THREADS)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    assert not errors, errors
+    assert everyone_waits.is_set()  # the answer came only once every other thread waited
+    assert sorted(outcomes) == ["HIT"] * (THREADS - 1) + ["MISS"]
+    assert len(mocked_responses.calls) == 1
+    assert ApiCall.objects.filter(cache_outcome="miss").count() == 1
