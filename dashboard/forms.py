@@ -17,24 +17,30 @@ BAD_PARAM_LINE = "Line {n} is not name=value."
 CUSTOM = "__custom__"
 
 
-def endpoint_choices(connections: list[Connection]) -> list:
-    """Grouped per connection: its declared endpoints, and "a path of my own" where any path
-    may be proxied."""
+def source_value(connection: Connection, path: str) -> str:
+    return f"{connection.pk} {path}"  # a path holds no space
+
+
+def source_choices(connections: list[Connection]) -> list:
+    """One group per connection: its declared endpoints, and "a path of my own" where any path
+    may be proxied. Choosing both at once, a person cannot pair one service's connection with
+    another's endpoint."""
     groups = []
     for connection in connections:
         spec = proxy_spec_for(connection)
-        options = [(e.path, f"{e.label} ({e.path})") for e in spec.endpoints]
+        options = [(source_value(connection, e.path), f"{e.label} ({e.path})")
+                   for e in spec.endpoints]
         if spec.any_path:
-            options.append((CUSTOM, "A path of my own (below)"))
+            options.append((source_value(connection, CUSTOM), "A path of my own (below)"))
         groups.append((f"{connection.provider_name}: {connection.account_label}", options))
     return groups
 
 
 class WidgetForm(forms.Form):
     title = forms.CharField(max_length=100)
-    # Any id is accepted here: the view looks it up among the person's own (404 otherwise).
-    connection = forms.IntegerField(label="Connection", widget=forms.Select)
-    path = forms.CharField(label="Data", max_length=200, widget=forms.Select)
+    # "<connection id> <path>". Any id parses here: the view looks it up among the person's
+    # own connections (404 otherwise), the service checks the path.
+    source = forms.RegexField(label="Data", regex=r"[0-9]{1,18} \S{1,200}", widget=forms.Select)
     custom_path = forms.CharField(
         label="Custom path", max_length=200, required=False,
         help_text="Instead of the choice above: a custom API's path under its base URL "
@@ -52,13 +58,9 @@ class WidgetForm(forms.Form):
         help_text="Line chart: each record's time (epoch seconds or ISO date). Empty: the "
                   "one the service declares.")
 
-    def __init__(self, *args, connections: list[Connection], editing: bool = False, **kwargs):
+    def __init__(self, *args, connections: list[Connection], **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["connection"].widget.choices = [
-            (c.pk, f"{c.provider_name}: {c.account_label}") for c in connections]
-        self.fields["path"].widget.choices = endpoint_choices(connections)
-        if editing:  # a widget keeps its connection
-            del self.fields["connection"]
+        self.fields["source"].widget.choices = source_choices(connections)
         for name in ("value_path", "time_field", "custom_path"):
             self.fields[name].widget.attrs.update(autocomplete="off", spellcheck="false")
 
@@ -73,17 +75,20 @@ class WidgetForm(forms.Form):
             pairs.append([name.strip(), value.strip()])
         return pairs
 
+    def connection_pk(self) -> int:
+        return int(self.cleaned_data["source"].split(" ", 1)[0])
+
     def widget_path(self) -> str:
+        chosen = self.cleaned_data["source"].split(" ", 1)[1]
         custom = self.cleaned_data["custom_path"].strip()
-        return custom if custom or self.cleaned_data["path"] == CUSTOM else \
-            self.cleaned_data["path"]
+        return custom if custom or chosen == CUSTOM else chosen
 
     @staticmethod
     def initial_for(widget: Widget) -> dict:
         spec = proxy_spec_for(widget.connection)
         declared = spec is not None and any(e.path == widget.path for e in spec.endpoints)
         return {"title": widget.title, "view": widget.view,
-                "path": widget.path if declared else CUSTOM,
+                "source": source_value(widget.connection, widget.path if declared else CUSTOM),
                 "custom_path": "" if declared else widget.path,
                 "params": "\n".join(f"{n}={v}" for n, v in widget.params),
                 "value_path": widget.value_path, "time_field": widget.time_field}

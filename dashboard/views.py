@@ -9,7 +9,7 @@ from __future__ import annotations
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
-from django.http import HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods, require_POST
@@ -45,8 +45,8 @@ def dashboard(request: HttpRequest) -> HttpResponse:
     connections = dashboard_connections(user=request.user)
     form = WidgetForm(request.POST or None, connections=connections)
     if request.method == "POST" and form.is_valid():
-        connection = dashboard_connection_get_for_user(
-            user=request.user, pk=form.cleaned_data["connection"])
+        connection = dashboard_connection_get_for_user(user=request.user,
+                                                       pk=form.connection_pk())
         try:
             widget = services.widget_create(
                 user=request.user, connection=connection, title=form.cleaned_data["title"],
@@ -84,8 +84,10 @@ def widget_body(request: HttpRequest, pk: int) -> HttpResponse:
 def widget_edit(request: HttpRequest, pk: int) -> HttpResponse:
     widget = widget_get_for_user(user=request.user, pk=pk)
     form = WidgetForm(request.POST or None, initial=WidgetForm.initial_for(widget),
-                      connections=[widget.connection], editing=True)
+                      connections=[widget.connection])
     if request.method == "POST" and form.is_valid():
+        if form.connection_pk() != widget.connection_id:  # a widget keeps its connection
+            raise Http404
         try:
             services.widget_update(
                 widget=widget, title=form.cleaned_data["title"], path=form.widget_path(),

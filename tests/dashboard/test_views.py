@@ -87,12 +87,12 @@ def test_the_add_form_offers_only_connections_with_a_proxy_spec(logged_in, user,
     make_connection(user, "spotify")
     page = logged_in.get(reverse("dashboard:dashboard")).content.decode()
     assert "Stripe: label-test_abc" in page and "Spotify" not in page.split("Add a widget")[1]
-    assert 'value="/v1/charges"' in page
+    assert f'value="{stripe.pk} /v1/charges"' in page
 
 
 def test_adding_a_widget(logged_in, user, stripe):
     response = logged_in.post(reverse("dashboard:dashboard"), {
-        "title": "Balance", "connection": stripe.pk, "path": "/v1/balance", "view": "number",
+        "title": "Balance", "source": f"{stripe.pk} /v1/balance", "view": "number",
         "value_path": "available.0.amount", "params": ""})
     assert response.status_code == 302
     widget = Widget.objects.get(user=user)
@@ -101,11 +101,11 @@ def test_adding_a_widget(logged_in, user, stripe):
 
 def test_adding_a_widget_with_bad_params_shows_why(logged_in, user, stripe):
     response = logged_in.post(reverse("dashboard:dashboard"), {
-        "title": "Charges", "connection": stripe.pk, "path": "/v1/charges", "view": "number",
+        "title": "Charges", "source": f"{stripe.pk} /v1/charges", "view": "number",
         "params": "limit=lots\nnot a pair"})
     assert response.status_code == 400 and "Line 2 is not name=value." in response.content.decode()
     response = logged_in.post(reverse("dashboard:dashboard"), {
-        "title": "Charges", "connection": stripe.pk, "path": "/v1/charges", "view": "number",
+        "title": "Charges", "source": f"{stripe.pk} /v1/charges", "view": "number",
         "params": "limit=lots"})
     assert response.status_code == 400 and "limit: " in response.content.decode()
     assert not Widget.objects.exists()
@@ -115,7 +115,7 @@ def test_another_persons_connection_is_404(client, other_user, stripe):
     client.force_login(other_user)
     make_connection(other_user, "sendgrid", external_id="k")
     response = client.post(reverse("dashboard:dashboard"), {
-        "title": "Theirs", "connection": stripe.pk, "path": "/v1/balance", "view": "number"})
+        "title": "Theirs", "source": f"{stripe.pk} /v1/balance", "view": "number"})
     assert response.status_code == 404 and not Widget.objects.exists()
 
 
@@ -210,13 +210,34 @@ def test_edit_move_and_remove(logged_in, user, stripe, chart):
     assert list(Widget.objects.values_list("title", flat=True)) == ["Balance", "Charges per day"]
     edit = reverse("dashboard:widget_edit", args=[chart.pk])
     assert "created[gte]=-30d" in logged_in.get(edit).content.decode()
-    response = logged_in.post(edit, {"title": "Charges", "path": "/v1/charges",
+    response = logged_in.post(edit, {"title": "Charges", "source": f"{stripe.pk} /v1/charges",
                                      "view": "table", "params": "limit=5"})
     assert response.status_code == 302
     chart.refresh_from_db()
     assert (chart.title, chart.view, chart.params) == ("Charges", "table", [["limit", "5"]])
     logged_in.post(reverse("dashboard:widget_delete", args=[chart.pk]))
     assert list(Widget.objects.values_list("title", flat=True)) == ["Balance"]
+
+
+def test_an_edit_cannot_move_a_widget_to_another_connection(logged_in, user, chart):
+    sendgrid = make_connection(user, "sendgrid", external_id="k")
+    response = logged_in.post(reverse("dashboard:widget_edit", args=[chart.pk]), {
+        "title": "Stats", "source": f"{sendgrid.pk} /v3/stats", "view": "number",
+        "params": "start_date=-1d:date"})
+    assert response.status_code == 404
+    chart.refresh_from_db()
+    assert chart.connection_id != sendgrid.pk and chart.title == "Charges per day"
+
+
+def test_a_custom_api_widget_through_the_form(logged_in, user, custom):
+    response = logged_in.post(reverse("dashboard:dashboard"), {
+        "title": "Status", "source": f"{custom.pk} __custom__", "custom_path": "/status",
+        "view": "table"})
+    assert response.status_code == 302
+    widget = Widget.objects.get(user=user)
+    assert (widget.connection, widget.path) == (custom, "/status")
+    edit = logged_in.get(reverse("dashboard:widget_edit", args=[widget.pk])).content.decode()
+    assert 'value="/status"' in edit and f'value="{custom.pk} __custom__" selected' in edit
 
 
 def test_a_refresh_over_the_rate_limit_keeps_the_cached_data_and_says_so(
