@@ -36,7 +36,7 @@ def setup_django() -> None:
 
 def main() -> int:
     setup_django()
-    from benchmarks import dispatcher, page_queries, sync_throughput
+    from benchmarks import dispatcher, page_queries, proxy, sync_throughput
 
     try:
         from benchmarks import rate_budget
@@ -49,6 +49,7 @@ def main() -> int:
                 ("sync_throughput", sync_throughput)]
     if rate_budget is not None:
         sections.append(("rate_budget", rate_budget))
+    sections.append(("proxy", proxy))
     tables = [f"Benchmarks, {results['date']}, {results['cores']} cores"]
     for name, module in sections:
         print(f"running {name}...", file=sys.stderr, flush=True)

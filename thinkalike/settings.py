@@ -209,6 +209,11 @@ THINKALIKE_MAX_RESPONSE_BYTES = int(os.environ.get("THINKALIKE_MAX_RESPONSE_BYTE
                                                    str(10 * 1024 * 1024)))
 # Shared per-provider request budgets (integrations/ratelimit.py): database or Redis.
 THINKALIKE_RATE_BUDGETS = env_bool("THINKALIKE_RATE_BUDGETS", True)
+# The external-API proxy (integrations/proxy/conf.py has the defaults): a per-person rate a
+# minute overriding a provider's (THINKALIKE_PROXY_RATE_<SLUG>), the stale bound, the size cap.
+globals().update({name: int(value) for name, value in os.environ.items()
+                  if name.startswith(("THINKALIKE_PROXY_RATE_", "THINKALIKE_PROXY_STALE_SECONDS",
+                                      "THINKALIKE_PROXY_MAX_BYTES")) and value.isdigit()})
 
 
 def parse_rate(value: str) -> tuple[int, float] | None:

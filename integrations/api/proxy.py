@@ -16,9 +16,9 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from ..proxy.selectors import connection_get_for_proxy
 from ..proxy.service import proxy_request
 from ..proxy.spec import ProxyError, ProxyResult
-from ..selectors import connection_get_for_user
 from .errors import ApiError
 from .schema import ErrorSerializer
 
@@ -47,7 +47,9 @@ def _max_age(result: ProxyResult) -> int:
 
 
 def _respond(result: ProxyResult) -> HttpResponse:
-    if result.content_type == "application/json":
+    if result.payload is None:  # an empty answer (204): JSON null, not an empty body
+        response = HttpResponse(b"null", status=200, content_type="application/json")
+    elif result.content_type == "application/json":
         response = Response(result.payload, status=200)
     else:  # a type the endpoint declares besides JSON: passed as text
         response = HttpResponse(result.payload, status=200, content_type=result.content_type)
@@ -71,7 +73,7 @@ class ConnectionProxyView(APIView):
     """GET (and POST where an endpoint is declared read-only) through the proxy."""
 
     def _proxy(self, request: Request, method: str, body=None) -> HttpResponse:
-        connection = connection_get_for_user(user=request.user, pk=self.kwargs["id"])
+        connection = connection_get_for_proxy(user=request.user, pk=self.kwargs["id"])
         refresh = "no-cache" in request.headers.get("Cache-Control", "").lower()
         try:
             result = proxy_request(connection=connection, user=request.user, method=method,

@@ -140,3 +140,10 @@ def test_a_custom_api_path_stays_under_its_base(api, user, mocked_responses):
     assert escaped.status_code == 400
     assert mocked_responses.calls[0].request.url == CUSTOM_BASE + "stations/st-1"
     assert len(mocked_responses.calls) == 1
+
+
+def test_an_empty_answer_is_json_null(api, user, mocked_responses):
+    connection = custom_connection(user)
+    mocked_responses.get(CUSTOM_BASE + "ping", status=204)
+    response = api.get(url(connection, "ping"))
+    assert response.status_code == 200 and response.json() is None
