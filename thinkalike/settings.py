@@ -52,6 +52,7 @@ INSTALLED_APPS = [
     "integrations.apps.IntegrationsConfig",
     "integrations.sandbox.apps.SandboxConfig",
     "consent.apps.ConsentConfig",
+    "dashboard.apps.DashboardConfig",
 ]
 
 MIDDLEWARE = [

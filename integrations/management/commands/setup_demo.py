@@ -1,4 +1,5 @@
-"""Prepare the sandbox demo: a demo user, a staff login, the cache table and the schedules."""
+"""Prepare the sandbox demo: a demo user, a staff login, the cache table and the schedules; with
+the stand-ins on, the demo user's Stripe and SendGrid connections and dashboard widgets."""
 
 from allauth.account.models import EmailAddress
 from django.conf import settings
@@ -7,8 +8,26 @@ from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 
+from integrations.models import Connection
+from integrations.providers.base import AccountInfo, Provider
+from integrations.providers.registry import get_provider
+from integrations.providers.sendgrid.provider import key_account
+from integrations.providers.stripe.provider import MODE_LABEL
+from integrations.providers.stripe.provider import account_id as stripe_account_id
+from integrations.services import connection_store_credentials
+
 DEMO_EMAIL = "demo@example.com"
 ADMIN_EMAIL = "admin@example.com"
+
+
+# The account each stand-in's example key belongs to: what the connect form's test call would
+# find (Stripe: a test-mode key's fingerprint; SendGrid: the key's id). That call cannot be made
+# here, as the server that answers for the stand-ins is not running yet.
+def _stripe_account(key: str) -> AccountInfo:
+    return AccountInfo(external_id=stripe_account_id(False, key), label=MODE_LABEL[False])
+
+
+STAND_IN_ACCOUNTS = {"stripe": _stripe_account, "sendgrid": key_account}
 
 
 class Command(BaseCommand):
@@ -39,12 +58,31 @@ class Command(BaseCommand):
                 self._verified_email(admin)
         call_command("createcachetable", stdout=self.stdout, verbosity=0)
         call_command("setup_schedules", stdout=self.stdout)
+        if settings.THINKALIKE_STAND_INS:
+            from dashboard.demo import demo_widgets_create  # the dashboard builds on this app
+
+            connected = [self._connect_stand_in(demo, slug) for slug in STAND_IN_ACCOUNTS]
+            demo_widgets_create(user=demo, connections=connected)
 
         url = options["url"].rstrip("/") + "/"
         self.stdout.write(self.style.SUCCESS(f"Demo ready. Open {url}"))
         self.stdout.write(f"  Log in as {DEMO_EMAIL} / {options['password']}")
         admin_password = options["admin_password"] if admin_created else "(unchanged)"
         self.stdout.write(f"  Staff admin at {url}admin/ as {ADMIN_EMAIL} / {admin_password}")
+
+    def _connect_stand_in(self, user, slug: str) -> Connection:
+        """The demo user's connection to ``slug``'s stand-in, made with its example key unless
+        one exists (a connection the person made or changed is left alone)."""
+        provider: Provider = get_provider(slug)
+        existing = Connection.objects.filter(user=user, provider=slug).first()
+        if existing is not None:
+            return existing
+        key = provider.stand_in_example
+        connection = connection_store_credentials(
+            user=user, provider=provider, account=STAND_IN_ACCOUNTS[slug](key),
+            fields={"token": key})
+        self.stdout.write(f"  Connected the demo user's {provider.name} to its stand-in.")
+        return connection
 
     def _exists(self, email: str) -> bool:
         return get_user_model().objects.filter(email__iexact=email).exists()

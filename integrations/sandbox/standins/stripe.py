@@ -1,12 +1,17 @@
 """A stand-in of Stripe's API for the demo: /v1/balance, /v1/charges and /v1/customers with
 Stripe's list shape (``object: list``, ``has_more``), ``limit``/``starting_after`` paging,
-``created[gte]`` and Stripe's error bodies. A few fixed test-mode records; any key shaped like
-a Stripe key is accepted."""
+``created[gte]`` and Stripe's error bodies. A few fixed test-mode records, and charges spread
+over the last 30 days (made up, the same for a given day) so the demo's dashboard has a month to
+chart; any key shaped like a Stripe key is accepted."""
 
+import hashlib
 import re
+from datetime import UTC, datetime, time, timedelta
 
 from django.http import JsonResponse
 from django.urls import path
+
+from integrations import clock
 
 from .gate import stand_in_view
 
@@ -21,6 +26,39 @@ CHARGES = [{"id": f"ch_3StandIn{n:015d}", "object": "charge", "amount": amount,
            for n, (amount, status) in enumerate([(1099, "succeeded"), (2500, "succeeded"),
                                                  (500, "failed"), (4200, "succeeded"),
                                                  (990, "succeeded")])]
+RECENT_DAYS = 30
+
+
+def charge(charge_id: str, amount: int, created: int, status: str = "succeeded") -> dict:
+    return {"id": charge_id, "object": "charge", "amount": amount, "amount_captured": amount,
+            "amount_refunded": 0, "captured": True, "created": created, "currency": "usd",
+            "customer": None, "description": None, "livemode": False, "metadata": {},
+            "paid": status == "succeeded", "payment_method": f"card_1{charge_id[3:]}",
+            "refunded": False, "status": status}
+
+
+def recent_charges() -> list[dict]:
+    """0 to 4 charges a day over the last RECENT_DAYS days, up to now: each day's are derived
+    from its date, so they stay the same however often they are asked for."""
+    now = clock.now().astimezone(UTC)
+    charges = []
+    for back in range(RECENT_DAYS + 1):
+        day = now.date() - timedelta(days=back)
+        seed = hashlib.sha256(f"stripe-{day.isoformat()}".encode()).digest()
+        start = int(datetime.combine(day, time(), tzinfo=UTC).timestamp())
+        for n in range(seed[0] % 5):
+            created = start + int.from_bytes(seed[4 + 2 * n:6 + 2 * n]) * 86399 // 65535
+            if created <= now.timestamp():
+                amount = 500 + int.from_bytes(seed[12 + 2 * n:14 + 2 * n]) % 9500
+                charges.append(charge(f"ch_3Recent{day:%Y%m%d}{n:07d}", amount, created,
+                                      "failed" if seed[20 + n] < 16 else "succeeded"))
+    return charges
+
+
+def charges() -> list[dict]:
+    return CHARGES + recent_charges()
+
+
 CUSTOMERS = [{"id": f"cus_StandIn{n:07d}", "object": "customer", "balance": 0,
               "created": START + n * 86400, "currency": "usd", "delinquent": False,
               "email": f"customer{n}@example.com", "livemode": False, "metadata": {},
@@ -68,7 +106,7 @@ def listing(request, records: list[dict], url: str) -> JsonResponse:
 
 urlpatterns = [
     path("balance", stripe_view(lambda request: JsonResponse(BALANCE))),
-    path("charges", stripe_view(lambda request: listing(request, CHARGES, "/v1/charges"))),
+    path("charges", stripe_view(lambda request: listing(request, charges(), "/v1/charges"))),
     path("customers",
          stripe_view(lambda request: listing(request, CUSTOMERS, "/v1/customers"))),
 ]

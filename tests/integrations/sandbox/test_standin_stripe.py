@@ -1,6 +1,8 @@
 """The Stripe stand-in answers Stripe's shapes: a balance, lists paged by starting_after with
 has_more, created[gte], Stripe's errors, and nothing unless the sandbox is on."""
 
+from datetime import UTC, datetime
+
 import pytest
 
 from integrations.models import ExternalItem
@@ -35,7 +37,7 @@ def test_charges_page_with_starting_after_until_has_more_is_false(client):
             break
         params = {"limit": "2", "starting_after": page["data"][-1]["id"]}
     assert [c["id"] for c in seen] == [c["id"] for c in sorted(
-        stripe.CHARGES, key=lambda c: -c["created"])]
+        stripe.charges(), key=lambda c: -c["created"])]
     assert all(mapping.map_charge(c, {}).title.endswith("charge") for c in seen)
 
 
@@ -65,7 +67,20 @@ def test_nothing_unless_the_sandbox_is_on(client, settings):
 def test_the_provider_connects_and_syncs_against_the_stand_in(sandbox, settings, db,
                                                               django_capture_on_commit_callbacks):
     connection, run = connect_and_sync(settings, "stripe", AUTH["HTTP_AUTHORIZATION"][7:])
-    assert run.created == len(stripe.CHARGES) + len(stripe.CUSTOMERS)
+    charges = stripe.charges()
+    assert run.created == len(charges) + len(stripe.CUSTOMERS)
     kinds = ExternalItem.objects.filter(connection=connection).values_list("kind", flat=True)
-    assert sorted(kinds) == ["charge"] * len(stripe.CHARGES) + ["customer"] * len(stripe.CUSTOMERS)
+    assert sorted(kinds) == ["charge"] * len(charges) + ["customer"] * len(stripe.CUSTOMERS)
     assert all(path.startswith(BASE) for path in sandbox.paths())
+
+
+def test_recent_charges_cover_the_last_30_days_and_stay_the_same(time_machine):
+    time_machine.move_to("2026-11-29T08:00:00Z", tick=False)
+    now = int(datetime(2026, 11, 29, 8, tzinfo=UTC).timestamp())
+    recent = stripe.recent_charges()
+    days = {c["created"] // 86400 for c in recent}
+    assert len(days) >= 20 and all(now - 31 * 86400 <= c["created"] <= now for c in recent)
+    assert len({c["id"] for c in recent}) == len(recent)
+    assert stripe.recent_charges() == recent
+    time_machine.move_to("2026-11-30T08:00:00Z", tick=False)
+    assert {c["id"] for c in recent} & {c["id"] for c in stripe.recent_charges()}

@@ -1,0 +1,34 @@
+"""The demo's dashboard: two charts over the last 30 days, read from the Stripe and SendGrid
+stand-ins (setup_demo connects them first)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from django.contrib.auth.base_user import AbstractBaseUser
+
+from integrations.models import Connection
+
+from .models import Widget
+from .services import widget_create
+
+# (provider, the widget's values): the parameters' relative dates are resolved at each load.
+DEMO_WIDGETS = (
+    ("stripe", {"title": "Stripe charges, last 30 days", "path": "/v1/charges",
+                "params": [["created[gte]", "-30d"], ["limit", "100"]], "view": "line",
+                "value_path": "amount", "time_field": "created"}),
+    ("sendgrid", {"title": "SendGrid stats", "path": "/v3/stats",
+                  "params": [["start_date", "-30d:date"], ["aggregated_by", "day"]],
+                  "view": "line", "value_path": "stats.0.metrics.delivered",
+                  "time_field": "date"}),
+)
+
+
+def demo_widgets_create(*, user: AbstractBaseUser, connections: Iterable[Connection]
+                        ) -> list[Widget]:
+    """Add each demo widget the person does not have yet (by title): running again adds none."""
+    by_provider = {c.provider: c for c in connections}
+    titles = set(Widget.objects.filter(user=user).values_list("title", flat=True))
+    return [widget_create(user=user, connection=by_provider[slug], **values)
+            for slug, values in DEMO_WIDGETS
+            if slug in by_provider and values["title"] not in titles]
