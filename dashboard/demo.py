@@ -7,6 +7,9 @@ from collections.abc import Iterable
 
 from django.contrib.auth.base_user import AbstractBaseUser
 
+from consent.models import ConsentEvent, ConsentGrant
+from consent.purposes import DASHBOARD
+from consent.services import consent_set
 from integrations.models import Connection
 
 from .models import Widget
@@ -26,8 +29,17 @@ DEMO_WIDGETS = (
 
 def demo_widgets_create(*, user: AbstractBaseUser, connections: Iterable[Connection]
                         ) -> list[Widget]:
-    """Add each demo widget the person does not have yet (by title): running again adds none."""
+    """Add each demo widget the person does not have yet (by title): running again adds none.
+
+    The demo person allows *Your dashboard* for the services these widgets read, unless they
+    have answered for that service themselves (the proxy reads nothing without it).
+    """
     by_provider = {c.provider: c for c in connections}
+    answered = set(ConsentGrant.objects.filter(user=user, purpose=DASHBOARD)
+                   .values_list("provider", flat=True))
+    for slug in by_provider.keys() - answered:
+        consent_set(user=user, purpose=DASHBOARD, granted=True, provider=slug,
+                    source=ConsentEvent.Source.COMMAND)
     titles = set(Widget.objects.filter(user=user).values_list("title", flat=True))
     return [widget_create(user=user, connection=by_provider[slug], **values)
             for slug, values in DEMO_WIDGETS

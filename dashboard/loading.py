@@ -24,6 +24,7 @@ STALE = "STALE"
 UPDATED = "updated {age} ago"
 STALE_TEXT = "stale: provider unreachable, updated {age} ago"
 RECONNECT = "Reconnect {name} to see this again."
+ALLOW = "Allow it on the Consent page."
 TRY_LATER = "Try again later."
 TRY_IN = "Try again in {seconds} s."
 REFRESH_REFUSED = "Not refreshed: {message}"
@@ -39,7 +40,7 @@ class WidgetBody:
     fetched_at: datetime | None = None
     stale: bool = False
     error: str = ""
-    # What the person can do about an error: "reconnect" or "retry".
+    # What the person can do about an error: "reconnect", "consent" or "retry".
     outcome: str = ""
     advice: str = ""
     # Shown above the data: why a refresh the person asked for did not happen.
@@ -65,6 +66,8 @@ def freshness(body: WidgetBody, now: datetime | None = None) -> str:
 def _advice(widget: Widget, error: ProxyError) -> str:
     if error.outcome == "reconnect":
         return RECONNECT.format(name=widget.connection.provider_name)
+    if error.outcome == "consent":
+        return ALLOW
     if error.retry_after:
         return TRY_IN.format(seconds=error.retry_after)
     return TRY_LATER

@@ -5,6 +5,8 @@ from datetime import timedelta
 from django.contrib.auth import get_user_model
 from django.utils import timezone
 
+from consent.purposes import DASHBOARD
+from consent.services import consent_set
 from integrations.models import Connection, Credential
 from integrations.redaction import fingerprint
 
@@ -14,6 +16,12 @@ def make_user(email: str = "ada@example.com", password: str = "pw-0123456789"):
         username=email.split("@")[0], email=email, password=password
     )
     return user
+
+
+def allow_dashboard(user, provider: str = "") -> None:
+    """The person allows *Your dashboard* (for ``provider``, or every provider): the proxy
+    reads nothing for them without it."""
+    consent_set(user=user, purpose=DASHBOARD, granted=True, provider=provider)
 
 
 def make_connection(

@@ -29,6 +29,8 @@ from typing import Any
 from django.contrib.auth.base_user import AbstractBaseUser
 from django.db import transaction
 
+from consent.purposes import DASHBOARD, PURPOSES
+from consent.selectors import allows
 from integrations import clock, ratelimit
 from integrations.exceptions import IntegrationError, RateLimited
 from integrations.models import Connection
@@ -66,6 +68,10 @@ def _provider(connection: Connection) -> tuple[Provider, ProxySpec]:
     if provider.proxy is None:
         raise ProxyError(404, "not_proxied", paths.NOT_PROXIED)
     return provider, provider.proxy
+
+
+CONSENT_REQUIRED = ("You have not allowed {name}'s data for {purpose}: allow it on the Consent "
+                    "page to read it here.")
 
 
 def _scope(connection: Connection) -> str:
@@ -190,6 +196,11 @@ def _answer(connection: Connection, user: AbstractBaseUser, provider: Provider,
         body = None
     if connection.status != Connection.Status.ACTIVE:
         raise upstream.reconnect_error(provider, upstream.NOT_ACTIVE)
+    if not allows(user, DASHBOARD, provider.slug):
+        # The proxy exists for the person's dashboard: what it reads is that purpose's data,
+        # so it reads nothing the person has not allowed for it (checked before the cache too).
+        raise ProxyError(403, "consent_required", CONSENT_REQUIRED.format(
+            name=provider.name, purpose=PURPOSES[DASHBOARD].name), outcome="consent")
     ttl = conf.ttl_seconds(spec, connection.config)
     keep = ttl + conf.stale_seconds()
     key = store.entry_key(connection.pk, _scope(connection), target.method, target.path,

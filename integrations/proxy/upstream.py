@@ -92,7 +92,10 @@ def _send(client: ProxyClient, target: Target, body: Any) -> requests.Response:
     url = client.base_url + target.relative  # never resolved: it cannot climb out of the base
     extra: dict[str, Any] = {"json": body} if target.method == "POST" and body is not None else {}
     try:
-        return client.request(target.method, url, params=list(target.params), retry=False,
+        # The provider's own parameters (Plausible's site) come from the connection, never
+        # from the caller: they are not declared, so a caller's copy was refused already.
+        params = [*target.params, *provider.proxy_params(client.connection).items()]
+        return client.request(target.method, url, params=params, retry=False,
                               idempotent=True, **extra)
     except CredentialRefused as exc:  # the provider said why (a permission a key lacks)
         raise reconnect_error(provider, exc.message) from None

@@ -147,3 +147,14 @@ def test_an_empty_answer_is_json_null(api, user, mocked_responses):
     mocked_responses.get(CUSTOM_BASE + "ping", status=204)
     response = api.get(url(connection, "ping"))
     assert response.status_code == 200 and response.json() is None
+
+
+def test_without_consent_for_the_dashboard_the_answer_is_403(api, user, stripe,
+                                                             mocked_responses):
+    from consent.purposes import DASHBOARD
+    from consent.services import consent_set
+
+    consent_set(user=user, purpose=DASHBOARD, granted=False)
+    response = api.get(url(stripe))
+    assert response.status_code == 403
+    assert response.json()["error"]["code"] == "consent_required"

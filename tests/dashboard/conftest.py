@@ -6,7 +6,7 @@ import pytest
 from integrations.formfields import FormField
 from integrations.providers.registry import PROVIDERS
 from integrations.proxy.spec import ProxyEndpoint, ProxySpec
-from tests.factories import make_connection, make_user
+from tests.factories import allow_dashboard, make_connection, make_user
 
 EPOCH = r"[0-9]{1,10}"
 CHARGES = ProxyEndpoint(
@@ -33,7 +33,9 @@ def specs(monkeypatch):
 
 @pytest.fixture
 def user(db):
-    return make_user()
+    user = make_user()
+    allow_dashboard(user)
+    return user
 
 
 @pytest.fixture

@@ -271,3 +271,15 @@ def test_age_text(seconds, text):
     from datetime import timedelta
 
     assert loading.age_text(START, START + timedelta(seconds=seconds)) == text
+
+
+def test_without_consent_a_widget_says_where_to_allow_it(logged_in, user, chart,
+                                                          mocked_responses):
+    from consent.purposes import DASHBOARD
+    from consent.services import consent_set
+
+    consent_set(user=user, purpose=DASHBOARD, granted=False, provider="stripe")
+    html = body(logged_in, chart)
+    assert loading.ALLOW in html
+    assert reverse("consent:settings") in html
+    assert "<svg" not in html and not ApiCall.objects.exists()

@@ -63,3 +63,12 @@ def test_the_pages_offer_no_sync(client):
     assert "What is synced" not in detail.content.decode()
     assert NOTHING_TO_SYNC.format(name="Telegram") in answer.content.decode()
     assert not SyncRun.objects.exists()
+
+
+def test_a_provider_read_only_through_the_dashboard_says_so(client):
+    user = make_user()
+    client.force_login(user)
+    catalog = client.get(reverse("integrations:connected_services")).content.decode()
+    plausible = catalog.split("Plausible Analytics", 1)[1].split('class="actions"', 1)[0]
+    assert "Stores nothing: read only when" in plausible
+    assert "Reads none of your data" not in plausible

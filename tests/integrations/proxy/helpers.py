@@ -3,7 +3,7 @@
 import json
 
 from integrations.models import Connection
-from tests.factories import make_connection
+from tests.factories import allow_dashboard, make_connection
 
 STRIPE_KEY = "rk_test_ProxyKey0123456789"
 SENDGRID_KEY = "SG.proxy-key-id-000001.proxy-key-secret-0000000001"
@@ -16,18 +16,21 @@ CHARGES = {"object": "list", "has_more": False,
 
 
 def stripe_connection(user, **kwargs) -> Connection:
+    allow_dashboard(user)
     return make_connection(user, "stripe", external_id="test_abc", access_token="",
                            refresh_token="", expires_in=None,
                            secret=json.dumps({"token": STRIPE_KEY}), **kwargs)
 
 
 def sendgrid_connection(user) -> Connection:
+    allow_dashboard(user)
     return make_connection(user, "sendgrid", external_id="proxy-key-id-000001", access_token="",
                            refresh_token="", expires_in=None,
                            secret=json.dumps({"token": SENDGRID_KEY}))
 
 
 def custom_connection(user, *, base_url: str = CUSTOM_BASE, **config) -> Connection:
+    allow_dashboard(user)
     connection = make_connection(user, "custom_api", external_id=base_url, access_token="",
                                  refresh_token="", expires_in=None,
                                  secret=json.dumps({"api_key": CUSTOM_KEY}))

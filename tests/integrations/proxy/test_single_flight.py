@@ -72,6 +72,8 @@ connection = Connection.objects.create(
     config={"name": "Readings", "base_url": ARGS["base_url"], "auth_kind": "api_key",
             "header_name": "X-Api-Key"})
 Credential.objects.create(connection=connection, secret=json.dumps({"api_key": ARGS["key"]}))
+from consent.services import consent_set
+consent_set(user=user, purpose="dashboard", granted=True)
 print(connection.pk)
 """
 
