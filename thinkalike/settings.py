@@ -274,7 +274,7 @@ REST_FRAMEWORK = {
         "per_token": os.environ.get("THINKALIKE_API_THROTTLE", "600/minute"),
     },
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
-    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    "DEFAULT_PARSER_CLASSES": ["integrations.api.parsers.BoundedJSONParser"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "EXCEPTION_HANDLER": "integrations.api.errors.exception_handler",
     "TEST_REQUEST_DEFAULT_FORMAT": "json",

@@ -29,6 +29,8 @@ COMMON_ERRORS = {
     "403": "Not allowed (a session request without its CSRF token).",
     "404": "No such object among yours.",
     "405": "Method not allowed.",
+    "406": "Only JSON answers are offered (Accept).",
+    "413": "The request body is too large.",
     "415": "Unsupported media type.",
     "429": "Too many requests; see Retry-After.",
 }

@@ -79,10 +79,11 @@ def test_last_use_is_recorded_at_most_once_a_minute(user, django_assert_num_quer
 
 def test_revoking_a_token_refuses_it_from_then_on(api, user):
     created = api.post("/api/v1/tokens/", {"name": "doomed"}).json()
-    assert api.delete(f"/api/v1/tokens/{created['key']}/").status_code == 204
     client = CheckedClient()
     client.credentials(HTTP_AUTHORIZATION=f"Bearer {created['token']}")
+    assert client.delete(f"/api/v1/tokens/{created['key']}/").status_code == 204
     assert client.get("/api/v1/tokens/").status_code == 401
+    assert api.get("/api/v1/tokens/").status_code == 200
 
 
 def test_another_persons_token_is_404(api, other_user):
@@ -140,3 +141,54 @@ def test_the_tokens_page_shows_a_new_token_once(client, user):
     assert value not in again and "laptop" in again
     client.post(f"/api-tokens/{token.token_key}/revoke/")
     assert not ApiToken.objects.filter(user=user, name="laptop").exists()
+
+
+def test_a_token_cannot_make_one_that_outlives_it(user):
+    maker, plain = api_token_create(user=user, name="short", expires_in_days=1)
+    client = CheckedClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Bearer {plain}")
+    made = client.post("/api/v1/tokens/", {"name": "long", "expires_in_days": 365})
+    assert made.status_code == 201
+    assert made["Cache-Control"] == "no-store"
+    assert ApiToken.objects.get(name="long").expiry <= maker.expiry
+
+
+def test_a_token_may_revoke_itself_but_no_other(user):
+    other, _ = api_token_create(user=user, name="other script")
+    mine, plain = api_token_create(user=user, name="this script")
+    client = CheckedClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Bearer {plain}")
+    refused = client.delete(f"/api/v1/tokens/{other.token_key}/")
+    assert refused.status_code == 403
+    assert error_code(refused) == "session_required"
+    assert ApiToken.objects.filter(pk=other.pk).exists()
+    assert client.delete(f"/api/v1/tokens/{mine.token_key}/").status_code == 204
+
+
+def test_the_session_may_revoke_any_of_the_persons_tokens(client, user):
+    token, _ = api_token_create(user=user, name="script")
+    session = CheckedClient()
+    session.force_login(user)
+    assert session.delete(f"/api/v1/tokens/{token.token_key}/").status_code == 204
+
+
+def test_expired_tokens_do_not_count_against_the_limit(user):
+    for n in range(MAX_TOKENS_PER_USER):
+        api_token_create(user=user, name=f"old{n}", expires_in_days=1)
+    with time_machine.travel(timezone.now() + timedelta(days=2), tick=False):
+        api_token_create(user=user, name="fresh")
+    assert ApiToken.objects.filter(user=user).count() == 1
+
+
+def test_hostile_bodies_are_client_errors_in_the_one_shape(api, settings):
+    deep = api.post("/api/v1/tokens/", "[" * 100_000 + "]" * 100_000,
+                    content_type="application/json")
+    assert deep.status_code == 400
+    assert error_code(deep) == "parse_error"
+    settings.DATA_UPLOAD_MAX_MEMORY_SIZE = 1024
+    big = api.post("/api/v1/tokens/", {"name": "x" * 2048})
+    assert big.status_code == 413
+    assert error_code(big) == "payload_too_large"
+    html = api.get("/api/v1/tokens/", HTTP_ACCEPT="text/html")
+    assert html.status_code == 406
+    assert error_code(html) == "not_acceptable"
