@@ -46,16 +46,18 @@ def day_of(value: Any) -> date | None:
             return None
         try:
             moment = datetime.fromisoformat(text.replace("Z", "+00:00").replace("z", "+00:00"))
-        except ValueError:
+            if moment.tzinfo is not None:
+                # Year 1 at +01:00 is before the first UTC day: OverflowError.
+                moment = moment.astimezone(UTC)
+        except (ValueError, OverflowError):
             return None
-        if moment.tzinfo is not None:
-            moment = moment.astimezone(UTC)
         return moment.date()
     seconds = as_number(value) if not isinstance(value, str) else None
     if seconds is None or seconds < 0:
         return None
     if seconds >= MILLIS_FROM:
-        seconds /= 1000
+        # Integer division: an int past the float range (10**400) cannot be divided as floats.
+        seconds = seconds // 1000 if isinstance(seconds, int) else seconds / 1000
     if seconds > MAX_EPOCH:
         return None
     return datetime.fromtimestamp(seconds, tz=UTC).date()

@@ -7,7 +7,7 @@ from collections.abc import Iterable
 
 from django.contrib.auth.base_user import AbstractBaseUser
 
-from consent.models import ConsentEvent, ConsentGrant
+from consent.models import ALL_PROVIDERS, ConsentEvent, ConsentGrant
 from consent.purposes import DASHBOARD
 from consent.services import consent_set
 from integrations.models import Connection
@@ -32,12 +32,15 @@ def demo_widgets_create(*, user: AbstractBaseUser, connections: Iterable[Connect
     """Add each demo widget the person does not have yet (by title): running again adds none.
 
     The demo person allows *Your dashboard* for the services these widgets read, unless they
-    have answered for that service themselves (the proxy reads nothing without it).
+    have answered for that service or for every service themselves (the proxy reads nothing
+    without it).
     """
     by_provider = {c.provider: c for c in connections}
     answered = set(ConsentGrant.objects.filter(user=user, purpose=DASHBOARD)
                    .values_list("provider", flat=True))
-    for slug in by_provider.keys() - answered:
+    # An answer the person gave, for every service or for this one, is theirs to keep.
+    unanswered = set() if ALL_PROVIDERS in answered else by_provider.keys() - answered
+    for slug in sorted(unanswered):
         consent_set(user=user, purpose=DASHBOARD, granted=True, provider=slug,
                     source=ConsentEvent.Source.COMMAND)
     titles = set(Widget.objects.filter(user=user).values_list("title", flat=True))

@@ -3,9 +3,10 @@ from django.contrib import admin
 from django.shortcuts import redirect
 from django.urls import include, path
 from django.views.generic import RedirectView
-from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+from drf_spectacular.views import SpectacularSwaggerView
 
 from integrations.api import pages as api_pages
+from integrations.api.schema import SchemaView
 
 urlpatterns = [
     path("", lambda request: redirect("integrations:connected_services"), name="home"),
@@ -21,7 +22,7 @@ urlpatterns = [
     path("api-tokens/", api_pages.api_tokens, name="api_tokens"),
     path("api-tokens/<str:key>/revoke/", api_pages.api_token_delete, name="api_token_delete"),
     path("api/v1/", include("integrations.api.urls")),
-    path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
+    path("api/schema/", SchemaView.as_view(), name="api-schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
     # The sandbox's own views refuse every request unless THINKALIKE_SANDBOX is on; the check is
     # made per request so tests can switch it.

@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
+import threading
+from typing import Any, ClassVar
+
+from drf_spectacular.views import SpectacularAPIView
 from rest_framework import serializers
+from rest_framework.response import Response
 
 ERROR_COMPONENT = "Error"
 ERROR_SCHEMA = {
@@ -64,3 +69,24 @@ class ErrorSerializer(serializers.Serializer):
     """The one error shape, for views to name in ``extend_schema(responses={409: ...})``."""
 
     error = _ErrorDetailSerializer()
+
+
+class SchemaView(SpectacularAPIView):
+    """/api/schema/: the public schema is the same for every request, and generating it takes
+    about 0.2 s, so each process builds it once per API version (a public URL must not be a
+    cheap way to burn CPU)."""
+
+    _built: ClassVar[dict[str | None, Any]] = {}
+    _lock: ClassVar[threading.Lock] = threading.Lock()
+
+    def _get_schema_response(self, request):
+        version = self.api_version or request.version or self._get_version_parameter(request)
+        with self._lock:
+            if version not in self._built:
+                generator = self.generator_class(urlconf=self.urlconf, api_version=version,
+                                                 patterns=self.patterns)
+                self._built[version] = generator.get_schema(request=None,
+                                                            public=self.serve_public)
+        filename = self._get_filename(request, version)
+        return Response(data=self._built[version],
+                        headers={"Content-Disposition": f'inline; filename="{filename}"'})

@@ -43,3 +43,25 @@ def test_the_conformance_check_refuses_a_body_off_schema():
         check_response("GET", "/api/v1/nowhere/", 200, b"{}", "application/json")
     check_response("GET", "/api/v1/tokens/", 200,
                    b'{"next": null, "previous": null, "results": []}', "application/json")
+
+
+def test_the_schema_is_built_once_per_process(client, monkeypatch):
+    from drf_spectacular.generators import SchemaGenerator
+
+    from integrations.api.schema import SchemaView
+
+    monkeypatch.setattr(SchemaView, "_built", {})
+    built = []
+    real = SchemaGenerator.get_schema
+
+    def counting(self, *args, **kwargs):
+        built.append(1)
+        return real(self, *args, **kwargs)
+
+    monkeypatch.setattr(SchemaGenerator, "get_schema", counting)
+    first = client.get("/api/schema/", HTTP_ACCEPT="application/vnd.oai.openapi+json")
+    second = client.get("/api/schema/", HTTP_ACCEPT="application/vnd.oai.openapi")
+    assert first.status_code == second.status_code == 200
+    assert json.loads(first.content)["paths"]
+    assert b"/api/v1/tokens/" in second.content  # YAML this time, from the same schema
+    assert len(built) == 1

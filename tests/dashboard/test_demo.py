@@ -57,3 +57,19 @@ def test_each_demo_chart_draws_a_month_from_its_stand_in(demo, client, sandbox, 
     assert 20 <= len(points) <= 31, html
     assert "2026-11-29" in svg.find(f"{SVG}desc").text
     assert any(path.startswith("/sandbox/stand-ins/") for path in sandbox.paths())
+
+
+@pytest.mark.parametrize("answer_for", ["", "stripe"])
+def test_the_demo_keeps_a_no_the_person_gave(db, answer_for):
+    from consent.purposes import DASHBOARD
+    from consent.selectors import allows
+    from consent.services import consent_set
+    from dashboard.demo import demo_widgets_create
+    from tests.factories import make_connection, make_user
+
+    user = make_user()
+    stripe, sendgrid = make_connection(user, "stripe"), make_connection(user, "sendgrid")
+    consent_set(user=user, purpose=DASHBOARD, granted=False, provider=answer_for)
+    demo_widgets_create(user=user, connections=[stripe, sendgrid])
+    assert not allows(user, DASHBOARD, "stripe")
+    assert allows(user, DASHBOARD, "sendgrid") is (answer_for == "stripe")
