@@ -3,9 +3,10 @@
 * ``GET /connections/{id}/actions/``: what can be done: the provider's declared actions with
   their input fields, and the scopes this connection lacks for each.
 * ``POST /connections/{id}/actions/{name}/``: do one, through ``connection_action_perform``.
-  ``idempotency_key`` is required: a second POST with the same key answers the first's run and
-  sends nothing. A failure at the provider is not an error of the request: 200 with the run,
-  its status ``failed`` and its (redacted) error.
+  ``idempotency_key`` is required: a second POST with the same key and the same data answers
+  the first's run and sends nothing; with other data it is 409 ``idempotency_key_reused``.
+  A failure at the provider is not an error of the request: 200 with the run, its status
+  ``failed`` and its (redacted) error.
 * ``GET /connections/{id}/action-runs/``: what was done, newest first.
 """
 
@@ -17,8 +18,8 @@ from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.exceptions import NotFound
 from rest_framework.response import Response
 
-from ..actions import KEY_PATTERN, KEY_REUSED, connection_action_perform
-from ..exceptions import ActionRejected
+from ..actions import KEY_PATTERN, connection_action_perform
+from ..exceptions import ActionRejected, IdempotencyKeyReused
 from ..models import ActionRun
 from ..providers.retired import provider_or_retired
 from .connection_data import CONNECTION_ID, ConnectionChildMixin
@@ -72,7 +73,8 @@ class ConnectionActionViewSet(ConnectionChildMixin, viewsets.GenericViewSet):
         responses={200: ActionRunSerializer, 409: ErrorSerializer},
         description="Do the action once per idempotency_key. 400 with a message per field "
                     "for bad input; 409 idempotency_key_reused when the key was used for "
-                    "another action; 409 needs_reconnect when the connection is not active.")
+                    "another action or with other data; 409 needs_reconnect when the "
+                    "connection is not active.")
     def perform(self, request, connection_pk: str, name: str):
         connection = self.connection
         provider = provider_or_retired(connection.provider)
@@ -91,12 +93,12 @@ class ConnectionActionViewSet(ConnectionChildMixin, viewsets.GenericViewSet):
             run = connection_action_perform(
                 connection=connection, action=declared.name, data=body.validated_data["data"],
                 idempotency_key=key, actor=f"api:{request.user.pk}")
+        except IdempotencyKeyReused as exc:
+            raise Conflict(exc.message, code="idempotency_key_reused") from None
         except ActionRejected as exc:
             if exc.errors:
                 raise BadRequest(exc.message, fields={
                     field: [message] for field, message in exc.errors.items()}) from None
-            if exc.message == KEY_REUSED:
-                raise Conflict(exc.message, code="idempotency_key_reused") from None
             raise ApiError(status_code=status.HTTP_409_CONFLICT, code="action_rejected",
                            message=exc.message) from None
         return Response(ActionRunSerializer(run).data)
