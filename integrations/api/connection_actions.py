@@ -24,12 +24,14 @@ from ..models import ActionRun
 from ..providers.retired import provider_or_retired
 from .connection_data import CONNECTION_ID, ConnectionChildMixin
 from .errors import ApiError, BadRequest, Conflict
+from .fields import StrictSerializer
 from .list_pagination import ByNamePagination
 from .providers import ActionDeclarationSerializer, action_declaration_data
 from .schema import ErrorSerializer
 from .serializers import ActionRunSerializer, connection_status
 
 NO_SUCH_ACTION = "No such action."
+UNDECLARED_DATA = "The action has no field called: {names}."
 NEEDS_RECONNECT = "{name} needs reconnecting before it can do this."
 
 
@@ -40,7 +42,7 @@ class ConnectionActionSerializer(ActionDeclarationSerializer):
                   "to grant them.")
 
 
-class ActionRequestSerializer(serializers.Serializer):
+class ActionRequestSerializer(StrictSerializer):
     data = serializers.DictField(child=serializers.JSONField(), required=False, default=dict,
                                  help_text="The action's fields (strings), by name.")
     idempotency_key = serializers.RegexField(
@@ -84,6 +86,12 @@ class ConnectionActionViewSet(ConnectionChildMixin, viewsets.GenericViewSet):
             raise NotFound(NO_SUCH_ACTION) from None
         body = ActionRequestSerializer(data=request.data)
         body.is_valid(raise_exception=True)
+        # The service drops undeclared fields (a page posts only declared ones); from a
+        # client one is a typo of a field that would then be sent empty.
+        undeclared = sorted(set(body.validated_data["data"]) - {f.name for f in declared.fields})
+        if undeclared:
+            message = UNDECLARED_DATA.format(names=", ".join(undeclared))
+            raise BadRequest(message, fields={"data": [message]})
         key = body.validated_data["idempotency_key"]
         replay = ActionRun.objects.filter(connection=connection, idempotency_key=key).exists()
         if not replay and connection_status(connection) != "connected":

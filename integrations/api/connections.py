@@ -40,6 +40,7 @@ from ..services import (
 )
 from ..sync import sync_request
 from .errors import ApiError, BadRequest, Conflict
+from .fields import StrictBooleanField, StrictSerializer
 from .oauth_connect import authorize_url, return_to_check
 from .schema import ErrorSerializer
 from .serializers import (
@@ -61,7 +62,7 @@ NOT_ACTIVE = "This connection is not active, so it cannot sync."
 NOTHING_TO_SYNC = "{name} has no data to sync."
 
 
-class ConnectRequestSerializer(serializers.Serializer):
+class ConnectRequestSerializer(StrictSerializer):
     provider = serializers.CharField(max_length=50, help_text="A provider's slug.")
     fields = serializers.DictField(
         child=serializers.CharField(allow_blank=True, trim_whitespace=False), required=False,
@@ -78,9 +79,9 @@ class AuthorizeSerializer(serializers.Serializer):
     expires_at = serializers.DateTimeField()
 
 
-class SyncRequestSerializer(serializers.Serializer):
-    full = serializers.BooleanField(default=False,
-                                    help_text="Sync everything again, not only what changed.")
+class SyncRequestSerializer(StrictSerializer):
+    full = StrictBooleanField(default=False,
+                              help_text="Sync everything again, not only what changed.")
 
 
 # Inline rather than a nullable nested serializer: OpenAPI 3.0 validators ignore "nullable"
