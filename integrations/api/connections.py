@@ -227,6 +227,9 @@ class ConnectionViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin,
         run = sync_request(connection=connection, trigger=SyncRun.Trigger.API,
                            full=body.validated_data["full"])
         if run is None:
+            # The claim refused: the state may have changed since the check (a PATCH turning
+            # sync off, a reauth), so the check runs again on a fresh read to say why.
+            self._check_can_sync(self.get_object())
             raise Conflict(SYNC_RUNNING, code="sync_running")
         # The run comes back with only its id loaded: read it whole, once.
         run = sync_run_get_for_user(user=request.user, connection_pk=connection.pk, pk=run.pk)
