@@ -55,6 +55,7 @@ from .serializers import (
 UNKNOWN_PROVIDER = "There is no provider called “{slug}”."
 ALREADY_CONNECTED = "{name} is already connected. Disconnect it first to connect another account."
 UNKNOWN_STREAM = "{name} has no stream called “{stream}”."
+UNDECLARED_FIELDS = "{name} has no connect field called: {names}."
 SYNC_RUNNING = "A sync of this connection is already queued or running."
 SYNC_DISABLED = "Syncing is turned off for this connection (sync_enabled)."
 NEEDS_RECONNECT = "{name} needs reconnecting before it can sync."
@@ -146,6 +147,10 @@ class ConnectionViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin,
                              reconnect: bool) -> Response:
         """The page's connect: the form's checks, then the provider's test before saving."""
         form = ConnectForm(fields, provider=provider)
+        undeclared = sorted(set(fields) - set(form.fields))
+        if undeclared:  # a form would drop it; from a client it is a typo
+            message = UNDECLARED_FIELDS.format(name=provider.name, names=", ".join(undeclared))
+            raise BadRequest(message, fields={"fields": [message]})
         if not form.is_valid():
             raise BadRequest("The connect fields have errors; see fields.",
                              fields={name: list(errors) for name, errors in form.errors.items()})

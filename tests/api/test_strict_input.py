@@ -131,3 +131,11 @@ def test_true_and_false_still_work(api, connection):
     response = api.patch(f"/api/v1/connections/{connection.pk}/",
                          {"sync_enabled": False, "streams": {"tracks": True}}, format="json")
     assert response.status_code == 200 and response.json()["sync_enabled"] is False
+
+
+def test_connect_refuses_a_connect_field_the_provider_does_not_declare(api, mocked_responses):
+    response = api.post("/api/v1/connections/", {"provider": "stripe", "fields": {
+        "token": "sk_test_0123456789abcdefghijklmn", "account": "acct_1"}}, format="json")
+    assert list(fields_of(response)) == ["fields"]
+    assert "account" in fields_of(response)["fields"][0]
+    assert not mocked_responses.calls
