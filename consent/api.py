@@ -16,6 +16,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from integrations.api.errors import ApiError, BadRequest
+from integrations.api.fields import StrictBooleanField, StrictSerializer
 from integrations.providers.registry import PROVIDERS
 
 from .models import ConsentEvent
@@ -25,15 +26,6 @@ from .services import consent_clear, consent_set
 
 UNKNOWN_PURPOSE = "No such purpose."
 UNKNOWN_PROVIDER = "No such provider."
-
-
-class StrictBooleanField(serializers.BooleanField):
-    """true or false only: DRF's BooleanField would also take "yes", "0" or "on"."""
-
-    def to_internal_value(self, data):
-        if not isinstance(data, bool):
-            self.fail("invalid", input=data)
-        return data
 
 
 class ProviderAnswerSerializer(serializers.Serializer):
@@ -60,7 +52,7 @@ class ConsentSerializer(serializers.Serializer):
     purposes = PurposeConsentSerializer(many=True, read_only=True)
 
 
-class ConsentAnswerSerializer(serializers.Serializer):
+class ConsentAnswerSerializer(StrictSerializer):
     granted = StrictBooleanField()
 
 

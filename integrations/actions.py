@@ -11,6 +11,7 @@ not these writes (DESIGN.md section 12).
 
 from __future__ import annotations
 
+import json
 import logging
 import re
 from collections.abc import Mapping
@@ -20,9 +21,17 @@ from typing import Any
 from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.utils import timezone
+from django.utils.crypto import constant_time_compare, salted_hmac
 
 from .credentials import credential_for_use
-from .exceptions import ActionRejected, IntegrationError, RateLimited, ReauthRequired, TryLater
+from .exceptions import (
+    ActionRejected,
+    IdempotencyKeyReused,
+    IntegrationError,
+    RateLimited,
+    ReauthRequired,
+    TryLater,
+)
 from .http import ApiClient
 from .models import ActionRun, AuditEvent, Connection, Credential
 from .providers.base import Action, ActionResult, Provider
@@ -41,6 +50,9 @@ UNKNOWN_ACTION = "{name} has no action called “{action}”."
 NOT_ACTIVE = "{name} needs reconnecting before it can do this."
 KEY_INVALID = "This form has expired; reload the page and try again."
 KEY_REUSED = "This form was already used for another action; reload the page and try again."
+KEY_REUSED_OTHER_INPUT = (
+    "This form was already sent with other input; reload the page and try again."
+)
 FIELD_REQUIRED = "{label} is required."
 FIELD_TOO_LONG = "{label} can be at most {max_length} characters."
 FIELD_INVALID = "{label} is not valid."
@@ -117,13 +129,26 @@ def action_input_summary(action: Action, clean: Mapping[str, str]) -> dict[str, 
     return summary
 
 
+def action_input_hash(action: Action, clean: Mapping[str, str]) -> str:
+    """A digest of the checked input, to tell a replay of a key from a reuse with other input.
+
+    Keyed with the site's secret (HMAC-SHA256): the input may hold a secret field, and a bare
+    digest of it would let a guess be checked against the stored row.
+    """
+    canonical = json.dumps({"action": action.name, "input": dict(clean)}, sort_keys=True,
+                           separators=(",", ":"), ensure_ascii=False)
+    return salted_hmac("integrations.actions.input_hash", canonical,
+                       algorithm="sha256").hexdigest()
+
+
 def connection_action_perform(
     *, connection: Connection, action: str, data: Mapping[str, Any], idempotency_key: str,
     actor: str = "",
 ) -> ActionRun:
     """Do ``action`` at the provider once for this ``idempotency_key`` and return its ActionRun.
 
-    A key already used returns that run, finished or not, and sends nothing. Raises
+    A key already used with the same input returns that run, finished or not, and sends
+    nothing; with other input (or for another action) it raises IdempotencyKeyReused. Raises
     ActionRejected (nothing recorded, nothing sent) for an unknown action, a bad key, bad
     input or a connection that is not active. A failure at the provider does not raise: the
     run comes back failed with a redacted message; ReauthRequired also flags the connection.
@@ -137,7 +162,7 @@ def connection_action_perform(
     existing = ActionRun.objects.filter(connection=connection,
                                         idempotency_key=idempotency_key).first()
     if existing is not None:
-        return _replay(existing, declared)
+        return _replay(existing, declared, data)
     if connection.status != Connection.Status.ACTIVE:
         raise ActionRejected(NOT_ACTIVE.format(name=provider.name))
     clean = action_input_clean(declared, data)
@@ -145,11 +170,12 @@ def connection_action_perform(
         with transaction.atomic():
             run = ActionRun.objects.create(
                 connection=connection, action=declared.name, idempotency_key=idempotency_key,
-                input_summary=action_input_summary(declared, clean), actor=actor[:100],
+                input_summary=action_input_summary(declared, clean),
+                input_hash=action_input_hash(declared, clean), actor=actor[:100],
             )
     except IntegrityError:  # the same key, submitted at the same moment: that one writes
         return _replay(ActionRun.objects.get(connection=connection,
-                                              idempotency_key=idempotency_key), declared)
+                                              idempotency_key=idempotency_key), declared, data)
     return _send(run, connection, provider, declared, clean)
 
 
@@ -164,9 +190,18 @@ def _declared(connection: Connection, action: str) -> tuple[Provider, Action]:
         raise ActionRejected(UNKNOWN_ACTION.format(name=provider.name, action=action)) from None
 
 
-def _replay(run: ActionRun, declared: Action) -> ActionRun:
+def _replay(run: ActionRun, declared: Action, data: Mapping[str, Any]) -> ActionRun:
+    """The run this key already made, when asked again for the same action and input."""
     if run.action != declared.name:
-        raise ActionRejected(KEY_REUSED)
+        raise IdempotencyKeyReused(KEY_REUSED)
+    if not run.input_hash:  # recorded before input_hash existed: nothing to compare with
+        return run
+    try:
+        clean = action_input_clean(declared, data)
+    except ActionRejected:  # the first run's input was valid, so this is other input
+        raise IdempotencyKeyReused(KEY_REUSED_OTHER_INPUT) from None
+    if not constant_time_compare(run.input_hash, action_input_hash(declared, clean)):
+        raise IdempotencyKeyReused(KEY_REUSED_OTHER_INPUT)
     return run
 
 

@@ -87,3 +87,10 @@ class ActionRejected(IntegrationError):
     def __init__(self, message: str, *, errors: dict[str, str] | None = None) -> None:
         super().__init__(message)
         self.errors = dict(errors or {})
+
+
+class IdempotencyKeyReused(ActionRejected):
+    """The key was already used for another action, or for this one with other input: the
+    first run stands and nothing is sent (the API answers 409 idempotency_key_reused)."""
+
+    code = "idempotency_key_reused"

@@ -3,9 +3,10 @@
 * ``GET /connections/{id}/actions/``: what can be done: the provider's declared actions with
   their input fields, and the scopes this connection lacks for each.
 * ``POST /connections/{id}/actions/{name}/``: do one, through ``connection_action_perform``.
-  ``idempotency_key`` is required: a second POST with the same key answers the first's run and
-  sends nothing. A failure at the provider is not an error of the request: 200 with the run,
-  its status ``failed`` and its (redacted) error.
+  ``idempotency_key`` is required: a second POST with the same key and the same data answers
+  the first's run and sends nothing; with other data it is 409 ``idempotency_key_reused``.
+  A failure at the provider is not an error of the request: 200 with the run, its status
+  ``failed`` and its (redacted) error.
 * ``GET /connections/{id}/action-runs/``: what was done, newest first.
 """
 
@@ -17,18 +18,20 @@ from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.exceptions import NotFound
 from rest_framework.response import Response
 
-from ..actions import KEY_PATTERN, KEY_REUSED, connection_action_perform
-from ..exceptions import ActionRejected
+from ..actions import KEY_PATTERN, connection_action_perform
+from ..exceptions import ActionRejected, IdempotencyKeyReused
 from ..models import ActionRun
 from ..providers.retired import provider_or_retired
 from .connection_data import CONNECTION_ID, ConnectionChildMixin
 from .errors import ApiError, BadRequest, Conflict
+from .fields import StrictSerializer
 from .list_pagination import ByNamePagination
 from .providers import ActionDeclarationSerializer, action_declaration_data
 from .schema import ErrorSerializer
 from .serializers import ActionRunSerializer, connection_status
 
 NO_SUCH_ACTION = "No such action."
+UNDECLARED_DATA = "The action has no field called: {names}."
 NEEDS_RECONNECT = "{name} needs reconnecting before it can do this."
 
 
@@ -39,7 +42,7 @@ class ConnectionActionSerializer(ActionDeclarationSerializer):
                   "to grant them.")
 
 
-class ActionRequestSerializer(serializers.Serializer):
+class ActionRequestSerializer(StrictSerializer):
     data = serializers.DictField(child=serializers.JSONField(), required=False, default=dict,
                                  help_text="The action's fields (strings), by name.")
     idempotency_key = serializers.RegexField(
@@ -72,7 +75,8 @@ class ConnectionActionViewSet(ConnectionChildMixin, viewsets.GenericViewSet):
         responses={200: ActionRunSerializer, 409: ErrorSerializer},
         description="Do the action once per idempotency_key. 400 with a message per field "
                     "for bad input; 409 idempotency_key_reused when the key was used for "
-                    "another action; 409 needs_reconnect when the connection is not active.")
+                    "another action or with other data; 409 needs_reconnect when the "
+                    "connection is not active.")
     def perform(self, request, connection_pk: str, name: str):
         connection = self.connection
         provider = provider_or_retired(connection.provider)
@@ -82,6 +86,12 @@ class ConnectionActionViewSet(ConnectionChildMixin, viewsets.GenericViewSet):
             raise NotFound(NO_SUCH_ACTION) from None
         body = ActionRequestSerializer(data=request.data)
         body.is_valid(raise_exception=True)
+        # The service drops undeclared fields (a page posts only declared ones); from a
+        # client one is a typo of a field that would then be sent empty.
+        undeclared = sorted(set(body.validated_data["data"]) - {f.name for f in declared.fields})
+        if undeclared:
+            message = UNDECLARED_DATA.format(names=", ".join(undeclared))
+            raise BadRequest(message, fields={"data": [message]})
         key = body.validated_data["idempotency_key"]
         replay = ActionRun.objects.filter(connection=connection, idempotency_key=key).exists()
         if not replay and connection_status(connection) != "connected":
@@ -91,12 +101,12 @@ class ConnectionActionViewSet(ConnectionChildMixin, viewsets.GenericViewSet):
             run = connection_action_perform(
                 connection=connection, action=declared.name, data=body.validated_data["data"],
                 idempotency_key=key, actor=f"api:{request.user.pk}")
+        except IdempotencyKeyReused as exc:
+            raise Conflict(exc.message, code="idempotency_key_reused") from None
         except ActionRejected as exc:
             if exc.errors:
                 raise BadRequest(exc.message, fields={
                     field: [message] for field, message in exc.errors.items()}) from None
-            if exc.message == KEY_REUSED:
-                raise Conflict(exc.message, code="idempotency_key_reused") from None
             raise ApiError(status_code=status.HTTP_409_CONFLICT, code="action_rejected",
                            message=exc.message) from None
         return Response(ActionRunSerializer(run).data)

@@ -40,6 +40,7 @@ from ..services import (
 )
 from ..sync import sync_request
 from .errors import ApiError, BadRequest, Conflict
+from .fields import StrictBooleanField, StrictSerializer
 from .oauth_connect import authorize_url, return_to_check
 from .schema import ErrorSerializer
 from .serializers import (
@@ -54,6 +55,7 @@ from .serializers import (
 UNKNOWN_PROVIDER = "There is no provider called “{slug}”."
 ALREADY_CONNECTED = "{name} is already connected. Disconnect it first to connect another account."
 UNKNOWN_STREAM = "{name} has no stream called “{stream}”."
+UNDECLARED_FIELDS = "{name} has no connect field called: {names}."
 SYNC_RUNNING = "A sync of this connection is already queued or running."
 SYNC_DISABLED = "Syncing is turned off for this connection (sync_enabled)."
 NEEDS_RECONNECT = "{name} needs reconnecting before it can sync."
@@ -61,7 +63,7 @@ NOT_ACTIVE = "This connection is not active, so it cannot sync."
 NOTHING_TO_SYNC = "{name} has no data to sync."
 
 
-class ConnectRequestSerializer(serializers.Serializer):
+class ConnectRequestSerializer(StrictSerializer):
     provider = serializers.CharField(max_length=50, help_text="A provider's slug.")
     fields = serializers.DictField(
         child=serializers.CharField(allow_blank=True, trim_whitespace=False), required=False,
@@ -78,9 +80,9 @@ class AuthorizeSerializer(serializers.Serializer):
     expires_at = serializers.DateTimeField()
 
 
-class SyncRequestSerializer(serializers.Serializer):
-    full = serializers.BooleanField(default=False,
-                                    help_text="Sync everything again, not only what changed.")
+class SyncRequestSerializer(StrictSerializer):
+    full = StrictBooleanField(default=False,
+                              help_text="Sync everything again, not only what changed.")
 
 
 # Inline rather than a nullable nested serializer: OpenAPI 3.0 validators ignore "nullable"
@@ -145,6 +147,10 @@ class ConnectionViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin,
                              reconnect: bool) -> Response:
         """The page's connect: the form's checks, then the provider's test before saving."""
         form = ConnectForm(fields, provider=provider)
+        undeclared = sorted(set(fields) - set(form.fields))
+        if undeclared:  # a form would drop it; from a client it is a typo
+            message = UNDECLARED_FIELDS.format(name=provider.name, names=", ".join(undeclared))
+            raise BadRequest(message, fields={"fields": [message]})
         if not form.is_valid():
             raise BadRequest("The connect fields have errors; see fields.",
                              fields={name: list(errors) for name, errors in form.errors.items()})
@@ -226,6 +232,9 @@ class ConnectionViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin,
         run = sync_request(connection=connection, trigger=SyncRun.Trigger.API,
                            full=body.validated_data["full"])
         if run is None:
+            # The claim refused: the state may have changed since the check (a PATCH turning
+            # sync off, a reauth), so the check runs again on a fresh read to say why.
+            self._check_can_sync(self.get_object())
             raise Conflict(SYNC_RUNNING, code="sync_running")
         # The run comes back with only its id loaded: read it whole, once.
         run = sync_run_get_for_user(user=request.user, connection_pk=connection.pk, pk=run.pk)

@@ -10,11 +10,15 @@ allauth's connect, which ends on ``return_to``:
   redirects there only with a second signed token naming that exact address.
 
 Nothing else is ever redirected to, so neither page is an open redirect. The token is what
-stands in for allauth's POST + CSRF check here: only its person can use it, and only briefly.
+stands in for allauth's POST + CSRF check here: only its person can use it, only briefly, and
+only once: it carries a nonce kept in the cache for its lifetime and deleted by its first use
+(a delete is atomic on both cache backends: one of two simultaneous uses wins). A link opened
+after the provider got connected some other way starts nothing: it lands where it would have.
 """
 
 from __future__ import annotations
 
+import secrets
 from datetime import datetime, timedelta
 from urllib.parse import urlencode, urlsplit
 
@@ -25,6 +29,7 @@ from django.contrib import messages
 from django.contrib.auth.base_user import AbstractBaseUser
 from django.contrib.auth.decorators import login_required
 from django.core import signing
+from django.core.cache import cache
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import redirect
 from django.urls import reverse
@@ -35,6 +40,8 @@ from django.views.decorators.http import require_GET
 
 from ..providers.base import Provider
 from ..providers.registry import PROVIDERS
+from ..selectors import connection_for_provider
+from .serializers import connection_status
 
 START_SALT = "integrations.api.oauth_connect.start"
 RETURN_SALT = "integrations.api.oauth_connect.return"
@@ -53,6 +60,8 @@ LINK_INVALID = "That connect link is not valid. Start again from your app."
 LINK_EXPIRED = "That connect link has expired. Start again from your app."
 LINK_OTHER_PERSON = "That connect link was made for someone else. Nothing was started."
 NOT_AVAILABLE = "{name} cannot be connected on this site right now."
+LINK_USED = "That connect link was already used. Start again from your app."
+ALREADY_CONNECTED = "{name} is already connected."
 
 
 def _origin(scheme: str, host: str, port: int | None) -> str:
@@ -107,9 +116,22 @@ def authorize_url(request: HttpRequest, *, user: AbstractBaseUser, provider: Pro
                   return_to: str = "") -> tuple[str, datetime]:
     """The absolute start address for ``user``'s browser, and when it stops working.
     ``return_to`` must have passed ``return_to_check``."""
-    token = signing.dumps({"u": user.pk, "p": provider.slug, "r": return_to}, salt=START_SALT)
+    nonce = secrets.token_urlsafe(16)
+    # A little longer than the token: the token's own max_age is what expires the link.
+    cache.set(_nonce_key(nonce), user.pk, timeout=int(START_MAX_AGE.total_seconds()) + 60)
+    token = signing.dumps({"u": user.pk, "p": provider.slug, "r": return_to, "n": nonce},
+                          salt=START_SALT)
     path = reverse("integrations:api_connect_start") + "?" + urlencode({"token": token})
     return request.build_absolute_uri(path), timezone.now() + START_MAX_AGE
+
+
+def _nonce_key(nonce: str) -> str:
+    return f"integrations:api-connect-start:{nonce}"
+
+
+def _consume(nonce: object) -> bool:
+    """True the first time only: the link's nonce is deleted by its first use."""
+    return isinstance(nonce, str) and bool(nonce) and bool(cache.delete(_nonce_key(nonce)))
 
 
 def _refuse(request: HttpRequest, text: str) -> HttpResponse:
@@ -150,6 +172,10 @@ def api_connect_start(request: HttpRequest) -> HttpResponse:
     claims = _load(request, START_SALT, START_MAX_AGE)
     if isinstance(claims, str):
         return _refuse(request, claims)
+    # Used up once its person opens it, whatever follows: a link seen in a log, a history or
+    # over a shoulder cannot start a connect again.
+    if not _consume(claims.get("n")):
+        return _refuse(request, LINK_USED if claims.get("n") else LINK_INVALID)
     provider = PROVIDERS.get(claims.get("p", ""))
     if provider is None or not provider.auth.via_allauth or not provider.is_available():
         return _refuse(request, LINK_INVALID if provider is None
@@ -158,6 +184,13 @@ def api_connect_start(request: HttpRequest) -> HttpResponse:
         return_to = return_to_check(claims["r"]) if claims.get("r") else ""
     except ValueError:
         return _refuse(request, LINK_INVALID)
+    existing = connection_for_provider(user=request.user, provider=provider.slug)
+    if existing is not None and connection_status(existing) == "connected":
+        # Connected meanwhile (another tab, another link): a connect would replace a working
+        # credential, which the API refuses too (409 already_connected).
+        messages.info(request, ALREADY_CONNECTED.format(name=provider.name))
+        return redirect(return_to or reverse("integrations:connection_detail",
+                                             args=[existing.pk]))
     allauth_provider = get_adapter().get_provider(request, provider.allauth_id)
     return allauth_provider.redirect(request, AuthProcess.CONNECT,
                                      next_url=_next_url(request.user, return_to))

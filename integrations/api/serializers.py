@@ -15,6 +15,7 @@ from rest_framework import serializers
 from ..credentials import credential_unreadable
 from ..models import ActionRun, Connection, ExternalItem, SyncRun
 from ..providers.retired import provider_or_retired
+from .fields import StrictBooleanField, StrictSerializer
 
 # One vocabulary for a connection's state, in the catalog and on a connection.
 STATUS_CHOICES = ["connected", "disconnected", "needs_reauth", "error", "disabled"]
@@ -81,14 +82,14 @@ class ConnectionSerializer(serializers.ModelSerializer):
         return serializers.DateTimeField().to_representation(connection.next_sync_at)
 
 
-class ConnectionSettingsSerializer(serializers.Serializer):
-    """PATCH body: any of the three; what is left out stays as it is."""
+class ConnectionSettingsSerializer(StrictSerializer):
+    """PATCH body: any of the three; what is left out stays as it is; nothing else."""
 
-    sync_enabled = serializers.BooleanField(required=False,
-                                            help_text="Off: no sync at all, manual or automatic.")
-    auto_sync = serializers.BooleanField(
+    sync_enabled = StrictBooleanField(required=False,
+                                      help_text="Off: no sync at all, manual or automatic.")
+    auto_sync = StrictBooleanField(
         required=False, help_text="Off: no scheduled syncs; a manual sync still runs.")
-    streams = serializers.DictField(child=serializers.BooleanField(), required=False,
+    streams = serializers.DictField(child=StrictBooleanField(), required=False,
                                     help_text="Stream name to on/off.")
 
 

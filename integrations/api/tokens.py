@@ -17,6 +17,7 @@ from ..api_tokens import (
 )
 from ..models import ApiToken
 from .errors import ApiError, BadRequest, Conflict
+from .fields import StrictSerializer
 from .pagination import NewestFirstCursorPagination
 from .schema import ErrorSerializer
 
@@ -32,7 +33,7 @@ class ApiTokenSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
-class ApiTokenCreateSerializer(serializers.Serializer):
+class ApiTokenCreateSerializer(StrictSerializer):
     name = serializers.CharField(max_length=100)
     expires_in_days = serializers.IntegerField(
         default=DEFAULT_EXPIRY_DAYS, min_value=1, max_value=settings.THINKALIKE_API_TOKEN_MAX_DAYS)

@@ -30,6 +30,9 @@ class ActionRun(models.Model):
         _("input (redacted)"), default=dict, blank=True,
         help_text=_("Secret fields replaced, long values cut."),
     )
+    # A keyed digest (HMAC) of the checked input: a replay of the key with other input is
+    # refused. Blank on runs recorded before it existed: those answer any replay.
+    input_hash = models.CharField(_("input hash"), max_length=64, blank=True, default="")
     external_id = models.CharField(_("external id"), max_length=255, blank=True)
     summary = models.CharField(_("result"), max_length=500, blank=True)
     error = models.TextField(_("error (redacted)"), blank=True)

@@ -6,7 +6,7 @@ import json
 import pytest
 from responses import matchers
 
-from integrations.actions import FIELD_INVALID, FIELD_REQUIRED
+from integrations.actions import FIELD_INVALID, FIELD_REQUIRED, KEY_REUSED_OTHER_INPUT
 from integrations.models import ActionRun, Connection
 from integrations.providers.contract import fixture
 from integrations.providers.telegram import contract as telegram_contract
@@ -51,12 +51,37 @@ def test_a_write_happens_once_per_idempotency_key(api, connection, mocked_respon
     assert first.status_code == 200
     assert first.json()["status"] == "succeeded" and first.json()["external_id"] == "42"
 
-    again = perform(api, connection, {"chat_id": "-100123", "text": "Something else"})
+    again = perform(api, connection, {"chat_id": "-100123", "text": "Hi"})
 
     assert again.status_code == 200 and again.json() == first.json()
     assert sent.call_count == 1
     assert ActionRun.objects.count() == 1
     assert BOT_TOKEN not in first.content.decode()
+
+
+def test_the_same_key_with_other_data_is_409_and_sends_nothing(api, connection,
+                                                              mocked_responses):
+    sent = mocked_responses.post(SEND, json=fixture(telegram_contract.__file__, "send_message"))
+    assert perform(api, connection, {"chat_id": "-100123", "text": "Hi"}).status_code == 200
+
+    for data in ({"chat_id": "-100123", "text": "Something else"},
+                 {"chat_id": "-100999", "text": "Hi"},
+                 {"chat_id": "-100123", "text": ""}):  # invalid now, so not the first's data
+        again = perform(api, connection, data)
+        assert (again.status_code, error_code(again)) == (409, "idempotency_key_reused")
+        assert again.json()["error"]["message"] == KEY_REUSED_OTHER_INPUT
+
+    assert sent.call_count == 1 and ActionRun.objects.count() == 1
+
+
+def test_an_old_run_without_an_input_hash_answers_any_replay(api, connection,
+                                                            mocked_responses):
+    # Runs recorded before input_hash existed cannot be compared: they answer as before.
+    run = connection.action_runs.create(action="send_message", idempotency_key=KEY,
+                                        status=ActionRun.Status.SUCCEEDED, external_id="7")
+    response = perform(api, connection, {"chat_id": "-100123", "text": "Anything"})
+    assert response.status_code == 200 and response.json()["id"] == run.pk
+    assert not mocked_responses.calls
 
 
 def test_a_failure_at_the_provider_is_a_failed_run_not_an_error(api, connection,

@@ -2,7 +2,9 @@
 
 import pytest
 
+from integrations.api.connections import ConnectionViewSet
 from integrations.models import Connection, ExternalItem, SyncRun
+from integrations.sync import sync_request
 from tests.factories import make_connection
 
 from .conftest import error_code
@@ -69,6 +71,39 @@ def test_a_connection_that_may_not_sync_is_409_with_its_reason(api, user, queued
     assert response.status_code == 409
     assert error_code(response) == code
     assert not SyncRun.objects.exists()
+
+
+def _queue_another(connection):
+    assert sync_request(connection=connection, trigger=SyncRun.Trigger.API) is not None
+
+
+@pytest.mark.parametrize(("change", "code"), [
+    (lambda c: Connection.objects.filter(pk=c.pk).update(sync_enabled=False), "sync_disabled"),
+    (lambda c: Connection.objects.filter(pk=c.pk).update(
+        status=Connection.Status.NEEDS_REAUTH), "needs_reconnect"),
+    (lambda c: Connection.objects.filter(pk=c.pk).update(status=Connection.Status.DISABLED),
+     "not_active"),
+    (_queue_another, "sync_running"),
+])
+def test_a_change_between_the_check_and_the_claim_is_409_with_its_real_reason(
+        api, user, queued, monkeypatch, change, code):
+    # A PATCH, a reauth or another sync request lands between the view's check and the claim
+    # (the reviewer's reproduction): the claim refuses; the answer must say why.
+    connection = make_connection(user, "sandbox")
+    real = ConnectionViewSet._check_can_sync
+    changed = []
+
+    def check_then_change(conn):
+        real(conn)
+        if not changed:
+            changed.append(change(conn))
+
+    monkeypatch.setattr(ConnectionViewSet, "_check_can_sync", staticmethod(check_then_change))
+
+    response = api.post(f"/api/v1/connections/{connection.pk}/sync/", {"full": False})
+
+    assert (response.status_code, error_code(response)) == (409, code)
+    assert SyncRun.objects.count() == (1 if code == "sync_running" else 0)
 
 
 def test_a_provider_without_streams_has_nothing_to_sync(api, user, queued):

@@ -16,11 +16,14 @@ from django.urls import reverse
 from django.utils import timezone
 
 from integrations.api.oauth_connect import (
+    ALREADY_CONNECTED,
     LINK_EXPIRED,
     LINK_INVALID,
     LINK_OTHER_PERSON,
+    LINK_USED,
     RETURN_SALT,
     RETURN_TO_REFUSED,
+    START_SALT,
 )
 from integrations.models import Connection
 from tests.factories import make_connection
@@ -159,6 +162,71 @@ def test_a_link_still_works_just_before_it_expires(api, browser):
     with time_machine.travel(timezone.now() + timedelta(minutes=9, seconds=50), tick=False):
         response = browser.get(local(authorize_url))
     assert urlsplit(response["Location"]).netloc == "accounts.spotify.com"
+
+
+def test_a_link_works_once(api, browser, mocked_responses):
+    authorize_url = ask(api, "/consent/").json()["authorize_url"]
+    done = connect_in_browser(browser, authorize_url, mocked_responses)
+    browser.get(done["Location"])  # its "connected" message shown
+
+    # Opened again (a shared link, the browser's history) while still within its 10 minutes.
+    with time_machine.travel(timezone.now() + timedelta(minutes=9, seconds=50), tick=False):
+        again = browser.get(local(authorize_url))
+
+    assert again.status_code == 302 and again["Location"] == CONNECTED_SERVICES
+    assert messages_of(again) == [LINK_USED]
+
+
+def test_a_link_opened_twice_before_connecting_starts_once(api, browser):
+    authorize_url = ask(api, "/consent/").json()["authorize_url"]
+    first = browser.get(local(authorize_url))
+    second = browser.get(local(authorize_url))
+    assert urlsplit(first["Location"]).netloc == "accounts.spotify.com"
+    assert second["Location"] == CONNECTED_SERVICES and messages_of(second) == [LINK_USED]
+
+
+def test_a_link_refused_to_another_person_still_works_for_its_own(api, browser, other_user):
+    authorize_url = ask(api, "/consent/").json()["authorize_url"]
+    someone_else = Client()
+    someone_else.force_login(other_user)
+    assert messages_of(someone_else.get(local(authorize_url))) == [LINK_OTHER_PERSON]
+    assert urlsplit(browser.get(local(authorize_url))["Location"]).netloc == (
+        "accounts.spotify.com")
+
+
+@pytest.mark.parametrize(("return_to", "lands_on"), [
+    ("/consent/?from=app", "/consent/?from=app"),
+    (f"{APP}/connected", f"{APP}/connected"),
+    ("", None),  # the connection's page
+])
+def test_a_link_opened_once_connected_meanwhile_starts_nothing(api, user, browser,
+                                                               return_to, lands_on):
+    authorize_url = ask(api, return_to).json()["authorize_url"]
+    # Connected from another tab (or a second link) after this link was made.
+    connection = make_connection(user, "spotify")
+
+    response = browser.get(local(authorize_url))
+
+    assert response.status_code == 302
+    assert response["Location"] == (lands_on or reverse("integrations:connection_detail",
+                                                        args=[connection.pk]))
+    assert messages_of(response) == [ALREADY_CONNECTED.format(name="Spotify")]
+    assert Connection.objects.get(user=user).pk == connection.pk
+
+
+def test_a_link_opened_while_the_connection_needs_reauth_still_reconnects(api, user, browser):
+    authorize_url = ask(api, "/consent/").json()["authorize_url"]
+    make_connection(user, "spotify", status=Connection.Status.NEEDS_REAUTH)
+    response = browser.get(local(authorize_url))
+    assert urlsplit(response["Location"]).netloc == "accounts.spotify.com"
+
+
+def test_a_signed_link_without_a_nonce_starts_nothing(browser, user):
+    # The shape of a link made before links were single-use: it could not be used up.
+    token = signing.dumps({"u": user.pk, "p": "spotify", "r": ""}, salt=START_SALT)
+    response = browser.get(reverse("integrations:api_connect_start"), {"token": token})
+    assert response["Location"] == CONNECTED_SERVICES
+    assert messages_of(response) == [LINK_INVALID]
 
 
 @pytest.mark.parametrize("tamper", [

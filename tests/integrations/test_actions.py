@@ -1,6 +1,7 @@
 """integrations/actions.py: writes to providers, once per idempotency key, never retried unless
 declared idempotent; and the page that offers them (views.action_perform)."""
 
+import hashlib
 import json
 import logging
 import re
@@ -20,6 +21,7 @@ from integrations.actions import (
     FIELD_TOO_LONG,
     KEY_INVALID,
     KEY_REUSED,
+    KEY_REUSED_OTHER_INPUT,
     MAY_HAVE_HAPPENED,
     NOT_ACTIVE,
     STOPPED_BEFORE_SENDING,
@@ -31,7 +33,7 @@ from integrations.actions import (
 )
 from integrations.auth import Bearer
 from integrations.credentials import CREDENTIAL_UNREADABLE
-from integrations.exceptions import ActionRejected, ProviderDataError
+from integrations.exceptions import ActionRejected, IdempotencyKeyReused, ProviderDataError
 from integrations.models import ActionRun, ApiCall, AuditEvent, Connection
 from integrations.providers import registry
 from integrations.providers.base import Action, ActionResult, FormField, Provider
@@ -158,11 +160,33 @@ def test_the_same_key_twice_writes_once_and_returns_the_first_result(connection,
     mocked_responses.post(NOTES_URL, json={"ok": True, "id": "n-2"})  # a second write's answer
 
     first = perform(connection)
-    second = perform(connection, data={"channel": "general", "text": "Hello again"})
+    second = perform(connection, data={"channel": " general ", "text": "Hello there"})
 
     assert len(mocked_responses.calls) == 1
     assert second.pk == first.pk and second.external_id == "n-1"
     assert ActionRun.objects.count() == 1
+
+
+def test_the_same_key_with_other_input_is_refused_and_sends_nothing(connection,
+                                                                   mocked_responses):
+    mocked_responses.post(NOTES_URL, json={"ok": True, "id": "n-1"})
+    first = perform(connection)
+
+    with pytest.raises(ActionRejected) as caught:
+        perform(connection, data={"channel": "general", "text": "Hello again"})
+
+    assert caught.value.message == KEY_REUSED_OTHER_INPUT
+    assert isinstance(caught.value, IdempotencyKeyReused)
+    assert len(mocked_responses.calls) == 1
+    assert list(ActionRun.objects.values_list("pk", flat=True)) == [first.pk]
+
+
+def test_the_input_hash_keeps_no_secret_in_clear(connection, mocked_responses):
+    mocked_responses.post(NOTES_URL, json={"ok": True, "id": "n-1"})
+    run = perform(connection, data={**NOTE, "passphrase": PASSPHRASE})
+    assert len(run.input_hash) == 64 and PASSPHRASE not in run.input_hash
+    # A bare digest of the input would let a guess be checked offline: it is keyed.
+    assert run.input_hash != hashlib.sha256(PASSPHRASE.encode()).hexdigest()
 
 
 def test_a_second_submission_while_the_first_is_running_sends_nothing(connection,
@@ -479,6 +503,20 @@ def test_posting_the_form_twice_writes_once(client_in, connection, mocked_respon
     assert first.redirect_chain[-1][0].endswith("#actions")
     body = second.content.decode()
     assert "Recent actions" in body and "n-1" in body
+
+
+def test_the_form_sent_again_with_other_input_says_so_and_sends_nothing(client_in, connection,
+                                                                        mocked_responses):
+    mocked_responses.post(NOTES_URL, json={"ok": True, "id": "n-1"})
+    post = {"post_note-channel": "general", "post_note-text": "Hi",
+            "post_note-idempotency_key": KEY}
+    client_in.post(action_url(connection), post, follow=True)
+
+    response = client_in.post(action_url(connection), {**post, "post_note-text": "Changed"},
+                              follow=True)
+
+    assert [str(m) for m in response.context["messages"]] == [KEY_REUSED_OTHER_INPUT]
+    assert len(mocked_responses.calls) == 1 and ActionRun.objects.count() == 1
 
 
 def test_a_failed_action_is_reported_on_the_page(client_in, connection, mocked_responses):
