@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 from typing import Any
+from urllib.parse import quote, quote_plus
 
 import requests
 
@@ -57,6 +58,28 @@ UPSTREAM_NOT_FOUND = "{name} has no such resource (HTTP 404)."
 UPSTREAM_REJECTED = "{name} did not accept the request (HTTP {status}); check the parameters."
 
 
+# Shorter values (a PIN-like password) would match ordinary text; they are not checked.
+MIN_SECRET_LENGTH = 8
+
+
+def sent_forms(value: str) -> set[str]:
+    """``value`` and the forms a request carries it in: percent-encoded in a path (a bot token)
+    or a query (a key parameter, encoded by ``requests`` with "+" for spaces)."""
+    return {value, quote(value), quote(value, safe=""), quote_plus(value)}
+
+
+def header_forms(headers: dict[str, str]) -> set[str]:
+    """Every auth header value as sent, and its credential without the scheme: "Basic <base64
+    of user:password>" -> the base64, "Bearer <token>" -> the token."""
+    forms = set()
+    for value in headers.values():
+        forms.add(value)
+        scheme, _, credential = value.partition(" ")
+        if credential and scheme.isalpha():
+            forms.add(credential.strip())
+    return forms
+
+
 class ProxyClient(ApiClient):
     """An ApiClient whose 4xx answers come back to the proxy instead of raising: the proxy
     tells a provider's 404 from a bad answer. Refusals, rate limits and 5xx keep their
@@ -64,12 +87,20 @@ class ProxyClient(ApiClient):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.tokens_used: set[str] = set()  # a refreshed token too: none may be passed on
+        # Every credential form sent, a refreshed token's too: none may be passed on.
+        self.sent_secrets: set[str] = set()
 
     def _known_secrets(self, access_token: str) -> tuple[str, ...]:
-        if access_token:
-            self.tokens_used.add(access_token)
-        return super()._known_secrets(access_token)
+        # Called once per attempt with the token that attempt sends: what the auth strategy
+        # puts in the headers is derived here the same way ApiClient.request derives it.
+        raw = [v for v in (access_token, *self.secrets.values()) if v]
+        sent = header_forms(self.auth.headers(access_token=access_token,
+                                              secrets=self._auth_values))
+        for value in raw:
+            sent |= sent_forms(value)
+        self.sent_secrets |= {s for s in sent if len(s) >= MIN_SECRET_LENGTH}
+        return tuple(dict.fromkeys([*super()._known_secrets(access_token),
+                                    *sorted(self.sent_secrets)]))
 
     def classify(self, response: requests.Response) -> Classification:
         verdict = super().classify(response)
@@ -182,8 +213,9 @@ def _passed_headers(response: requests.Response, secrets: list[str]) -> dict[str
 
 
 def _holds_secret(body: bytes, payload: Any, secrets: list[str]) -> bool:
-    """Whether the answer repeats a stored secret (an API that echoes request headers):
-    in its raw bytes or in the decoded text (JSON may escape a "/" of a key)."""
+    """Whether the answer repeats a secret in any form it was sent (an API that echoes
+    request headers or its URL): in its raw bytes or in the decoded text (JSON may escape a
+    "/" of a key or of a base64 pair)."""
     if not secrets:
         return False
     decoded = json.dumps(payload, ensure_ascii=False) if payload is not None else ""
@@ -199,8 +231,8 @@ def credential_secrets(connection: Connection) -> tuple[dict[str, str], list[str
     every = [*values.values()]
     if credential is not None:
         every += [credential.access_token, credential.refresh_token]
-    # Short values (a PIN-like password) would match ordinary text; they are not checked.
-    return values, [s for s in every if s and len(s) >= 8]
+    forms = {form for s in every if s for form in sent_forms(s)}
+    return values, sorted(s for s in forms if len(s) >= MIN_SECRET_LENGTH)
 
 
 def fetch(*, connection: Connection, provider: Provider, target: Target, caller_id: int,
@@ -217,7 +249,7 @@ def fetch(*, connection: Connection, provider: Provider, target: Target, caller_
     try:
         response = _send(client, target, body)
     finally:
-        known += [t for t in client.tokens_used if len(t) >= 8]
+        known += sorted(client.sent_secrets)
         client.close()
     _check_status(provider, response.status_code)
     payload, content_type = _decode(provider, target, response)
