@@ -35,7 +35,9 @@ RESPONSES = {
     200: OpenApiResponse(OpenApiTypes.ANY, description="The provider's answer as it came. "
                          "X-Cache says HIT, MISS, REFRESH or STALE; Age its age in seconds."),
     502: OpenApiResponse(ErrorSerializer, description="The provider refused the credential "
-                         "(reconnect_required) or sent an answer that is not passed on."),
+                         "(reconnect_required: the connection now needs reconnecting), refused "
+                         "this request only (upstream_forbidden) or sent an answer that is "
+                         "not passed on."),
     503: OpenApiResponse(ErrorSerializer, description="The provider is down or limiting "
                          "requests; see Retry-After."),
     504: OpenApiResponse(ErrorSerializer, description="The provider did not answer in time."),

@@ -3,10 +3,13 @@ from the cache or the provider, and ``connection_set_proxy_ttl`` lets a person c
 a custom API's answers are cached.
 
 A request goes: check the path, method and parameters against the provider's ProxySpec (400,
-404, 405) -> refuse a connection that needs reconnecting -> a fresh cached answer is a HIT ->
+404, 405) -> refuse a connection that needs reconnecting (before the cache: a refused key's
+data is not served, fresh or stale) -> a fresh cached answer is a HIT ->
 otherwise one request for the whole site fetches (single flight, store.py) while identical
 requests wait for its answer -> a provider that is down (5xx, timeout, unreachable, rate
-limiting) is answered with the last good copy while it is within the stale bound.
+limiting) is answered with the last good copy while it is within the stale bound. A provider
+that refuses the credential itself (a 401 after the refresh attempt; upstream._refusal has the
+rule for 403s) flags the connection for reconnecting, as a sync does.
 
 Rate limit: a sliding minute per person and provider, on the shared budget machinery
 (integrations/ratelimit.py: Redis or the database, atomic across processes). Only requests that
@@ -36,6 +39,7 @@ from integrations.exceptions import IntegrationError, RateLimited
 from integrations.models import Connection
 from integrations.providers.base import Provider
 from integrations.providers.registry import UnknownProvider, get_provider
+from integrations.reauth import connection_mark_reauth
 
 from . import conf, paths, store, upstream
 from .spec import ProxyError, ProxyResult, ProxySpec
@@ -91,6 +95,22 @@ def _take_rate_slot(user_id: int, provider: Provider, spec: ProxySpec) -> None:
         raise ProxyError(429, "rate_limited",
                          RATE_LIMITED.format(name=provider.name, limit=limit, seconds=seconds),
                          outcome="retry", retry_after=seconds) from None
+
+
+def _still_active(connection: Connection) -> bool:
+    """Read again, not the request's copy: a sync or another request may have flagged it."""
+    return Connection.objects.filter(pk=connection.pk, status=Connection.Status.ACTIVE).exists()
+
+
+def _flag_for_reconnect(connection: Connection, exc: ProxyError) -> None:
+    """The provider refused the credential itself (upstream._refusal): flag the connection as
+    a sync would, so nothing cached is served for it until the person reconnects. Called once
+    the single-flight lock is released and outside any transaction (connection_mark_reauth's
+    own is short); a connection flagged already is left as it is, with one audit line."""
+    if _still_active(connection):
+        connection_mark_reauth(connection=connection, reason=exc.message, actor="proxy")
+    else:
+        connection.status = Connection.Status.NEEDS_REAUTH
 
 
 def _result(entry: store.Entry, cache: str, ttl: int) -> ProxyResult:
@@ -223,9 +243,13 @@ def _answer(connection: Connection, user: AbstractBaseUser, provider: Provider,
             key=key, name=provider.name, ttl=ttl, keep=keep, refresh=refresh, started=started,
             fetch=fetch, before_fetch=lambda: _take_rate_slot(user.pk, provider, spec))
     except ProxyError as exc:
-        if exc.code in STALE_ON:
+        if exc.reauth:
+            _flag_for_reconnect(connection, exc)
+        elif exc.code in STALE_ON:
             entry = store.get_entry(key)
             if entry is not None and entry.age(clock.time()) <= keep:
+                if not _still_active(connection):  # flagged meanwhile: no old data for it
+                    raise upstream.reconnect_error(provider, upstream.NOT_ACTIVE) from None
                 return _result(entry, "STALE", ttl)
         raise
     return _result(entry, outcome, ttl)

@@ -49,6 +49,7 @@ MAX_HEADER_VALUE = 200
 
 # Messages callers see; tests import them. They name the provider, never its answer's text.
 RECONNECT = "{name} refused the stored credential; reconnect it to continue."
+FORBIDDEN = "{name} refused this request (HTTP 403): the credential does not reach it."
 NOT_ACTIVE = "This connection needs reconnecting before its data can be read."
 UPSTREAM_DOWN = "{name} is not answering properly right now; try again later."
 UPSTREAM_LIMITED = "{name} is limiting requests right now; try again later."
@@ -89,6 +90,7 @@ class ProxyClient(ApiClient):
         super().__init__(*args, **kwargs)
         # Every credential form sent, a refreshed token's too: none may be passed on.
         self.sent_secrets: set[str] = set()
+        self.refused_status: int | None = None  # the status of a refusal, for _refusal
 
     def _known_secrets(self, access_token: str) -> tuple[str, ...]:
         # Called once per attempt with the token that attempt sends: what the auth strategy
@@ -106,12 +108,37 @@ class ProxyClient(ApiClient):
         verdict = super().classify(response)
         if verdict.verdict in (Verdict.BAD_DATA, Verdict.CURSOR_REJECTED):
             return OK
+        if verdict.verdict in (Verdict.REFRESH_THEN_RETRY, Verdict.RECONNECT):
+            self.refused_status = response.status_code
         return verdict
 
 
-def reconnect_error(provider: Provider, message: str = "") -> ProxyError:
+def reconnect_error(provider: Provider, message: str = "", *, reauth: bool = False) -> ProxyError:
     return ProxyError(502, "reconnect_required", message or RECONNECT.format(name=provider.name),
-                      outcome="reconnect")
+                      outcome="reconnect", reauth=reauth)
+
+
+def _refusal(client: ProxyClient, exc: ReauthRequired) -> ProxyError:
+    """A refusal ApiClient raised (after its one refresh attempt), as the credential's or as
+    this request's only. The rule:
+
+    - a 401 (or any refusal but a 403, as a provider's hook classifies it) refuses the
+      credential: the connection is flagged for reconnecting, as a sync flags it;
+    - a 403 refuses this request only when the provider said why (CredentialRefused: a
+      permission the key lacks, which the person fixes at the provider) or when it comes from
+      a custom API, whose person-chosen paths may each have their own access rules;
+    - any other 403 (ReauthRequired, the default reading of a declared endpoint's 403) refuses
+      the credential.
+    """
+    provider = client.provider
+    per_request = client.refused_status == 403 and (
+        isinstance(exc, CredentialRefused) or bool(provider.proxy and provider.proxy.any_path))
+    if per_request:
+        message = exc.message if isinstance(exc, CredentialRefused) else ""
+        return ProxyError(502, "upstream_forbidden",
+                          message or FORBIDDEN.format(name=provider.name))
+    return reconnect_error(provider, exc.message if isinstance(exc, CredentialRefused) else "",
+                           reauth=True)
 
 
 def _retry_after(seconds: float | None) -> int | None:
@@ -128,10 +155,8 @@ def _send(client: ProxyClient, target: Target, body: Any) -> requests.Response:
         params = [*target.params, *provider.proxy_params(client.connection).items()]
         return client.request(target.method, url, params=params, retry=False,
                               idempotent=True, **extra)
-    except CredentialRefused as exc:  # the provider said why (a permission a key lacks)
-        raise reconnect_error(provider, exc.message) from None
-    except ReauthRequired:
-        raise reconnect_error(provider) from None
+    except ReauthRequired as exc:  # CredentialRefused too: the provider said why
+        raise _refusal(client, exc) from None
     except RateLimited as exc:
         raise ProxyError(503, "upstream_rate_limited",
                          UPSTREAM_LIMITED.format(name=provider.name), outcome="retry",
@@ -242,8 +267,8 @@ def fetch(*, connection: Connection, provider: Provider, target: Target, caller_
         raise reconnect_error(provider, NOT_ACTIVE)
     try:
         secrets, known = credential_secrets(connection)
-    except ReauthRequired as exc:
-        raise reconnect_error(provider, exc.message) from None
+    except ReauthRequired as exc:  # unreadable: the credential is gone for every request
+        raise reconnect_error(provider, exc.message, reauth=True) from None
     client = ProxyClient(provider, connection=connection, secrets=secrets,
                          audit={"caller_id": caller_id, "cache_outcome": outcome})
     try:
