@@ -45,9 +45,11 @@ from . import conf, paths, store, upstream
 from .spec import ProxyError, ProxyResult, ProxySpec
 from .stats import proxy_stat_count
 
-# Provider failures after which a stale copy is served: the provider is down or busy. Never
-# after a refusal (reconnect) or a bad answer: those are not helped by old data.
-STALE_ON = frozenset({"upstream_unavailable", "upstream_timeout", "upstream_rate_limited"})
+# Failures after which a stale copy is served: the provider is down or busy, or this request
+# gave up waiting for another's fetch. Never after a refusal (reconnect) or a bad answer: those
+# are not helped by old data.
+STALE_ON = frozenset({"upstream_unavailable", "upstream_timeout", "upstream_rate_limited",
+                      "upstream_busy"})
 RATE_WINDOW_SECONDS = 60.0
 
 # Messages callers see; tests import them.
@@ -138,14 +140,15 @@ def _raise_failure(failure: dict[str, Any]) -> None:
 
 
 def _single_flight(*, key: str, name: str, ttl: int, keep: float, refresh: bool,
-                   started: float, fetch, before_fetch) -> tuple[store.Entry, str]:
+                   started: float, refreshes: bool, fetch,
+                   before_fetch) -> tuple[store.Entry, str]:
     """(entry, cache outcome) for ``key``: fetched here while holding the lock, or the answer
     of the request that holds it. An entry fetched since this request started is as new as one
     fetched for it, so a waiting refresh takes it too.
 
     Waits at most conf.wait_seconds(); a holder whose lock lapsed (it died) is passed over.
     """
-    deadline = clock.time() + conf.wait_seconds()
+    deadline = clock.time() + conf.wait_seconds(refreshes=refreshes)
     watched: str | None = None  # the token of the fetch this request waits for
     while True:
         if watched is not None:
@@ -156,7 +159,7 @@ def _single_flight(*, key: str, name: str, ttl: int, keep: float, refresh: bool,
             failure = store.failure_of(key, watched)
             if failure is not None:
                 _raise_failure(failure)
-        lock = store.try_lock(key, seconds=conf.lock_seconds())
+        lock = store.try_lock(key, seconds=conf.lock_seconds(refreshes=refreshes))
         if lock is not None:
             try:
                 if not refresh:  # filled while this request took its turn
@@ -241,7 +244,8 @@ def _answer(connection: Connection, user: AbstractBaseUser, provider: Provider,
     try:
         entry, outcome = _single_flight(
             key=key, name=provider.name, ttl=ttl, keep=keep, refresh=refresh, started=started,
-            fetch=fetch, before_fetch=lambda: _take_rate_slot(user.pk, provider, spec))
+            refreshes=provider.auth_for(connection.config or {}).uses_tokens, fetch=fetch,
+            before_fetch=lambda: _take_rate_slot(user.pk, provider, spec))
     except ProxyError as exc:
         if exc.reauth:
             _flag_for_reconnect(connection, exc)

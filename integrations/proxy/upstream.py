@@ -2,9 +2,10 @@
 the shared provider budget, the body cap, the ApiCall row), and what its answer becomes: an
 Entry to cache, or a ProxyError in the one error shape.
 
-Sent once, without the transport's retries: a person is waiting, a stale copy or "try later"
-serves them better than a minute of backoff, and the single-flight lock is sized for one
-request (conf.lock_seconds).
+Sent once, without the transport's retries, and without sitting out the shared provider
+budget for more than conf.BUDGET_MAX_WAIT_SECONDS: a person is waiting, a stale copy or "try
+later" (503 upstream_rate_limited with Retry-After) serves them better than a minute of
+backoff, and the single-flight lock is sized for one such fetch (conf.lock_seconds).
 """
 
 from __future__ import annotations
@@ -270,7 +271,8 @@ def fetch(*, connection: Connection, provider: Provider, target: Target, caller_
     except ReauthRequired as exc:  # unreadable: the credential is gone for every request
         raise reconnect_error(provider, exc.message, reauth=True) from None
     client = ProxyClient(provider, connection=connection, secrets=secrets,
-                         audit={"caller_id": caller_id, "cache_outcome": outcome})
+                         audit={"caller_id": caller_id, "cache_outcome": outcome},
+                         budget_max_wait=conf.BUDGET_MAX_WAIT_SECONDS)
     try:
         response = _send(client, target, body)
     finally:
