@@ -3,8 +3,9 @@ the stored credential, caches, rate-limits and audits (integrations/proxy/servic
 
 The answer is the provider's JSON as it came; headers say where it came from: ``X-Cache``
 (HIT, MISS, REFRESH or STALE), ``Age`` and ``Cache-Control: private, max-age`` (how long it
-stays fresh here), and for a stale copy ``X-Proxy-Stale: true``. ``Cache-Control: no-cache``
-from the caller asks the provider again (within the rate limit).
+stays fresh from when it was fetched: max-age less Age is what is left, RFC 9111), and for a
+stale copy ``X-Proxy-Stale: true``. ``Cache-Control: no-cache`` from the caller asks the
+provider again (within the rate limit).
 """
 
 from __future__ import annotations
@@ -45,7 +46,9 @@ RESPONSES = {
 
 
 def _max_age(result: ProxyResult) -> int:
-    return 0 if result.cache == "STALE" else max(0, result.ttl_seconds - result.age_seconds)
+    """The answer's whole freshness lifetime: a client subtracts ``Age`` itself (RFC 9111
+    4.2.3), so taking the age off here as well would count it twice. A stale copy has none."""
+    return 0 if result.cache == "STALE" else max(0, result.ttl_seconds)
 
 
 def _respond(result: ProxyResult) -> HttpResponse:

@@ -60,8 +60,8 @@ class ProxyResult:
     age_seconds: int
     fetched_at: datetime
     headers: dict[str, str] = field(default_factory=dict)
-    # How long this answer is fresh from when it was fetched (a caller's max-age is this less
-    # ``age_seconds``).
+    # How long this answer is fresh from when it was fetched (a caller's max-age; with Age,
+    # ``age_seconds``, the caller works out what is left).
     ttl_seconds: int = 0
 
 

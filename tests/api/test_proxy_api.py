@@ -42,7 +42,9 @@ def test_a_miss_then_a_hit_with_its_age(api, stripe, mocked_responses, fake_cloc
     assert first.json() == second.json() == CHARGES
     assert (first["X-Cache"], first["Age"]) == ("MISS", "0")
     assert (second["X-Cache"], second["Age"]) == ("HIT", "12")
-    assert second["Cache-Control"] == "private, max-age=48"
+    # RFC 9111 4.2: a client's freshness left is max-age less Age, so max-age is the whole
+    # TTL (the Age header already says how much of it has gone): 60 - 12 = 48 s left.
+    assert first["Cache-Control"] == second["Cache-Control"] == "private, max-age=60"
     assert second["Content-Type"] == "application/json"
     assert second["ETag"] == '"e1"' and "Set-Cookie" not in second
     assert upstream_call.call_count == 1
