@@ -13,8 +13,10 @@ from __future__ import annotations
 from django.http import HttpResponse
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
+from rest_framework.negotiation import DefaultContentNegotiation
 from rest_framework.request import Request
 from rest_framework.response import Response
+from rest_framework.settings import api_settings
 from rest_framework.views import APIView
 
 from ..proxy.selectors import connection_get_for_proxy
@@ -74,8 +76,27 @@ def _api_error(exc: ProxyError) -> ApiError:
                     fields=exc.fields, headers=headers)
 
 
+class _ProviderFormatParam:
+    """DRF's settings, but no URL_FORMAT_OVERRIDE: ``?format=`` is the provider's."""
+
+    URL_FORMAT_OVERRIDE = None
+
+    def __getattr__(self, name: str):
+        return getattr(api_settings, name)
+
+
+class ProxyContentNegotiation(DefaultContentNegotiation):
+    """Every query parameter of a proxied request is the provider's (a custom API's
+    ``?format=csv``): DRF must not take ``format`` to pick its renderer (a 404 for any format
+    it has none for). The answer is chosen by the Accept header alone."""
+
+    settings = _ProviderFormatParam()
+
+
 class ConnectionProxyView(APIView):
     """GET (and POST where an endpoint is declared read-only) through the proxy."""
+
+    content_negotiation_class = ProxyContentNegotiation
 
     def _proxy(self, request: Request, method: str, body=None) -> HttpResponse:
         connection = connection_get_for_proxy(user=request.user, pk=self.kwargs["id"])
