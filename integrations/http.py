@@ -60,8 +60,12 @@ class ApiClient:
         session: requests.Session | None = None,
         access_token: str = "",
         audit: Mapping[str, Any] | None = None,
+        budget_max_wait: float | None = None,
     ) -> None:
         self.provider = provider
+        # How long a request may wait for a slot of the shared budget (None: the transport's
+        # THINKALIKE_MAX_RETRY_AFTER); a person waiting on the answer cannot wait a minute.
+        self.budget_max_wait = budget_max_wait
         # Extra fields of every ApiCall row this client writes (the proxy's caller, its cache
         # outcome).
         self.audit = dict(audit or {})
@@ -148,7 +152,8 @@ class ApiClient:
                 connection_id=self.connection.pk if self.connection else None,
                 secrets=self._known_secrets(access_token), budget=self.budget,
                 idempotent=idempotent, classify_response=self.classify,
-                display_name=name, audit=self.audit, **kwargs,
+                display_name=name, audit=self.audit, budget_max_wait=self.budget_max_wait,
+                **kwargs,
             )
             status = response.status_code
             verdict = self.classify(response).verdict

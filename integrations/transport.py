@@ -236,6 +236,7 @@ def send(
     classify_response: Callable[[requests.Response], Classification] | None = None,
     display_name: str = "",
     audit: Mapping[str, Any] | None = None,
+    budget_max_wait: float | None = None,
     **kwargs: Any,
 ) -> requests.Response:
     """Send one logical request with the retry policy and write its ApiCall row.
@@ -248,7 +249,9 @@ def send(
     THINKALIKE_MAX_RESPONSE_BYTES). Every transport failure ends as ProviderUnavailable, a rate
     limit past the cap as RateLimited, an oversized body as ProviderDataError. A timeout is
     ProviderTimeout (a ProviderUnavailable). ``audit`` adds fields to the ApiCall row (the
-    proxy's caller and cache outcome).
+    proxy's caller and cache outcome). ``budget_max_wait`` bounds the wait for a slot of the
+    budget (THINKALIKE_MAX_RETRY_AFTER by default): past it, RateLimited at once (the proxy,
+    whose caller is waiting, passes 1 s).
     """
     method = method.upper()
     # Host only: a path may carry a secret (bot tokens live in it).
@@ -258,6 +261,8 @@ def send(
     max_retries = settings.THINKALIKE_HTTP_MAX_RETRIES if retry and idempotent else 0
     if not settings.THINKALIKE_RATE_BUDGETS:
         budget = None
+    if budget_max_wait is None:
+        budget_max_wait = settings.THINKALIKE_MAX_RETRY_AFTER
     classify_response = classify_response or classify.default
     kwargs.pop("stream", None)  # the body is always streamed, to cap its size
     name = display_name or provider_slug
@@ -270,7 +275,7 @@ def send(
             if budget is not None:
                 try:
                     ratelimit.acquire(budget.key, budget.limit, budget.window,
-                                      max_wait=settings.THINKALIKE_MAX_RETRY_AFTER)
+                                      max_wait=budget_max_wait)
                 except RateLimited as exc:  # its message names the budget key, not the provider
                     raise RateLimited(RATE_LIMITED_MESSAGE.format(name=name),
                                       retry_after=cap_wait(exc.retry_after or 0)) from None

@@ -3,8 +3,9 @@ the stored credential, caches, rate-limits and audits (integrations/proxy/servic
 
 The answer is the provider's JSON as it came; headers say where it came from: ``X-Cache``
 (HIT, MISS, REFRESH or STALE), ``Age`` and ``Cache-Control: private, max-age`` (how long it
-stays fresh here), and for a stale copy ``X-Proxy-Stale: true``. ``Cache-Control: no-cache``
-from the caller asks the provider again (within the rate limit).
+stays fresh from when it was fetched: max-age less Age is what is left, RFC 9111), and for a
+stale copy ``X-Proxy-Stale: true``. ``Cache-Control: no-cache`` from the caller asks the
+provider again (within the rate limit).
 """
 
 from __future__ import annotations
@@ -12,8 +13,10 @@ from __future__ import annotations
 from django.http import HttpResponse
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
+from rest_framework.negotiation import DefaultContentNegotiation
 from rest_framework.request import Request
 from rest_framework.response import Response
+from rest_framework.settings import api_settings
 from rest_framework.views import APIView
 
 from ..proxy.selectors import connection_get_for_proxy
@@ -35,7 +38,9 @@ RESPONSES = {
     200: OpenApiResponse(OpenApiTypes.ANY, description="The provider's answer as it came. "
                          "X-Cache says HIT, MISS, REFRESH or STALE; Age its age in seconds."),
     502: OpenApiResponse(ErrorSerializer, description="The provider refused the credential "
-                         "(reconnect_required) or sent an answer that is not passed on."),
+                         "(reconnect_required: the connection now needs reconnecting), refused "
+                         "this request only (upstream_forbidden) or sent an answer that is "
+                         "not passed on."),
     503: OpenApiResponse(ErrorSerializer, description="The provider is down or limiting "
                          "requests; see Retry-After."),
     504: OpenApiResponse(ErrorSerializer, description="The provider did not answer in time."),
@@ -43,7 +48,9 @@ RESPONSES = {
 
 
 def _max_age(result: ProxyResult) -> int:
-    return 0 if result.cache == "STALE" else max(0, result.ttl_seconds - result.age_seconds)
+    """The answer's whole freshness lifetime: a client subtracts ``Age`` itself (RFC 9111
+    4.2.3), so taking the age off here as well would count it twice. A stale copy has none."""
+    return 0 if result.cache == "STALE" else max(0, result.ttl_seconds)
 
 
 def _respond(result: ProxyResult) -> HttpResponse:
@@ -69,8 +76,27 @@ def _api_error(exc: ProxyError) -> ApiError:
                     fields=exc.fields, headers=headers)
 
 
+class _ProviderFormatParam:
+    """DRF's settings, but no URL_FORMAT_OVERRIDE: ``?format=`` is the provider's."""
+
+    URL_FORMAT_OVERRIDE = None
+
+    def __getattr__(self, name: str):
+        return getattr(api_settings, name)
+
+
+class ProxyContentNegotiation(DefaultContentNegotiation):
+    """Every query parameter of a proxied request is the provider's (a custom API's
+    ``?format=csv``): DRF must not take ``format`` to pick its renderer (a 404 for any format
+    it has none for). The answer is chosen by the Accept header alone."""
+
+    settings = _ProviderFormatParam()
+
+
 class ConnectionProxyView(APIView):
     """GET (and POST where an endpoint is declared read-only) through the proxy."""
+
+    content_negotiation_class = ProxyContentNegotiation
 
     def _proxy(self, request: Request, method: str, body=None) -> HttpResponse:
         connection = connection_get_for_proxy(user=request.user, pk=self.kwargs["id"])

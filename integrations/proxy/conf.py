@@ -16,6 +16,12 @@ DEFAULT_STALE_SECONDS = 3600
 DEFAULT_MAX_BYTES = 2 * 1024 * 1024
 # How often a request waiting for another's upstream fetch looks for its result.
 DEFAULT_POLL_SECONDS = 0.05
+# The longest a proxied request waits for a slot of the shared provider budget: past it, the
+# budget is blocked (a provider's 429 told every worker to hold off) and the caller is told to
+# try later, or served a stale copy, at once rather than held with the lock for up to a minute.
+BUDGET_MAX_WAIT_SECONDS = 1.0
+# Added to the worst case of a fetch: the cache and database round trips around it.
+LOCK_MARGIN_SECONDS = 5.0
 
 
 def requests_per_minute(slug: str, spec: ProxySpec) -> int:
@@ -57,22 +63,35 @@ def _timeouts() -> tuple[float, float]:
     return float(timeout), float(timeout)
 
 
-def lock_seconds() -> float:
-    """How long a fetch holds the single-flight lock before others may take over: two
-    requests' worth (a 401 is refreshed and sent again) of connect and read timeouts, plus a
-    margin. A holder that dies frees the key after this; one that is merely slow past it costs
-    a second upstream request, never a wrong answer."""
+def _attempt_seconds() -> float:
+    """The longest one attempt of a fetch takes: the budget's wait, connecting, the first byte
+    (the read timeout) and the body (transport.body_seconds: the read timeout again)."""
+    connect, read = _timeouts()
+    return BUDGET_MAX_WAIT_SECONDS + connect + 2 * read
+
+
+def lock_seconds(*, refreshes: bool = True) -> float:
+    """How long a fetch holds the single-flight lock before others may take over: the longest
+    one fetch can take, plus a margin. With an OAuth token (``refreshes``) a 401 is refreshed
+    (the token request, or waiting for another worker's, THINKALIKE_REFRESH_WAIT_SECONDS) and
+    sent again; a key is sent once. A holder that dies frees the key after this; one that is
+    merely slow past it costs a second upstream request, never a wrong answer."""
     configured = getattr(settings, "THINKALIKE_PROXY_LOCK_SECONDS", None)
     if configured is not None:
         return float(configured)
+    attempt = _attempt_seconds()
+    if not refreshes:
+        return attempt + LOCK_MARGIN_SECONDS
     connect, read = _timeouts()
-    return 2 * (connect + read) + 10
+    refresh = max(float(settings.THINKALIKE_REFRESH_WAIT_SECONDS), connect + 2 * read)
+    return 2 * attempt + refresh + LOCK_MARGIN_SECONDS
 
 
-def wait_seconds() -> float:
-    """How long a request waits for another's fetch in all before answering "try later"."""
+def wait_seconds(*, refreshes: bool = True) -> float:
+    """How long a request waits for another's fetch in all before answering "try later" (or
+    with a stale copy): past the lock's lapse, so a holder that died is taken over."""
     configured = getattr(settings, "THINKALIKE_PROXY_WAIT_SECONDS", None)
-    return float(configured) if configured is not None else lock_seconds() + 5
+    return float(configured) if configured is not None else lock_seconds(refreshes=refreshes) + 5
 
 
 def poll_seconds() -> float:

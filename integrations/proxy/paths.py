@@ -66,8 +66,15 @@ class Target:
         return sorted(self.params)
 
 
-def split_path(path: Any) -> list[str]:
-    """The segments of ``path``, or ProxyError 400 when it is anything but a plain path."""
+def _dot_segment(segment: str) -> bool:
+    """"", "." or "..", also before a ";": servers that read path parameters (Tomcat, Jetty,
+    Spring) take "..;x" for "..", so "/api/..;/admin" would climb out of the base."""
+    return segment.split(";")[0] in ("", ".", "..")
+
+
+def split_path(path: Any, *, semicolons: bool = True) -> list[str]:
+    """The segments of ``path``, or ProxyError 400 when it is anything but a plain path.
+    ``semicolons=False`` refuses any ";" (a custom API's free path: see ``match``)."""
     if not isinstance(path, str) or not path or len(path) > MAX_PATH_LENGTH:
         raise ProxyError(400, "bad_path", BAD_PATH)
     trailing = path.endswith("/") and len(path) > 1
@@ -78,7 +85,8 @@ def split_path(path: Any) -> list[str]:
     if len(segments) > MAX_SEGMENTS or "//" in path.lstrip("/") or path.startswith("//"):
         raise ProxyError(400, "bad_path", BAD_PATH)
     for segment in body:
-        if not SEGMENT.fullmatch(segment) or segment in (".", ".."):
+        if (not SEGMENT.fullmatch(segment) or _dot_segment(segment)
+                or (not semicolons and ";" in segment)):
             raise ProxyError(400, "bad_path", BAD_PATH)
     # "https:" first would read as a scheme to anything that resolves the URL later.
     if body and ":" in body[0]:
@@ -100,8 +108,13 @@ def _template_matches(template: str, segments: list[str]) -> bool:
 
 
 def match(spec: ProxySpec, method: str, path: str) -> tuple[str, ProxyEndpoint | None]:
-    """(normalised path, endpoint) for ``method`` on ``path``; ProxyError 400, 404 or 405."""
-    segments = split_path(path)
+    """(normalised path, endpoint) for ``method`` on ``path``; ProxyError 400, 404 or 405.
+
+    A custom API's path has no ";" at all: it reaches any path of a server we know nothing
+    of, where a path parameter may steer routing or a session, and no API it is meant for
+    needs one. A declared endpoint's literal parts have none; a placeholder's value may hold
+    one (never as a dot segment): it goes to a known provider's own router, as its id."""
+    segments = split_path(path, semicolons=not spec.any_path)
     normal = "/" + "/".join(segments)
     method = (method or "").upper()
     if spec.any_path:

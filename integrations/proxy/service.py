@@ -3,10 +3,13 @@ from the cache or the provider, and ``connection_set_proxy_ttl`` lets a person c
 a custom API's answers are cached.
 
 A request goes: check the path, method and parameters against the provider's ProxySpec (400,
-404, 405) -> refuse a connection that needs reconnecting -> a fresh cached answer is a HIT ->
+404, 405) -> refuse a connection that needs reconnecting (before the cache: a refused key's
+data is not served, fresh or stale) -> a fresh cached answer is a HIT ->
 otherwise one request for the whole site fetches (single flight, store.py) while identical
 requests wait for its answer -> a provider that is down (5xx, timeout, unreachable, rate
-limiting) is answered with the last good copy while it is within the stale bound.
+limiting) is answered with the last good copy while it is within the stale bound. A provider
+that refuses the credential itself (a 401 after the refresh attempt; upstream._refusal has the
+rule for 403s) flags the connection for reconnecting, as a sync does.
 
 Rate limit: a sliding minute per person and provider, on the shared budget machinery
 (integrations/ratelimit.py: Redis or the database, atomic across processes). Only requests that
@@ -36,14 +39,17 @@ from integrations.exceptions import IntegrationError, RateLimited
 from integrations.models import Connection
 from integrations.providers.base import Provider
 from integrations.providers.registry import UnknownProvider, get_provider
+from integrations.reauth import connection_mark_reauth
 
 from . import conf, paths, store, upstream
 from .spec import ProxyError, ProxyResult, ProxySpec
 from .stats import proxy_stat_count
 
-# Provider failures after which a stale copy is served: the provider is down or busy. Never
-# after a refusal (reconnect) or a bad answer: those are not helped by old data.
-STALE_ON = frozenset({"upstream_unavailable", "upstream_timeout", "upstream_rate_limited"})
+# Failures after which a stale copy is served: the provider is down or busy, or this request
+# gave up waiting for another's fetch. Never after a refusal (reconnect) or a bad answer: those
+# are not helped by old data.
+STALE_ON = frozenset({"upstream_unavailable", "upstream_timeout", "upstream_rate_limited",
+                      "upstream_busy"})
 RATE_WINDOW_SECONDS = 60.0
 
 # Messages callers see; tests import them.
@@ -93,6 +99,22 @@ def _take_rate_slot(user_id: int, provider: Provider, spec: ProxySpec) -> None:
                          outcome="retry", retry_after=seconds) from None
 
 
+def _still_active(connection: Connection) -> bool:
+    """Read again, not the request's copy: a sync or another request may have flagged it."""
+    return Connection.objects.filter(pk=connection.pk, status=Connection.Status.ACTIVE).exists()
+
+
+def _flag_for_reconnect(connection: Connection, exc: ProxyError) -> None:
+    """The provider refused the credential itself (upstream._refusal): flag the connection as
+    a sync would, so nothing cached is served for it until the person reconnects. Called once
+    the single-flight lock is released and outside any transaction (connection_mark_reauth's
+    own is short); a connection flagged already is left as it is, with one audit line."""
+    if _still_active(connection):
+        connection_mark_reauth(connection=connection, reason=exc.message, actor="proxy")
+    else:
+        connection.status = Connection.Status.NEEDS_REAUTH
+
+
 def _result(entry: store.Entry, cache: str, ttl: int) -> ProxyResult:
     return ProxyResult(
         status=entry.status, payload=entry.payload, content_type=entry.content_type,
@@ -118,14 +140,15 @@ def _raise_failure(failure: dict[str, Any]) -> None:
 
 
 def _single_flight(*, key: str, name: str, ttl: int, keep: float, refresh: bool,
-                   started: float, fetch, before_fetch) -> tuple[store.Entry, str]:
+                   started: float, refreshes: bool, fetch,
+                   before_fetch) -> tuple[store.Entry, str]:
     """(entry, cache outcome) for ``key``: fetched here while holding the lock, or the answer
     of the request that holds it. An entry fetched since this request started is as new as one
     fetched for it, so a waiting refresh takes it too.
 
     Waits at most conf.wait_seconds(); a holder whose lock lapsed (it died) is passed over.
     """
-    deadline = clock.time() + conf.wait_seconds()
+    deadline = clock.time() + conf.wait_seconds(refreshes=refreshes)
     watched: str | None = None  # the token of the fetch this request waits for
     while True:
         if watched is not None:
@@ -136,7 +159,7 @@ def _single_flight(*, key: str, name: str, ttl: int, keep: float, refresh: bool,
             failure = store.failure_of(key, watched)
             if failure is not None:
                 _raise_failure(failure)
-        lock = store.try_lock(key, seconds=conf.lock_seconds())
+        lock = store.try_lock(key, seconds=conf.lock_seconds(refreshes=refreshes))
         if lock is not None:
             try:
                 if not refresh:  # filled while this request took its turn
@@ -221,11 +244,16 @@ def _answer(connection: Connection, user: AbstractBaseUser, provider: Provider,
     try:
         entry, outcome = _single_flight(
             key=key, name=provider.name, ttl=ttl, keep=keep, refresh=refresh, started=started,
-            fetch=fetch, before_fetch=lambda: _take_rate_slot(user.pk, provider, spec))
+            refreshes=provider.auth_for(connection.config or {}).uses_tokens, fetch=fetch,
+            before_fetch=lambda: _take_rate_slot(user.pk, provider, spec))
     except ProxyError as exc:
-        if exc.code in STALE_ON:
+        if exc.reauth:
+            _flag_for_reconnect(connection, exc)
+        elif exc.code in STALE_ON:
             entry = store.get_entry(key)
             if entry is not None and entry.age(clock.time()) <= keep:
+                if not _still_active(connection):  # flagged meanwhile: no old data for it
+                    raise upstream.reconnect_error(provider, upstream.NOT_ACTIVE) from None
                 return _result(entry, "STALE", ttl)
         raise
     return _result(entry, outcome, ttl)

@@ -60,18 +60,22 @@ class ProxyResult:
     age_seconds: int
     fetched_at: datetime
     headers: dict[str, str] = field(default_factory=dict)
-    # How long this answer is fresh from when it was fetched (a caller's max-age is this less
-    # ``age_seconds``).
+    # How long this answer is fresh from when it was fetched (a caller's max-age; with Age,
+    # ``age_seconds``, the caller works out what is left).
     ttl_seconds: int = 0
 
 
 class ProxyError(Exception):
     """A proxied request that gives no data: ``status`` is the answer to send (400, 404, 429,
-    502, 503, 504), ``outcome`` says what the person can do ("reconnect" or "retry")."""
+    502, 503, 504), ``outcome`` says what the person can do ("reconnect" or "retry").
+    ``reauth``: the provider refused the credential itself, so the connection is to be flagged
+    for reconnecting (upstream.py decides, service.py flags it once the lock is released)."""
 
     def __init__(self, status: int, code: str, message: str, *, outcome: str = "",
-                 retry_after: int | None = None, fields: dict[str, list[str]] | None = None):
+                 retry_after: int | None = None, fields: dict[str, list[str]] | None = None,
+                 reauth: bool = False):
         super().__init__(message)
+        self.reauth = reauth
         self.status = status
         self.code = code
         self.message = message

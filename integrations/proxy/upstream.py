@@ -2,15 +2,17 @@
 the shared provider budget, the body cap, the ApiCall row), and what its answer becomes: an
 Entry to cache, or a ProxyError in the one error shape.
 
-Sent once, without the transport's retries: a person is waiting, a stale copy or "try later"
-serves them better than a minute of backoff, and the single-flight lock is sized for one
-request (conf.lock_seconds).
+Sent once, without the transport's retries, and without sitting out the shared provider
+budget for more than conf.BUDGET_MAX_WAIT_SECONDS: a person is waiting, a stale copy or "try
+later" (503 upstream_rate_limited with Retry-After) serves them better than a minute of
+backoff, and the single-flight lock is sized for one such fetch (conf.lock_seconds).
 """
 
 from __future__ import annotations
 
 import json
 from typing import Any
+from urllib.parse import quote, quote_plus
 
 import requests
 
@@ -48,6 +50,7 @@ MAX_HEADER_VALUE = 200
 
 # Messages callers see; tests import them. They name the provider, never its answer's text.
 RECONNECT = "{name} refused the stored credential; reconnect it to continue."
+FORBIDDEN = "{name} refused this request (HTTP 403): the credential does not reach it."
 NOT_ACTIVE = "This connection needs reconnecting before its data can be read."
 UPSTREAM_DOWN = "{name} is not answering properly right now; try again later."
 UPSTREAM_LIMITED = "{name} is limiting requests right now; try again later."
@@ -57,6 +60,28 @@ UPSTREAM_NOT_FOUND = "{name} has no such resource (HTTP 404)."
 UPSTREAM_REJECTED = "{name} did not accept the request (HTTP {status}); check the parameters."
 
 
+# Shorter values (a PIN-like password) would match ordinary text; they are not checked.
+MIN_SECRET_LENGTH = 8
+
+
+def sent_forms(value: str) -> set[str]:
+    """``value`` and the forms a request carries it in: percent-encoded in a path (a bot token)
+    or a query (a key parameter, encoded by ``requests`` with "+" for spaces)."""
+    return {value, quote(value), quote(value, safe=""), quote_plus(value)}
+
+
+def header_forms(headers: dict[str, str]) -> set[str]:
+    """Every auth header value as sent, and its credential without the scheme: "Basic <base64
+    of user:password>" -> the base64, "Bearer <token>" -> the token."""
+    forms = set()
+    for value in headers.values():
+        forms.add(value)
+        scheme, _, credential = value.partition(" ")
+        if credential and scheme.isalpha():
+            forms.add(credential.strip())
+    return forms
+
+
 class ProxyClient(ApiClient):
     """An ApiClient whose 4xx answers come back to the proxy instead of raising: the proxy
     tells a provider's 404 from a bad answer. Refusals, rate limits and 5xx keep their
@@ -64,23 +89,57 @@ class ProxyClient(ApiClient):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.tokens_used: set[str] = set()  # a refreshed token too: none may be passed on
+        # Every credential form sent, a refreshed token's too: none may be passed on.
+        self.sent_secrets: set[str] = set()
+        self.refused_status: int | None = None  # the status of a refusal, for _refusal
 
     def _known_secrets(self, access_token: str) -> tuple[str, ...]:
-        if access_token:
-            self.tokens_used.add(access_token)
-        return super()._known_secrets(access_token)
+        # Called once per attempt with the token that attempt sends: what the auth strategy
+        # puts in the headers is derived here the same way ApiClient.request derives it.
+        raw = [v for v in (access_token, *self.secrets.values()) if v]
+        sent = header_forms(self.auth.headers(access_token=access_token,
+                                              secrets=self._auth_values))
+        for value in raw:
+            sent |= sent_forms(value)
+        self.sent_secrets |= {s for s in sent if len(s) >= MIN_SECRET_LENGTH}
+        return tuple(dict.fromkeys([*super()._known_secrets(access_token),
+                                    *sorted(self.sent_secrets)]))
 
     def classify(self, response: requests.Response) -> Classification:
         verdict = super().classify(response)
         if verdict.verdict in (Verdict.BAD_DATA, Verdict.CURSOR_REJECTED):
             return OK
+        if verdict.verdict in (Verdict.REFRESH_THEN_RETRY, Verdict.RECONNECT):
+            self.refused_status = response.status_code
         return verdict
 
 
-def reconnect_error(provider: Provider, message: str = "") -> ProxyError:
+def reconnect_error(provider: Provider, message: str = "", *, reauth: bool = False) -> ProxyError:
     return ProxyError(502, "reconnect_required", message or RECONNECT.format(name=provider.name),
-                      outcome="reconnect")
+                      outcome="reconnect", reauth=reauth)
+
+
+def _refusal(client: ProxyClient, exc: ReauthRequired) -> ProxyError:
+    """A refusal ApiClient raised (after its one refresh attempt), as the credential's or as
+    this request's only. The rule:
+
+    - a 401 (or any refusal but a 403, as a provider's hook classifies it) refuses the
+      credential: the connection is flagged for reconnecting, as a sync flags it;
+    - a 403 refuses this request only when the provider said why (CredentialRefused: a
+      permission the key lacks, which the person fixes at the provider) or when it comes from
+      a custom API, whose person-chosen paths may each have their own access rules;
+    - any other 403 (ReauthRequired, the default reading of a declared endpoint's 403) refuses
+      the credential.
+    """
+    provider = client.provider
+    per_request = client.refused_status == 403 and (
+        isinstance(exc, CredentialRefused) or bool(provider.proxy and provider.proxy.any_path))
+    if per_request:
+        message = exc.message if isinstance(exc, CredentialRefused) else ""
+        return ProxyError(502, "upstream_forbidden",
+                          message or FORBIDDEN.format(name=provider.name))
+    return reconnect_error(provider, exc.message if isinstance(exc, CredentialRefused) else "",
+                           reauth=True)
 
 
 def _retry_after(seconds: float | None) -> int | None:
@@ -97,10 +156,8 @@ def _send(client: ProxyClient, target: Target, body: Any) -> requests.Response:
         params = [*target.params, *provider.proxy_params(client.connection).items()]
         return client.request(target.method, url, params=params, retry=False,
                               idempotent=True, **extra)
-    except CredentialRefused as exc:  # the provider said why (a permission a key lacks)
-        raise reconnect_error(provider, exc.message) from None
-    except ReauthRequired:
-        raise reconnect_error(provider) from None
+    except ReauthRequired as exc:  # CredentialRefused too: the provider said why
+        raise _refusal(client, exc) from None
     except RateLimited as exc:
         raise ProxyError(503, "upstream_rate_limited",
                          UPSTREAM_LIMITED.format(name=provider.name), outcome="retry",
@@ -182,8 +239,9 @@ def _passed_headers(response: requests.Response, secrets: list[str]) -> dict[str
 
 
 def _holds_secret(body: bytes, payload: Any, secrets: list[str]) -> bool:
-    """Whether the answer repeats a stored secret (an API that echoes request headers):
-    in its raw bytes or in the decoded text (JSON may escape a "/" of a key)."""
+    """Whether the answer repeats a secret in any form it was sent (an API that echoes
+    request headers or its URL): in its raw bytes or in the decoded text (JSON may escape a
+    "/" of a key or of a base64 pair)."""
     if not secrets:
         return False
     decoded = json.dumps(payload, ensure_ascii=False) if payload is not None else ""
@@ -199,8 +257,8 @@ def credential_secrets(connection: Connection) -> tuple[dict[str, str], list[str
     every = [*values.values()]
     if credential is not None:
         every += [credential.access_token, credential.refresh_token]
-    # Short values (a PIN-like password) would match ordinary text; they are not checked.
-    return values, [s for s in every if s and len(s) >= 8]
+    forms = {form for s in every if s for form in sent_forms(s)}
+    return values, sorted(s for s in forms if len(s) >= MIN_SECRET_LENGTH)
 
 
 def fetch(*, connection: Connection, provider: Provider, target: Target, caller_id: int,
@@ -210,14 +268,15 @@ def fetch(*, connection: Connection, provider: Provider, target: Target, caller_
         raise reconnect_error(provider, NOT_ACTIVE)
     try:
         secrets, known = credential_secrets(connection)
-    except ReauthRequired as exc:
-        raise reconnect_error(provider, exc.message) from None
+    except ReauthRequired as exc:  # unreadable: the credential is gone for every request
+        raise reconnect_error(provider, exc.message, reauth=True) from None
     client = ProxyClient(provider, connection=connection, secrets=secrets,
-                         audit={"caller_id": caller_id, "cache_outcome": outcome})
+                         audit={"caller_id": caller_id, "cache_outcome": outcome},
+                         budget_max_wait=conf.BUDGET_MAX_WAIT_SECONDS)
     try:
         response = _send(client, target, body)
     finally:
-        known += [t for t in client.tokens_used if len(t) >= 8]
+        known += sorted(client.sent_secrets)
         client.close()
     _check_status(provider, response.status_code)
     payload, content_type = _decode(provider, target, response)

@@ -2,6 +2,7 @@
 
 import pytest
 import requests
+from responses import matchers
 
 from integrations.models import ApiCall
 from tests.integrations.proxy.conftest import fresh_proxy_cache  # noqa: F401  # autouse
@@ -42,7 +43,9 @@ def test_a_miss_then_a_hit_with_its_age(api, stripe, mocked_responses, fake_cloc
     assert first.json() == second.json() == CHARGES
     assert (first["X-Cache"], first["Age"]) == ("MISS", "0")
     assert (second["X-Cache"], second["Age"]) == ("HIT", "12")
-    assert second["Cache-Control"] == "private, max-age=48"
+    # RFC 9111 4.2: a client's freshness left is max-age less Age, so max-age is the whole
+    # TTL (the Age header already says how much of it has gone): 60 - 12 = 48 s left.
+    assert first["Cache-Control"] == second["Cache-Control"] == "private, max-age=60"
     assert second["Content-Type"] == "application/json"
     assert second["ETag"] == '"e1"' and "Set-Cookie" not in second
     assert upstream_call.call_count == 1
@@ -139,6 +142,20 @@ def test_a_custom_api_path_stays_under_its_base(api, user, mocked_responses):
     escaped = api.get(url(connection, "stations/../../admin"))
     assert escaped.status_code == 400
     assert mocked_responses.calls[0].request.url == CUSTOM_BASE + "stations/st-1"
+    assert len(mocked_responses.calls) == 1
+
+
+@pytest.mark.parametrize("value", ["csv", "json", "api"])
+def test_a_format_parameter_goes_to_the_api_not_to_drf(api, user, mocked_responses, value):
+    """DRF reads ?format= to choose its renderer (URL_FORMAT_OVERRIDE): here it is the
+    provider's parameter, passed on as it came, and the answer is still JSON."""
+    connection = custom_connection(user)
+    mocked_responses.get(CUSTOM_BASE + "export", json={"rows": 2},
+                         match=[matchers.query_param_matcher({"format": value})])
+    response = api.get(url(connection, "export"), {"format": value})
+    assert response.status_code == 200
+    assert response["Content-Type"] == "application/json"
+    assert response.json() == {"rows": 2}
     assert len(mocked_responses.calls) == 1
 
 

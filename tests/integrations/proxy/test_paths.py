@@ -109,3 +109,23 @@ def test_a_custom_apis_parameters_are_free_but_bounded():
     assert error(CUSTOM, "/x", params=[("bad name", "1")]).status == 400
     assert error(CUSTOM, "/x", params=[("q", "a\r\nX-Injected: 1")]).status == 400
     assert error(CUSTOM, "/x", params=[(f"p{n}", "1") for n in range(31)]).status == 400
+
+
+# A ";" starts path parameters for some servers (Tomcat, Jetty, Spring): "..;" is ".." to them,
+# so "/a/..;/admin" climbs out of the base while it looks like a plain segment here.
+@pytest.mark.parametrize("path", [
+    "/stations/..;/admin", "/..;/admin", "/stations/..;x=1/admin", "/.;/stations",
+    "/.;x/stations", "/stations/;/x", "/stations/;jsessionid=1", "/a/..;",
+])
+@pytest.mark.parametrize("spec", [STRIPE, GITHUB, CUSTOM])
+def test_dot_segments_behind_a_semicolon_are_refused(spec, path):
+    refused = error(spec, path)
+    assert (refused.status, refused.code) == (400, "bad_path")
+
+
+@pytest.mark.parametrize("path", ["/stations;v=2", "/items/st-1;x", "/a;b/c"])
+def test_a_custom_api_path_has_no_semicolon(path):
+    """A custom API reaches any path: a matrix parameter may mean anything to its server
+    (a path rewrite, a session), and no documented API needs one through the proxy."""
+    refused = error(CUSTOM, path)
+    assert (refused.status, refused.code) == (400, "bad_path")
