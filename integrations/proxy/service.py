@@ -76,8 +76,8 @@ def _provider(connection: Connection) -> tuple[Provider, ProxySpec]:
     return provider, provider.proxy
 
 
-CONSENT_REQUIRED = ("You have not allowed {name}'s data for {purpose}: allow it on the Consent "
-                    "page to read it here.")
+CONSENT_REQUIRED = ("You have not allowed {purpose} to use data from {name}: allow it on the "
+                    "Consent page to read it here.")
 
 
 def _scope(connection: Connection) -> str:
