@@ -48,6 +48,8 @@ user = get_user_model().objects.create_user(username="bench", email="bench@examp
 connection = Connection.objects.create(user=user, provider="stripe",
                                        external_account_id="test_bench", account_label="bench")
 Credential.objects.create(connection=connection, secret=json.dumps({"token": ARGS["key"]}))
+from consent.services import consent_set
+consent_set(user=user, purpose="dashboard", granted=True)  # the proxy reads nothing without it
 _, token = api_token_create(user=user, name="bench")
 print(json.dumps({"connection": connection.pk, "token": token}))
 """
@@ -116,11 +118,11 @@ def _upstream_misses(database_url: str, connection_id: int) -> int:
         database_url=database_url, connection=connection_id).strip().splitlines()[-1])
 
 
-def _single_flight(database_url: str, server, connection_id: int) -> dict:
+def _single_flight(database_url: str, server, connection_id: int, server_env: dict) -> dict:
     from integrations.sandbox.liveserver import PROJECT_DIR, _env
 
     before = _upstream_misses(database_url, connection_id)
-    env = _env(database_url, {**SERVER_ENV, "THINKALIKE_SANDBOX_URL": server.sandbox_url})
+    env = _env(database_url, {**server_env, "THINKALIKE_SANDBOX_URL": server.sandbox_url})
     start = time.time() + 4.0  # every worker is up and waiting by then
     shares = [FLIGHT_THREADS // FLIGHT_PROCESSES + (n < FLIGHT_THREADS % FLIGHT_PROCESSES)
               for n in range(FLIGHT_PROCESSES)]
@@ -146,14 +148,31 @@ def _single_flight(database_url: str, server, connection_id: int) -> dict:
     }
 
 
-def run() -> dict:
+def _redis_reachable(url: str) -> bool:
+    import redis
+
+    try:
+        redis.Redis.from_url(url, socket_connect_timeout=1).ping()
+    except redis.RedisError:
+        return False
+    return True
+
+
+def _run_backend(redis_url: str) -> dict:
+    """Hit, direct, miss and single flight with the cache (and rate state) in the database,
+    or in Redis when ``redis_url`` is given (its database is emptied before and after)."""
     from integrations.sandbox.liveserver import SandboxServer, _shell, migrated_sqlite_url
 
+    server_env = {**SERVER_ENV, "REDIS_URL": redis_url}
+    if redis_url:
+        import redis
+
+        redis.Redis.from_url(redis_url).flushdb()
     with tempfile.TemporaryDirectory(prefix="thinkalike-bench-proxy-") as tmp:
         database_url = migrated_sqlite_url(tmp)
         made = json.loads(_shell(CREATE, database_url=database_url, key=KEY)
                           .strip().splitlines()[-1])
-        with SandboxServer(database_url, extra_env=SERVER_ENV) as server:
+        with SandboxServer(database_url, extra_env=server_env) as server:
             proxy_url = f"{server.url}/api/v1/connections/{made['connection']}/proxy/v1/charges"
             direct_url = f"{server.sandbox_url}/stand-ins/stripe/charges"
             ours = {"Authorization": f"Bearer {made['token']}"}
@@ -167,9 +186,11 @@ def run() -> dict:
                 direct = _timed(session, direct_url, DIRECT_REQUESTS, headers=theirs)
                 miss = _timed(session, proxy_url, MISS_REQUESTS, headers=ours, expect="MISS",
                               params=lambda n: {"created[gte]": str(1000 + n)})
-            flight = _single_flight(database_url, server, made["connection"])
+            flight = _single_flight(database_url, server, made["connection"], server_env)
+    if redis_url:
+        redis.Redis.from_url(redis_url).flushdb()
     return {
-        "backend": "database cache (SQLite)",
+        "backend": "Redis" if redis_url else "database cache (SQLite)",
         "hit": hit, "direct": direct, "miss": miss,
         "hit_vs_direct_p50": round(hit["p50_ms"] / direct["p50_ms"], 2),
         "miss_vs_direct_p50": round(miss["p50_ms"] / direct["p50_ms"], 2),
@@ -177,8 +198,20 @@ def run() -> dict:
     }
 
 
-def table(result: dict) -> str:
-    rows = ["| proxy (loopback, sequential) | p50 ms | p99 ms | requests/s |", "|---|---|---|---|"]
+def run() -> dict:
+    """Both cache backends in one run, when Redis answers (BENCH_PROXY_REDIS_URL, by default
+    database 9 of the local server): the API's throttle and the proxy's cache, lock and rate
+    state live wherever the cache is."""
+    results = {"database": _run_backend("")}
+    redis_url = os.environ.get("BENCH_PROXY_REDIS_URL", "redis://127.0.0.1:6379/9")
+    if redis_url and _redis_reachable(redis_url):
+        results["redis"] = _run_backend(redis_url)
+    return results
+
+
+def _table_one(result: dict) -> list[str]:
+    rows = [f"| proxy, {result['backend']} (loopback, sequential) | p50 ms | p99 ms | "
+            "requests/s |", "|---|---|---|---|"]
     for name, label in (("hit", "cache HIT through the proxy"),
                         ("direct", "direct call to the Stripe stand-in"),
                         ("miss", "MISS through the proxy")):
@@ -196,7 +229,14 @@ def table(result: dict) -> str:
         f"| HIT p50 / direct p50 | {result['hit_vs_direct_p50']} |",
         f"| MISS p50 / direct p50 | {result['miss_vs_direct_p50']} |",
     ]
-    return "\n".join(rows)
+    return rows
+
+
+def table(results: dict) -> str:
+    rows: list[str] = []
+    for result in results.values():
+        rows += [*_table_one(result), ""]
+    return "\n".join(rows).rstrip()
 
 
 if __name__ == "__main__":
