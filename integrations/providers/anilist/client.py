@@ -27,7 +27,7 @@ query ($userId: Int, $type: MediaType, $page: Int, $perPage: Int) {
     pageInfo { hasNextPage currentPage }
     mediaList(userId: $userId, type: $type) {
       id mediaId status score(format: POINT_100) progress updatedAt
-      media { id title { romaji english } genres tags { name rank isMediaSpoiler } }
+      media { id idMal title { romaji english native } genres tags { name rank isMediaSpoiler } }
     }
   }
 }

@@ -11,6 +11,7 @@ from integrations.providers.interests import signal, signals
 MIN_TAG_RANK = 60
 MAX_GENRES = 10
 MAX_TAGS = 10
+MAX_TITLE = 500
 NO_TITLE = "a list entry's media has no title"
 
 
@@ -19,6 +20,19 @@ def _number(value: Any) -> int | None:
     if isinstance(value, bool) or not isinstance(value, int | float) or value != value:
         return None
     return round(value) if abs(value) < 2**53 else None
+
+
+def _positive(value: Any) -> int | None:
+    number = _number(value)
+    return number if number is not None and number > 0 else None
+
+
+def _titles(media: Mapping[str, Any]) -> dict[str, str]:
+    """Every name AniList gives, bounded: the library matches and shows titles from these."""
+    title = media.get("title")
+    names = title if isinstance(title, Mapping) else {}
+    return {key: value.strip()[:MAX_TITLE] for key in ("english", "romaji", "native")
+            if isinstance(value := names.get(key), str) and value.strip()}
 
 
 def _title(media: Mapping[str, Any]) -> str:
@@ -59,6 +73,10 @@ def map_list_entry(record: Mapping[str, Any], segment: Mapping[str, str]) -> Map
             "progress": _number(record.get("progress")),
             "score": _number(record.get("score")),  # 0-100; 0 is "not scored"
             "updated_at": _number(record.get("updatedAt")),  # Unix seconds
+            # The MyAnimeList id of the media: how the library knows it is the same title on
+            # MyAnimeList and Kitsu. Null where AniList has none (or says something else).
+            "mal_id": _positive(media.get("idMal")),
+            "titles": _titles(media),
             "genres": string_list(media, "genres")[:MAX_GENRES],
             "tags": _tags(media),
         },

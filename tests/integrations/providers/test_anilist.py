@@ -59,11 +59,29 @@ def test_an_entry_is_keyed_by_media_id_and_keeps_no_spoiler_or_minor_tag():
     item = mapping.map_list_entry(entries("anime_list")[0], {})
     assert item == MappedItem("21", "ONE PIECE", {
         "entry_id": 1111, "status": "CURRENT", "progress": 1100, "score": 85,
-        "updated_at": 1714550400,
+        "updated_at": 1714550400, "mal_id": 21,
+        "titles": {"english": "ONE PIECE", "romaji": "ONE PIECE"},
         "genres": ["Action", "Adventure", "Comedy", "Drama", "Fantasy"],
         # "Time Skip" is a spoiler, "Shounen" ranks 55: neither is stored.
         "tags": [{"name": "Pirates", "rank": 94}, {"name": "Ensemble Cast", "rank": 86}],
     })
+
+
+@pytest.mark.parametrize(("id_mal", "expected"), [
+    (None, None), (0, None), (-5, None), ("21", None), (True, None), (2**60, None), (813, 813),
+])
+def test_the_myanimelist_id_is_a_positive_number_or_nothing(id_mal, expected):
+    record = entries("anime_list")[0]
+    record = {**record, "media": {**record["media"], "idMal": id_mal}}
+    assert mapping.map_list_entry(record, {}).attrs["mal_id"] == expected
+
+
+def test_titles_are_bounded_and_skip_empty_names():
+    record = entries("anime_list")[0]
+    record = {**record, "media": {**record["media"], "title": {
+        "romaji": "x" * 5000, "english": "  ", "native": 7}}}
+    titles = mapping.map_list_entry(record, {}).attrs["titles"]
+    assert titles == {"romaji": "x" * mapping.MAX_TITLE}
 
 
 def test_the_romaji_title_stands_in_when_there_is_no_english_one():
