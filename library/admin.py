@@ -59,7 +59,7 @@ class LibraryConflictAdmin(ReadOnlyAdmin):
 class LibraryPushAdmin(ReadOnlyAdmin):
     list_display = ["entry", "connection", "state", "created_at", "sent_at"]
     list_filter = ["state", "connection__provider"]
-    list_select_related = ["entry__title", "connection"]
+    list_select_related = ["entry__title", "connection__user"]
     search_fields = ["entry__user__email"]
     fields = ["entry", "connection", "values", "state", "action_run", "error", "created_at",
               "updated_at", "sent_at"]
