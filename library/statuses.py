@@ -71,7 +71,7 @@ def status_from_service(service: str, value: object, *, kind: str,
     """The library status of a service's status (and its repeating flag)."""
     table = _table(service, kind)
     found = next((ours for ours, theirs in table.items() if theirs == value), None)
-    if found is None or not isinstance(value, str):
+    if found is None:
         raise ProviderDataError(UNKNOWN_STATUS.format(
             service=service, kind=kind, value=repr(value)[:40]))
     if service != ANILIST and repeating is True and found in FLAG_MEANS_REPEATING:

@@ -96,6 +96,7 @@ def test_zero_is_unrated_on_anilist_and_myanimelist(scale):
         (ANILIST["POINT_100"], 101),
         (ANILIST["POINT_100"], "85"),
         (ANILIST["POINT_100"], True),
+        (MYANIMELIST, False),  # not a number, though False == 0
         (ANILIST["POINT_100"], float("nan")),
         (ANILIST["POINT_100"], float("inf")),
         (ANILIST["POINT_100"], [85]),
