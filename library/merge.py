@@ -13,6 +13,11 @@ Per field:
 A removal is a change too. When either side removed the entry, the entry is merged as one
 value (field ``entry``: the fields, or ``REMOVED``), so a removal on one side and an edit on
 the other is one conflict, never a removal of some fields. Pure functions: no database.
+
+Compare in the service's terms: the base is what the service last held (its own score, its
+status and repeating flag), and ours is converted to those terms first. A score 87 here is 9 on
+MyAnimeList; compared as 87 against 90 read back, it would look changed on both sides at every
+sync and drift. Converted, only a real edit counts.
 """
 
 from collections.abc import Mapping

@@ -18,8 +18,9 @@ class ExternalItem(models.Model):
     first_seen_at = models.DateTimeField(_("first seen"), auto_now_add=True)
     last_seen_at = models.DateTimeField(_("last changed"), auto_now=True)
     deleted_at = models.DateTimeField(_("deleted at"), null=True, blank=True)
-    # Two-way sync (library/merge.py): the library entry this record is, and what was last
-    # synced ({field: value}, plus the remote version / updated_at) as the merge's base.
+    # Two-way sync (library/merge.py): the library entry this record is, and the merge's base:
+    # what was last synced, {field: value} in the service's own terms (MAL score 9, not 87),
+    # plus when ("at") and the remote version ("updated_at").
     library_entry = models.ForeignKey(
         "library.LibraryEntry", on_delete=models.SET_NULL, null=True, blank=True,
         related_name="external_items", verbose_name=_("library entry"),

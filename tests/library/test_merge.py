@@ -17,6 +17,7 @@ from library.merge import (
     merge_entry,
     merge_field,
 )
+from library.scores import MYANIMELIST
 
 SYNCED_AT = datetime(2026, 11, 1, tzinfo=UTC)
 EARLY, LATE = SYNCED_AT + timedelta(hours=1), SYNCED_AT + timedelta(hours=2)
@@ -159,3 +160,15 @@ def test_a_conflict_exactly_when_both_changed_differently(synced, local, remote)
     assert (outcome.conflict is not None) == both
     assert outcome.value in (local.value, remote.value)
     assert not (outcome.push and outcome.apply)
+
+
+def test_compared_in_the_service_terms_a_score_the_scale_cannot_hold_does_not_drift():
+    """87 here was pushed to MyAnimeList as 9: the next pull reads 9, and nothing changed."""
+    ours = Side(MYANIMELIST.from_internal(87), EARLY)
+    outcome = merge_field(field="score", synced=9, synced_at=SYNCED_AT, local=ours,
+                          remote=Side(9, None))
+    in_library_terms = merge_field(field="score", synced=87, synced_at=SYNCED_AT,
+                                   local=Side(87, EARLY), remote=Side(MYANIMELIST.to_internal(9)))
+
+    assert outcome == Outcome("score", 9, push=False, apply=False)
+    assert in_library_terms.apply  # the drift the rule avoids: 87 would become 90 here
