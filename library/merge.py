@@ -16,8 +16,8 @@ the other is one conflict, never a removal of some fields. Pure functions: no da
 
 Compare in the service's terms: the base is what the service last held (its own score, its
 status and repeating flag), and ours is converted to those terms first. A score 87 here is 9 on
-MyAnimeList; compared as 87 against 90 read back, it would look changed on both sides at every
-sync and drift. Converted, only a real edit counts.
+MyAnimeList; compared as 87 against the 90 read back, the service would look changed and 87
+would become 90 here, with no edit anywhere. Converted, only a real edit counts.
 """
 
 from collections.abc import Mapping

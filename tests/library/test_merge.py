@@ -8,6 +8,7 @@ from hypothesis import strategies as st
 
 from library.merge import (
     ENTRY,
+    FIELDS,
     LOCAL,
     REMOTE,
     REMOVED,
@@ -17,6 +18,7 @@ from library.merge import (
     merge_entry,
     merge_field,
 )
+from library.models import LibraryConflict
 from library.scores import MYANIMELIST
 
 SYNCED_AT = datetime(2026, 11, 1, tzinfo=UTC)
@@ -172,3 +174,8 @@ def test_compared_in_the_service_terms_a_score_the_scale_cannot_hold_does_not_dr
 
     assert outcome == Outcome("score", 9, push=False, apply=False)
     assert in_library_terms.apply  # the drift the rule avoids: 87 would become 90 here
+
+
+def test_the_conflict_model_records_every_outcome_of_the_merge():
+    assert set(LibraryConflict.Field.values) == {*FIELDS, ENTRY}
+    assert set(LibraryConflict.Winner.values) == {LOCAL, REMOTE}
