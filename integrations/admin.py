@@ -382,7 +382,7 @@ class ExternalItemAdmin(ReadOnlyAdmin):
     list_select_related = ["connection__user"]
     search_fields = ["title", "external_id"]
     fields = ["connection", "kind", "external_id", "title", "attrs_pretty", "content_hash",
-              "first_seen_at", "last_seen_at", "deleted_at"]
+              "first_seen_at", "last_seen_at", "deleted_at", "library_entry", "synced"]
     readonly_fields = ["attrs_pretty"]
 
     @admin.display(description="attributes")

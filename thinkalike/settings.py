@@ -53,6 +53,7 @@ INSTALLED_APPS = [
     "integrations.sandbox.apps.SandboxConfig",
     "consent.apps.ConsentConfig",
     "dashboard.apps.DashboardConfig",
+    "library.apps.LibraryConfig",
 ]
 
 MIDDLEWARE = [

@@ -18,6 +18,14 @@ class ExternalItem(models.Model):
     first_seen_at = models.DateTimeField(_("first seen"), auto_now_add=True)
     last_seen_at = models.DateTimeField(_("last changed"), auto_now=True)
     deleted_at = models.DateTimeField(_("deleted at"), null=True, blank=True)
+    # Two-way sync (library/merge.py): the library entry this record is, and the merge's base:
+    # what was last synced, {field: value} in the service's own terms (MAL score 9, not 87),
+    # plus when ("at") and the remote version ("updated_at").
+    library_entry = models.ForeignKey(
+        "library.LibraryEntry", on_delete=models.SET_NULL, null=True, blank=True,
+        related_name="external_items", verbose_name=_("library entry"),
+    )
+    synced = models.JSONField(_("last synced values"), default=dict, blank=True)
 
     class Meta:
         verbose_name = _("imported item")
@@ -27,6 +35,12 @@ class ExternalItem(models.Model):
             models.UniqueConstraint(
                 fields=["connection", "kind", "external_id"],
                 name="integrations_externalitem_unique_external_id",
+            ),
+            # One record per library entry and connection: a push has one place to go.
+            models.UniqueConstraint(
+                fields=["connection", "library_entry"],
+                condition=models.Q(library_entry__isnull=False),
+                name="integrations_externalitem_unique_library_entry",
             ),
         ]
 
