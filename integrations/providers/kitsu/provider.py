@@ -46,8 +46,8 @@ class KitsuProvider(Provider):
     # No published limit (UNCONFIRMED): a polite one.
     rate_limit = (60, 60.0)
     revoke_help = (
-        "Kitsu documents no revocation API: change your Kitsu password to end the access "
-        "given here. Tokens last about 30 days and are renewed with the refresh token."
+        "Kitsu documents no revocation API: disconnecting deletes the tokens kept here, and "
+        "Kitsu lets them expire (about 30 days)."
     )
     streams = (ANIME_LIST, MANGA_LIST)
     actions = (actions.UPDATE_ENTRY,)
