@@ -43,7 +43,10 @@ def library_params(kind: str) -> dict[str, str]:
         # categories are Kitsu's taste signal (the older genres are deprecated); mappings
         # carry the MyAnimeList id that merges entries across services.
         "include": f"{kind},{kind}.categories,{kind}.mappings",
-        "sort": "-updatedAt",
+        # A stable order for offset paging: sorted by updatedAt, an entry changed during a
+        # pass moves to the front and shifts another past the pages already read, which a
+        # full pass would then take as removed.
+        "sort": "id",
     }
 
 

@@ -23,8 +23,8 @@ ANIME_LIST = Stream(
     paginator=client.IncludedPaginator(relation="anime"),
     map_record=mapping.entry_mapper("anime"),
     interests=mapping.list_interests("anime"),
-    # Full passes only for now: sort=-updatedAt would allow an early stop, but a full pass is
-    # what notices entries removed from the library.
+    # Full passes only: a full pass is what notices entries removed from the library (and
+    # paging in updatedAt order would be unstable, see client.library_params).
     incremental=False,
 )
 MANGA_LIST = replace(ANIME_LIST, name="manga_list", label="Manga list", kind="manga",

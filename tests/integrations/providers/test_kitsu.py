@@ -332,6 +332,11 @@ def test_a_full_sync_follows_links_next_for_the_connections_user(person, mocked_
     run = sync(connection)
     assert run.status == SyncRun.Status.SUCCEEDED, run.error_message
     assert [p.call_count for p in pages] == [1, 1, 1]
+    # Spelled out once: the user from the connection, the kind, the media with its categories
+    # and mappings, a stable order for offset paging.
+    assert mocked_responses.calls[2].request.url == (
+        ENTRIES + "?filter%5BuserId%5D=42&filter%5Bkind%5D=manga"
+        "&include=manga%2Cmanga.categories%2Cmanga.mappings&sort=id&page%5Blimit%5D=100")
     for call in mocked_responses.calls:
         assert call.request.headers["Authorization"] == f"Bearer {TOKEN}"
         assert call.request.headers["Accept"] == JSON_API
