@@ -78,6 +78,7 @@ class Stream:
     map_record: Callable[[Mapping[str, Any], Mapping[str, str]], MappedItem]
     # interests(attrs) -> signals, from the stored attrs of one item (pure).
     interests: Callable[[Mapping[str, Any]], Iterable[InterestSignal]] = no_interests
+    # String values may hold {placeholders} too (a JSON:API filter[userId]).
     params: Mapping[str, Any] = field(default_factory=dict)
     # The first request's method, headers and body (a GraphQL query is a POST with a JSON body);
     # ``json`` may be a function of the context (connection and segment values) for variables.
@@ -128,8 +129,10 @@ class Stream:
         """The stream's first request before paging, with {placeholders} filled from
         ``context`` (the connection's values and the segment's)."""
         body = self.json(context) if callable(self.json) else self.json
+        params = {k: v.format(**context) if isinstance(v, str) else v
+                  for k, v in self.params.items()}
         return ApiRequest(url=self.path.format(**context), method=self.method,
-                          params=dict(self.params), json=body, headers=dict(self.headers))
+                          params=params, json=body, headers=dict(self.headers))
 
     def fetch_page(self, client: ApiClient, request: ApiRequest, *, etag: str = "") -> ApiResponse:
         if self.fetch is not None:

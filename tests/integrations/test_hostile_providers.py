@@ -27,7 +27,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import timedelta
 from email.utils import format_datetime
-from urllib.parse import urlsplit
+from urllib.parse import parse_qsl, urlsplit
 
 import pytest
 import requests
@@ -84,6 +84,7 @@ class World:
     api_calls: list[tuple[str, str]] = field(default_factory=list)  # (url, Authorization)
     foreign: list[str] = field(default_factory=list)
     pages: Counter = field(default_factory=Counter)
+    handed_out: dict = field(default_factory=dict)  # next URL -> the stream it was given to
 
     def __call__(self, request):
         if self.token_url and request.url.startswith(self.token_url):
@@ -101,13 +102,22 @@ class World:
         return answer
 
     def stream_for(self, request):
+        if request.url in self.handed_out:  # a next link this world gave a stream
+            return self.handed_out[request.url]
         path = urlsplit(request.url).path
+        found = []
         for stream in self.provider.streams:
             for segment in stream.segments:
                 own = stream.first_request(
                     {**self.provider.connection_params(self.connection), **segment})
                 if path.endswith("/" + own.url) and same_variables(request, own):
-                    return stream
+                    found.append((stream, own))
+        # Streams on one path (JSON:API filters) differ by their query parameters.
+        for stream, own in found:
+            if same_params(request, own):
+                return stream
+        if found:
+            return found[0][0]
         raise AssertionError(f"no stream requests {request.url}")
 
     def origin(self) -> str:
@@ -125,8 +135,10 @@ class World:
         if isinstance(paginator, LinkHeaderPaginator):
             link = {"Link": f'<{next_url}>; rel="next"'} if next_url else {}
             return ok(payload, headers=link)
+        if isinstance(next_url, str):
+            self.handed_out[next_url] = stream
         if isinstance(paginator, NextUrlPaginator):
-            payload[paginator.next_key] = next_url
+            put(payload, paginator.next_key, next_url)  # "links.next" is nested
         elif isinstance(paginator, GraphQLPageInfoPaginator):
             info = value_at(payload, "data." + paginator.page_info_path)
             info["hasNextPage"] = True  # a source that never says "done"
@@ -151,6 +163,12 @@ def same_variables(request, own) -> bool:
         return True
     sent = json.loads(request.body or b"{}").get("variables") or {}
     return all(sent.get(key) == value for key, value in wanted.items())
+
+
+def same_params(request, own) -> bool:
+    """``request`` has ``own``'s query parameters."""
+    sent = dict(parse_qsl(urlsplit(request.url).query))
+    return all(sent.get(key) == str(value) for key, value in own.params.items())
 
 
 def records_path(stream) -> str:
