@@ -194,3 +194,15 @@ def test_a_refused_refresh_asks_to_reconnect(person, mocked_responses):
     assert caught.value.message == REFUSED.format(provider="MyAnimeList", error="invalid_grant")
     connection.refresh_from_db()
     assert connection.status == Connection.Status.NEEDS_REAUTH
+
+
+def test_an_exchange_without_a_verifier_is_never_sent(mocked_responses):
+    from allauth.socialaccount.providers.oauth2.client import OAuth2Error
+
+    from integrations.providers.myanimelist.allauth.views import VerifierTokenClient
+
+    token_client = VerifierTokenClient(None, CLIENT_ID, CLIENT_SECRET, "POST", mal.TOKEN_URL,
+                                       "http://testserver/callback/")
+    with pytest.raises(OAuth2Error):
+        token_client.get_access_token("the-code", pkce_code_verifier=None)
+    assert len(mocked_responses.calls) == 0  # MAL would refuse it; the code stays unused
