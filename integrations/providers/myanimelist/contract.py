@@ -29,7 +29,7 @@ CONTRACT = Contract(
         # An expired access token: MAL issues refresh tokens, so refresh once first.
         ErrorCase(401, Verdict.REFRESH_THEN_RETRY, fixture(__file__, "invalid_token")),
         ErrorCase(403, Verdict.RATE_LIMITED, fixture(__file__, "forbidden")),
-        ErrorCase(403, Verdict.RATE_LIMITED),  # the CDN's HTML ban page: no JSON at all
+        ErrorCase(403, Verdict.RATE_LIMITED),  # an HTML ban page: no JSON at all
         ErrorCase(429, Verdict.RATE_LIMITED, {"error": "too_many_requests"}),
         ErrorCase(400, Verdict.BAD_DATA, fixture(__file__, "bad_request")),
         ErrorCase(404, Verdict.BAD_DATA, {"error": "not_found", "message": ""}),

@@ -2,10 +2,11 @@
 
 - 401 ``{"error": "invalid_token"}``: the access token expired or was revoked. MAL issues
   refresh tokens, so the default holds: refresh once, then ask the person to reconnect.
-- 403 is MAL's answer to too many requests ("DoS detected"; an IP ban from its CDN answers an
-  HTML 403 too), never about the credential, which is a 401: wait, never "reconnect" every MAL
-  connection at once. MAL publishes no rate-limit headers, so the wait is ours.
-- 429 (not documented, seen from the site) is read the same way, Retry-After first.
+- 403 is MAL's answer to too many requests ("DoS detected etc." in its reference; its site
+  bans an address with an HTML 403 too), never about the credential, which is a 401: wait,
+  never "reconnect" every MAL connection at once. MAL publishes no rate-limit headers, so the
+  wait is ours unless the answer names one.
+- 429 is not in MAL's reference; should it come, it is read the same way, Retry-After first.
 """
 
 import requests
