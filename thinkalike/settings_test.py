@@ -17,6 +17,8 @@ os.environ.setdefault("GITHUB_CLIENT_ID", "Iv1.github-test-client")
 os.environ.setdefault("GITHUB_CLIENT_SECRET", "github-test-client-secret-0123456789")
 os.environ.setdefault("ANILIST_CLIENT_ID", "4242")
 os.environ.setdefault("ANILIST_CLIENT_SECRET", "anilist-test-client-secret-0123456789")
+os.environ.setdefault("MYANIMELIST_CLIENT_ID", "mal-test-client-id-0f1e2d3c4b5a")
+os.environ.setdefault("MYANIMELIST_CLIENT_SECRET", "mal-test-client-secret-0123456789")
 # In tests the sandbox is reached through an in-process bridge (tests/sandbox_bridge.py), never
 # through a socket, so its host is a name that cannot resolve.
 os.environ.setdefault("THINKALIKE_SANDBOX_URL", "http://sandbox.test/sandbox")

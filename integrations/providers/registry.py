@@ -14,6 +14,7 @@ CATALOG = (
     "integrations.providers.sendgrid.provider.SendGridProvider",
     "integrations.providers.plausible.provider.PlausibleProvider",
     "integrations.providers.anilist.provider.AniListProvider",
+    "integrations.providers.myanimelist.provider.MyAnimeListProvider",
     "integrations.providers.kitsu.provider.KitsuProvider",
     "integrations.providers.custom_api.provider.CustomApiProvider",
 )

@@ -476,8 +476,14 @@ def full_sync(connection) -> SyncRun:
     return sync_execute(run_id=run.pk)
 
 
+# Rows whose outcome is another for some provider: MyAnimeList's 403 means "too many
+# requests" ("DoS detected"), never a refused credential (that is its 401).
+OUTCOMES = {("myanimelist", "http_403"): "rate_limited"}
+
+
 @pytest.mark.parametrize(("provider", "row"), list(cases()))
 def test_hostile_response(provider, row, world_for, caplog):
+    row = dataclasses.replace(row, outcome=OUTCOMES.get((provider.slug, row.name), row.outcome))
     world = world_for(provider, row)
     connection = world.connection
     before = seed(connection, provider)
