@@ -11,10 +11,16 @@ from urllib.parse import urlsplit
 import pytest
 import requests
 import responses
+from hypothesis import settings as hypothesis_settings
 
 from integrations import txguard
 
 pytest_plugins = ["tests.sandbox_bridge", "tests.fake_clock"]
+
+# Property tests check values, never speed: on a busy machine an example that takes longer than
+# Hypothesis' default 200 ms deadline must not fail the suite.
+hypothesis_settings.register_profile("thinkalike", deadline=None)
+hypothesis_settings.load_profile("thinkalike")
 
 _real_connect = socket.socket.connect
 
