@@ -4,6 +4,8 @@ import logging
 from datetime import UTC, datetime
 
 import pytest
+from django.db import connection as db_connection
+from django.test.utils import CaptureQueriesContext
 
 from integrations.models import ExternalItem
 from library import linking
@@ -255,3 +257,19 @@ def test_skipped_items_do_not_hold_the_next_chunks_back(ada, monkeypatch):
 
     assert library_link_connection(connection=ada["myanimelist"]) == LinkResult(1, 1, 1)
     assert chunks == [["1", "2"], ["3", "4"]]
+
+
+def test_linking_to_known_entries_takes_as_many_queries_for_few_items_as_for_many(ada):
+    def queries(connection, media_ids):
+        for media in media_ids:
+            title = MediaTitle.objects.create(kind="anime", mal_id=media, anilist_id=media)
+            LibraryEntry.objects.create(user=connection.user, title=title)
+            item(connection, str(media), status="CURRENT", mal_id=media)
+        with CaptureQueriesContext(db_connection) as captured:
+            assert library_link_connection(connection=connection) == LinkResult(
+                0, 0, len(media_ids))
+        return len(captured)
+
+    few = queries(ada["anilist"], range(1, 3))
+    bo = make_connection(make_user("bo@example.com"), "anilist", external_id="bo")
+    assert queries(bo, range(10, 20)) == few
