@@ -42,7 +42,10 @@ class MediaTitle(models.Model):
 
     def __str__(self) -> str:
         names = self.titles if isinstance(self.titles, dict) else {}
-        for key in ("en", "en_jp", "romaji", "ja_jp"):
+        # English first, then the romanised name, then the original: the keys are those each
+        # service gives (Kitsu en/en_jp/ja_jp, AniList english/romaji/native, MyAnimeList
+        # en/title/ja).
+        for key in ("en", "english", "title", "en_jp", "romaji", "ja_jp", "native", "ja"):
             if isinstance(names.get(key), str) and names[key].strip():
                 return names[key].strip()
         return f"{self.get_kind_display()} #{self.pk}"

@@ -104,3 +104,14 @@ def test_deleting_an_entry_unlinks_its_items_and_drops_its_records():
     assert linked.synced["updated_at"] == 1714550400
     assert not LibraryConflict.objects.exists() and not LibraryPush.objects.exists()
     assert ActionRun.objects.filter(pk=run.pk).exists()
+
+
+@pytest.mark.parametrize(("titles", "shown"), [
+    ({"english": "Frieren", "romaji": "Sousou no Frieren", "native": "葬送のフリーレン"},
+     "Frieren"),
+    ({"title": "Sousou no Frieren", "en": "", "ja": "葬送のフリーレン"}, "Sousou no Frieren"),
+    ({"en_jp": "Sousou no Frieren", "ja_jp": "葬送のフリーレン"}, "Sousou no Frieren"),
+    ({"native": "葬送のフリーレン"}, "葬送のフリーレン"),
+])
+def test_a_title_is_shown_by_the_names_every_service_gives(db, titles, shown):
+    assert str(MediaTitle.objects.create(kind="anime", titles=titles)) == shown
