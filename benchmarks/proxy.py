@@ -22,8 +22,6 @@ from __future__ import annotations
 import json
 import os
 import statistics
-import subprocess
-import sys
 import tempfile
 import time
 
@@ -53,36 +51,6 @@ consent_set(user=user, purpose="dashboard", granted=True)  # the proxy reads not
 _, token = api_token_create(user=user, name="bench")
 print(json.dumps({"connection": connection.pk, "token": token}))
 """
-
-FLIGHT_WORKER = """
-import json, threading, time
-from django.db import connections
-from integrations.models import Connection
-from integrations.proxy.service import proxy_request
-connection = Connection.objects.select_related("user").get(pk=ARGS["connection"])
-outcomes, barrier = [], threading.Barrier(ARGS["threads"])
-
-def ask():
-    try:
-        barrier.wait()
-        while time.time() < ARGS["start"]:
-            time.sleep(0.001)
-        outcomes.append(proxy_request(
-            connection=connection, user=connection.user, method="GET", path="/v1/charges",
-            params=[("limit", "7"), ("created[gte]", "1")]).cache)
-    except Exception as exc:
-        outcomes.append(f"error {type(exc).__name__}")
-    finally:
-        connections.close_all()
-
-threads = [threading.Thread(target=ask) for _ in range(ARGS["threads"])]
-for thread in threads:
-    thread.start()
-for thread in threads:
-    thread.join()
-print(json.dumps(outcomes))
-"""
-
 
 def _timed(session: requests.Session, url: str, count: int, *, headers: dict,
            params=None, expect: str | None = None) -> dict:
@@ -119,26 +87,16 @@ def _upstream_misses(database_url: str, connection_id: int) -> int:
 
 
 def _single_flight(database_url: str, server, connection_id: int, server_env: dict) -> dict:
-    from integrations.sandbox.liveserver import PROJECT_DIR, _env
+    from integrations.sandbox.liveserver import proxy_flight
 
     before = _upstream_misses(database_url, connection_id)
-    env = _env(database_url, {**server_env, "THINKALIKE_SANDBOX_URL": server.sandbox_url})
-    start = time.time() + 4.0  # every worker is up and waiting by then
     shares = [FLIGHT_THREADS // FLIGHT_PROCESSES + (n < FLIGHT_THREADS % FLIGHT_PROCESSES)
               for n in range(FLIGHT_PROCESSES)]
-    workers = []
-    for threads in shares:
-        arguments = {"connection": connection_id, "threads": threads, "start": start}
-        code = f"import json\nARGS = {json.dumps(arguments)}\n{FLIGHT_WORKER}"
-        workers.append(subprocess.Popen(
-            [sys.executable, "manage.py", "shell", "-c", code], cwd=PROJECT_DIR, env=env,
-            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True))
-    outcomes = []
-    for worker in workers:
-        out, err = worker.communicate(timeout=180)
-        if worker.returncode:
-            raise RuntimeError(f"a single-flight worker failed:\n{err[-2000:]}")
-        outcomes += json.loads(out.strip().splitlines()[-1])
+    outcomes = proxy_flight(
+        database_url, connection_id, path="/v1/charges",
+        params=[("limit", "7"), ("created[gte]", "1")], threads=shares,
+        extra_env={**server_env, "THINKALIKE_SANDBOX_URL": server.sandbox_url},
+        lead_seconds=4.0, timeout=180)
     upstream = _upstream_misses(database_url, connection_id) - before
     return {
         "processes": FLIGHT_PROCESSES, "requests": len(outcomes),

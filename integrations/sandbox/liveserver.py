@@ -61,6 +61,62 @@ def _shell(code: str, *, database_url: str, **arguments) -> str:
                   database_url=database_url).stdout
 
 
+PROXY_FLIGHT_WORKER = """
+import threading
+from django.db import connections
+from integrations.models import Connection
+from integrations.proxy.service import proxy_request
+connection = Connection.objects.select_related("user").get(pk=ARGS["connection"])
+outcomes, barrier = [], threading.Barrier(ARGS["threads"])
+
+def ask():
+    try:
+        barrier.wait()
+        while time.time() < ARGS["start"]:
+            time.sleep(0.001)
+        outcomes.append(proxy_request(
+            connection=connection, user=connection.user, method="GET", path=ARGS["path"],
+            params=[tuple(pair) for pair in ARGS["params"]]).cache)
+    except Exception as exc:
+        outcomes.append(f"error {type(exc).__name__}: {exc}")
+    finally:
+        connections.close_all()
+
+threads = [threading.Thread(target=ask) for _ in range(ARGS["threads"])]
+for thread in threads:
+    thread.start()
+for thread in threads:
+    thread.join()
+print(json.dumps(outcomes))
+"""
+
+
+def proxy_flight(database_url: str, connection_id: int, *, path: str,
+                 params: list[tuple[str, str]], threads: list[int], extra_env: dict,
+                 lead_seconds: float, timeout: float) -> list[str]:
+    """One ``manage.py shell`` process per entry of ``threads``, each with that many threads,
+    all asking the proxy for the same answer at one instant (``lead_seconds`` from now, when
+    every process is up): the cache outcome (or error) of every ask, for single-flight tests
+    and benchmarks."""
+    start = time.time() + lead_seconds
+    env = _env(database_url, extra_env)
+    workers = []
+    for count in threads:
+        arguments = {"connection": connection_id, "threads": count, "start": start,
+                     "path": path, "params": params}
+        code = f"import json, time\nARGS = {json.dumps(arguments)}\n{PROXY_FLIGHT_WORKER}"
+        workers.append(subprocess.Popen(
+            [sys.executable, "manage.py", "shell", "-c", code], cwd=PROJECT_DIR, env=env,
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True))
+    outcomes = []
+    for worker in workers:
+        out, err = worker.communicate(timeout=timeout)
+        if worker.returncode:
+            raise RuntimeError(f"a single-flight worker failed:\n{err[-3000:]}")
+        outcomes += json.loads(out.strip().splitlines()[-1])
+    return outcomes
+
+
 def issue_tokens(database_url: str, *, account: str = "demo-listener",
                  scope: str = "library.read profile.read") -> dict:
     """A fresh grant for the sandbox's own client: ``access_token``, ``refresh_token``..."""

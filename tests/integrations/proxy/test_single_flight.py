@@ -12,9 +12,6 @@ The in-process thread test needs PostgreSQL: SQLite's in-memory test database, s
 threads, reports lock conflicts instead of waiting (tests/integrations/test_refresh_race.py).
 """
 
-import json
-import subprocess
-import sys
 import threading
 import time
 import uuid
@@ -26,42 +23,13 @@ from django.db import connections
 from integrations.models import ApiCall
 from integrations.proxy import service
 from integrations.proxy.service import proxy_request
-from integrations.sandbox.liveserver import PROJECT_DIR, _env, _shell, migrated_sqlite_url
+from integrations.sandbox.liveserver import _shell, migrated_sqlite_url, proxy_flight
 from tests.factories import make_user
 from tests.loopback_server import LoopbackServer
 
 from .helpers import STRIPE_API, stripe_connection
 
 THREADS = 8
-
-WORKER = """
-import json, threading, time
-from django.db import connections
-from integrations.models import Connection
-from integrations.proxy.service import proxy_request
-connection = Connection.objects.select_related("user").get(pk=ARGS["connection"])
-results, barrier = [], threading.Barrier(ARGS["threads"])
-
-def ask():
-    try:
-        barrier.wait()
-        while time.time() < ARGS["start"]:
-            time.sleep(0.002)
-        result = proxy_request(connection=connection, user=connection.user, method="GET",
-                               path="/readings", params=[("station", "st-1")])
-        results.append(result.cache)
-    except Exception as exc:
-        results.append(f"error {type(exc).__name__}: {exc}")
-    finally:
-        connections.close_all()
-
-threads = [threading.Thread(target=ask) for _ in range(ARGS["threads"])]
-for thread in threads:
-    thread.start()
-for thread in threads:
-    thread.join()
-print(json.dumps(results))
-"""
 
 CREATE = """
 from django.contrib.auth import get_user_model
@@ -80,20 +48,10 @@ print(connection.pk)
 
 def run_workers(database_url: str, connection_id: int, *, processes: int,
                 threads: int) -> list[str]:
-    start = time.time() + 3.0  # every worker is up and waiting by then
-    env = _env(database_url, {"THINKALIKE_OUTBOUND_ALLOW": "127.0.0.1"})
-    arguments = {"connection": connection_id, "threads": threads, "start": start}
-    code = f"ARGS = {json.dumps(arguments)}\n{WORKER}"
-    workers = [subprocess.Popen([sys.executable, "manage.py", "shell", "-c", code],
-                                cwd=PROJECT_DIR, env=env, stdout=subprocess.PIPE,
-                                stderr=subprocess.PIPE, text=True)
-               for _ in range(processes)]
-    outcomes = []
-    for worker in workers:
-        out, err = worker.communicate(timeout=120)
-        assert worker.returncode == 0, err[-3000:]
-        outcomes += json.loads(out.strip().splitlines()[-1])
-    return outcomes
+    return proxy_flight(database_url, connection_id, path="/readings",
+                        params=[("station", "st-1")], threads=[threads] * processes,
+                        extra_env={"THINKALIKE_OUTBOUND_ALLOW": "127.0.0.1"},
+                        lead_seconds=3.0, timeout=120)
 
 
 @pytest.mark.realserver
