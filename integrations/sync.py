@@ -33,6 +33,7 @@ from .providers.registry import UnknownProvider, get_provider, syncing_provider_
 from .queue import enqueue_many
 from .reauth import connection_mark_reauth
 from .redaction import redact_text
+from .signals import items_changed
 from .streams import ConsentWithdrawn, StreamCounters, StreamSync
 from .tokens import secret_values
 from .transport import cap_wait
@@ -228,6 +229,15 @@ def _run_streams(run: SyncRun, connection: Connection, outcome: RunOutcome) -> N
         # Interests derive from the items alone: a run that wrote none leaves them as they are.
         if any(s.counters.created or s.counters.updated or s.counters.deleted for s in synced):
             interests_recompute(connection=connection, provider=provider)
+            _items_changed(connection)
+
+
+def _items_changed(connection: Connection) -> None:
+    """Tell listeners (the library's merge); a listener's bug is logged, never the run's."""
+    for receiver, result in items_changed.send_robust(sender=Connection, connection=connection):
+        if isinstance(result, Exception):
+            logger.error("after sync of connection %s, %s failed", connection.pk,
+                         getattr(receiver, "__qualname__", receiver), exc_info=result)
 
 
 def _consent_check(

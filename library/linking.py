@@ -4,7 +4,7 @@ A title is found by its MyAnimeList id (the one id AniList, MyAnimeList and Kits
 else by the service's own id, and created when none has it. A new library entry takes the
 service's values on the library's scales. An entry that exists already (another service got
 there first) is linked as it is: reconciling its values with this service's is the three-way
-merge's work (library/merge.py), wired into the pull next, not here.
+merge's work (library/reconcile.py), which follows the link (library/pull.py).
 
 No network: this reads only what a sync stored. One transaction per chunk of items, so a long
 list never holds one long transaction, and a skipped item never undoes the others.
@@ -20,18 +20,16 @@ from django.utils import timezone
 
 from integrations.exceptions import ProviderDataError
 from integrations.models import Connection, ExternalItem
-from library import scores, statuses
+from library import statuses
 from library.models import LibraryEntry, MediaTitle
+from library.terms import TERMS
 
 logger = logging.getLogger(__name__)
 
 CHUNK = 200
-# The service's own id field on MediaTitle, and its score scale as stored in attrs (the AniList
-# mapping stores POINT_100 whatever the person's format: integrations/providers/anilist).
+# The service's own id field on MediaTitle.
 OWN_ID = {statuses.ANILIST: "anilist_id", statuses.KITSU: "kitsu_id",
           statuses.MYANIMELIST: "mal_id"}
-SCALES = {statuses.ANILIST: scores.ANILIST["POINT_100"], statuses.KITSU: scores.KITSU,
-          statuses.MYANIMELIST: scores.MYANIMELIST}
 MAX_ID = 2**31 - 1  # PositiveIntegerField's upper bound
 MAX_TITLES, MAX_TITLE = 10, 500
 MAX_EPOCH = 253402300799  # 9999-12-31T23:59:59Z
@@ -79,21 +77,17 @@ def _remote(item: ExternalItem, provider: str) -> _Remote:
     mal_id = own_id if provider == statuses.MYANIMELIST else _cross_id(attrs.get("mal_id"))
     if mal_id is None and own_id is None:
         raise ProviderDataError("no id to match the title by")
-    progress = attrs.get("progress")
-    if progress is not None and (isinstance(progress, bool) or not isinstance(progress, int)
-                                 or not 0 <= progress <= MAX_ID):
-        raise ProviderDataError("progress is not a count")
+    terms = TERMS[provider]
+    theirs = terms.read(attrs, kind=item.kind)  # ProviderDataError: skipped
     updated = attrs.get("updated_at")
     if isinstance(updated, bool) or not isinstance(updated, int) or not 0 <= updated <= MAX_EPOCH:
         updated = None
-    status, score = attrs.get("status"), attrs.get("score")
     return _Remote(
         item=item, mal_id=mal_id, own_id=own_id,
-        values={"status": statuses.status_from_service(provider, status, kind=item.kind),
-                "progress": progress, "score": SCALES[provider].to_internal(score)},
-        # The merge's base, in the service's own terms (library/merge.py says why).
-        synced={"status": status, "progress": progress, "score": score, "updated_at": updated,
-                "at": timezone.now().isoformat()},
+        values={name: terms.to_library(name, value, kind=item.kind)
+                for name, value in theirs.items()},
+        # The merge's base, in the service's own terms (library/reconcile.py says why).
+        synced={**theirs, "updated_at": updated, "at": timezone.now().isoformat()},
         changed_at=datetime.fromtimestamp(updated, UTC) if updated is not None
         else timezone.now(),
     )
@@ -217,17 +211,20 @@ def _link_chunk(connection: Connection, items: list[ExternalItem]) -> LinkResult
         "library_entry_id", flat=True))
     linked, created_entries = [], 0
     for remote, title in found:
-        entry = entries.get(title.pk)
+        entry, created = entries.get(title.pk), False
         if entry is None:
             entry, created = _entry_create(connection, title, remote)
             entries[title.pk], created_entries = entry, created_entries + created
-        # An entry that existed is left as it is: the merge (next) reconciles its values.
+        # An entry another service made was never synced with this one: without a base, the
+        # reconcile that follows compares both sides (a difference is a conflict).
+        synced = remote.synced if created else {key: remote.synced[key]
+                                                for key in ("updated_at", "at")}
         if entry.pk in taken:
             logger.warning(SKIPPED, remote.item.pk, connection.pk,
                            "another item of this connection is linked to its entry")
             continue
         taken.add(entry.pk)
-        remote.item.library_entry, remote.item.synced = entry, remote.synced
+        remote.item.library_entry, remote.item.synced = entry, synced
         linked.append(remote.item)
     ExternalItem.objects.bulk_update(linked, ["library_entry", "synced"])
     return LinkResult(created_titles, created_entries, len(linked))

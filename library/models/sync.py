@@ -45,7 +45,8 @@ class LibraryPush(models.Model):
     """A local change on its way to one connection's service, as an action run."""
 
     class State(models.TextChoices):
-        PENDING = "pending", _("Pending")
+        PENDING = "pending", _("Waiting to be sent")
+        SENDING = "sending", _("Being sent")
         SENT = "sent", _("Sent")
         FAILED = "failed", _("Failed")
         WAITING_RECONNECT = "waiting_reconnect", _("Waiting for a reconnect")
@@ -58,6 +59,7 @@ class LibraryPush(models.Model):
         "integrations.Connection", on_delete=models.CASCADE, related_name="library_pushes",
         verbose_name=_("connection"),
     )
+    # What the service is to hold, in its own terms (library/terms.py).
     values = models.JSONField(_("values"), default=dict, blank=True)
     state = models.CharField(
         _("state"), max_length=20, choices=State.choices, default=State.PENDING
@@ -67,6 +69,10 @@ class LibraryPush(models.Model):
         related_name="library_pushes", verbose_name=_("action run"),
     )
     error = models.TextField(_("error (redacted)"), blank=True)
+    # Each attempt is its own action run (idempotency key push + attempt): a retry after a
+    # failure writes again, a second delivery of one attempt does not.
+    attempts = models.PositiveSmallIntegerField(_("attempts"), default=0)
+    next_attempt_at = models.DateTimeField(_("next attempt"), null=True, blank=True)
     created_at = models.DateTimeField(_("created"), auto_now_add=True)
     updated_at = models.DateTimeField(_("updated"), auto_now=True)
     sent_at = models.DateTimeField(_("sent"), null=True, blank=True)
@@ -82,3 +88,32 @@ class LibraryPush(models.Model):
 
     def __str__(self) -> str:
         return f"push of {self.entry_id} to {self.connection_id} ({self.state})"
+
+    OPEN = (State.PENDING, State.SENDING, State.FAILED, State.WAITING_RECONNECT)
+
+
+class ListSyncSettings(models.Model):
+    """Which fields of a list service's entries sync with the library, both ways. Absent
+    means all of them; "sync automatically" is the connection's own ``auto_sync``."""
+
+    connection = models.OneToOneField(
+        "integrations.Connection", on_delete=models.CASCADE, related_name="list_sync_settings",
+        verbose_name=_("connection"),
+    )
+    sync_status = models.BooleanField(_("sync status"), default=True)
+    sync_progress = models.BooleanField(_("sync progress"), default=True)
+    sync_ratings = models.BooleanField(_("sync ratings"), default=True)
+    updated_at = models.DateTimeField(_("updated"), auto_now=True)
+
+    class Meta:
+        verbose_name = _("list sync settings")
+        verbose_name_plural = _("list sync settings")
+
+    def __str__(self) -> str:
+        return f"list sync settings of {self.connection_id}"
+
+    def fields(self) -> tuple[str, ...]:
+        """The library fields that sync with this service."""
+        return tuple(field for field, on in (("status", self.sync_status),
+                                             ("progress", self.sync_progress),
+                                             ("score", self.sync_ratings)) if on)

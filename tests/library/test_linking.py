@@ -61,10 +61,11 @@ def test_one_title_on_anilist_and_myanimelist_is_one_entry_linked_to_both(ada):
     moment = datetime.fromtimestamp(MAY_1, UTC)
     assert entry.status_changed_at == entry.progress_changed_at == entry.score_changed_at \
         == moment
-    # The merge's base is each service's own terms: MAL's 9, not 90.
-    assert {k: mal.synced[k] for k in ("status", "progress", "score", "updated_at")} == {
-        "status": "completed", "progress": 12, "score": 9, "updated_at": MAY_1 + 60}
-    assert anilist.synced["score"] == 85 and anilist.synced["status"] == "CURRENT"
+    # The base is the service's own terms (AniList's POINT_100 85); the second service joined
+    # an entry it never synced with, so it has no base yet: the reconcile compares both sides.
+    assert {k: anilist.synced[k] for k in ("status", "progress", "score", "updated_at")} == {
+        "status": "CURRENT", "progress": 3, "score": 85, "updated_at": MAY_1}
+    assert set(mal.synced) == {"updated_at", "at"} and mal.synced["updated_at"] == MAY_1 + 60
 
 
 def test_a_kitsu_item_with_the_mal_id_joins_the_entry_and_records_its_id(ada):

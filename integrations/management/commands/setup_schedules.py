@@ -31,6 +31,9 @@ SCHEDULES = (
                  Schedule.DAILY),
     ScheduleSpec("thinkalike-close-stale-action-runs",
                  "integrations.tasks.close_stale_action_runs", Schedule.MINUTES, 10),
+    # Library pushes that failed with "try later", waited for a reconnect, or lost their queue.
+    ScheduleSpec("thinkalike-retry-library-pushes", "library.tasks.retry_pushes",
+                 Schedule.MINUTES, 5),
 )
 
 

@@ -26,6 +26,8 @@ def entry_body(data: Mapping[str, str]) -> dict:
         attributes["progress"] = int(data["progress"])
     if data.get("rating"):
         attributes["ratingTwenty"] = int(data["rating"])
+    if data.get("repeating"):
+        attributes["reconsuming"] = data["repeating"] == "true"
     return {"data": {"id": data["entry_id"], "type": "libraryEntries",
                      "attributes": attributes}}
 
@@ -66,6 +68,9 @@ UPDATE_ENTRY = Action(
                   pattern=r"[0-9]{1,5}", required=False),
         FormField("rating", "Rating (2-20)", "Kitsu's ratingTwenty: twice a 1-10 score.",
                   max_length=2, pattern=r"[2-9]|1[0-9]|20", required=False),
+        FormField("repeating", "Rewatching or rereading",
+                  choices=(("true", "Yes"), ("false", "No")), max_length=5,
+                  pattern="true|false", required=False),
     ),
     perform=update_entry,
     idempotent=True,

@@ -103,6 +103,8 @@ def entry_mapper(kind: str) -> Callable[[Mapping[str, Any], Mapping[str, str]], 
                 "status": status if isinstance(status, str) else "",
                 "progress": _whole(attributes.get("progress"), range(MAX_PROGRESS)),
                 "score": _whole(attributes.get("ratingTwenty"), RATING_RANGE),
+                # Kitsu has no "repeating" status: a flag beside it (library/statuses.py).
+                "repeating": attributes.get("reconsuming") is True,
                 "updated_at": _unix(attributes.get("updatedAt")),
                 "mal_id": _mal_id(media.get("mappings") or (), kind),
                 "titles": titles,

@@ -15,6 +15,8 @@ STATUSES = {
 }
 ALL_STATUSES = tuple(dict.fromkeys(STATUSES["anime"] + STATUSES["manga"]))
 PROGRESS = {"anime": "num_episodes_watched", "manga": "num_chapters_read"}  # in the answer
+# MAL's "repeating" flag (library/statuses.py): the same name in a write and its answer.
+REPEATING = {"anime": "is_rewatching", "manga": "is_rereading"}
 # Shown on the run for people; tests import them.
 SAVED = "Saved: {status}, progress {progress}, score {score}/10."
 WRONG_STATUS = "“{status}” is not a status of {kind} on MyAnimeList."
@@ -30,6 +32,8 @@ def save_status(api, data: Mapping[str, str]) -> ActionResult:
     for field, name in (("progress", client.PROGRESS_FIELD[kind]), ("score", "score")):
         if data.get(field):
             values[name] = str(int(data[field]))
+    if data.get("repeating"):
+        values[REPEATING[kind]] = data["repeating"]
     media_id = int(data["media_id"])
     saved = api.fetch(client.update_status(kind, media_id, values)).payload
     saved_status = require(saved, "status", str)
@@ -61,6 +65,9 @@ UPDATE_ENTRY = Action(
                   pattern=r"[0-9]{1,5}", required=False),
         FormField("score", "Score (1-10, 0 removes it)", max_length=2, pattern=r"10|[0-9]",
                   required=False),
+        FormField("repeating", "Rewatching or rereading",
+                  choices=(("true", "Yes"), ("false", "No")), max_length=5,
+                  pattern="true|false", required=False),
     ),
     perform=save_status,
     idempotent=True,

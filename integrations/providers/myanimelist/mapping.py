@@ -62,9 +62,10 @@ def _genres(node: Mapping[str, Any]) -> list[str]:
     return [name for name in names if name][:MAX_GENRES]
 
 
-def list_entry_mapper(progress_key: str, total_key: str):
+def list_entry_mapper(progress_key: str, total_key: str, repeating_key: str):
     """map_record of one list: ``progress_key`` is num_episodes_watched or num_chapters_read
-    (in list_status), ``total_key`` num_episodes or num_chapters (in node)."""
+    (in list_status), ``total_key`` num_episodes or num_chapters (in node), ``repeating_key``
+    is_rewatching or is_rereading (in list_status)."""
 
     def map_entry(record: Mapping[str, Any], segment: Mapping[str, str]) -> MappedItem:
         node = require(record, "node", dict)
@@ -86,6 +87,8 @@ def list_entry_mapper(progress_key: str, total_key: str):
                 "status": value[:MAX_STATUS] if isinstance(value, str) else "",
                 "progress": _count(status.get(progress_key)),
                 "score": _score(status.get("score")),
+                # MAL has no "repeating" status: a flag beside it (library/statuses.py).
+                "repeating": status.get(repeating_key) is True,
                 "updated_at": _unix(status.get("updated_at")),
                 "mal_id": media_id,
                 "titles": titles,

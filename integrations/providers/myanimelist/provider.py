@@ -23,7 +23,8 @@ ANIME_LIST = Stream(
     # paging.next is a whole URL carrying every parameter of the first request.
     paginator=NextUrlPaginator(items_key="data", next_key="paging.next",
                                limit=client.PAGE_SIZE),
-    map_record=mapping.list_entry_mapper("num_episodes_watched", "num_episodes"),
+    map_record=mapping.list_entry_mapper("num_episodes_watched", "num_episodes",
+                                         "is_rewatching"),
     interests=mapping.list_interests("anime"),
     # Full passes only: the lists have no "updated since" filter. sort=list_updated_at
     # (newest first) would allow stopping at the cursor, which the stream engine cannot do.
@@ -31,7 +32,8 @@ ANIME_LIST = Stream(
 )
 MANGA_LIST = replace(ANIME_LIST, name="manga_list", label="Manga list", kind="manga",
                      path=client.MANGA_LIST, params=client.list_params(client.MANGA_FIELDS),
-                     map_record=mapping.list_entry_mapper("num_chapters_read", "num_chapters"),
+                     map_record=mapping.list_entry_mapper("num_chapters_read", "num_chapters",
+                                                       "is_rereading"),
                      interests=mapping.list_interests("manga"))
 
 

@@ -66,11 +66,20 @@ def items(name="anime_list", kind="anime"):
 
 # --- mapping and included resolution ------------------------------------------------------------
 
+@pytest.mark.parametrize(("value", "repeating"), [(True, True), (False, False), ("true", False),
+                                                  (None, False)])
+def test_reconsuming_is_the_repeating_flag_only_when_true(value, repeating):
+    document = load("anime_list")
+    document["data"][0]["attributes"]["reconsuming"] = value
+    record = parse(document, "anime").records[0]
+    assert mapping.entry_mapper("anime")(record, {}).attrs["repeating"] is repeating
+
+
 def test_entries_are_keyed_by_media_id_with_their_included_media_resolved():
     one_piece, bebop = items()
     assert one_piece == MappedItem("12", "One Piece", {
         "entry_id": "51234001", "status": "current", "progress": 1100, "score": 17,
-        "updated_at": 1772366400,  # 2026-03-01T12:00:00Z
+        "repeating": False, "updated_at": 1772366400,  # 2026-03-01T12:00:00Z
         "mal_id": 21,  # from the myanimelist/anime mapping, not anidb's
         "titles": {"en": "One Piece", "en_jp": "One Piece", "ja_jp": "ワンピース"},
         "genres": ["Pirate", "Adventure"],

@@ -30,8 +30,9 @@ from tests.factories import make_connection, make_user
 API = client.API_BASE
 TOKEN = "AT-mal-0001"
 MAL = get_provider("myanimelist")
-anime_entry = mapping.list_entry_mapper("num_episodes_watched", "num_episodes")
-manga_entry = mapping.list_entry_mapper("num_chapters_read", "num_chapters")
+anime_entry = mapping.list_entry_mapper("num_episodes_watched", "num_episodes",
+                                        "is_rewatching")
+manga_entry = mapping.list_entry_mapper("num_chapters_read", "num_chapters", "is_rereading")
 
 
 def load(name: str):
@@ -56,11 +57,22 @@ def test_an_anime_entry_maps_to_the_shared_list_attrs():
     item = anime_entry(entries("anime_list")[1], {})
     assert item == MappedItem("1", "Cowboy Bebop", {
         "entry_id": None, "status": "completed", "progress": 26, "score": 10,
-        "updated_at": 1699823703,  # 2023-11-12T21:15:03+00:00
+        "repeating": False, "updated_at": 1699823703,  # 2023-11-12T21:15:03+00:00
         "mal_id": 1,
         "titles": {"title": "Cowboy Bebop", "en": "Cowboy Bebop", "ja": "カウボーイビバップ"},
         "genres": ["Action", "Award Winning", "Sci-Fi", "Space"], "total": 26,
     })
+
+
+@pytest.mark.parametrize(("mapper", "flag"), [(anime_entry, "is_rewatching"),
+                                               (manga_entry, "is_rereading")])
+@pytest.mark.parametrize(("value", "repeating"), [(True, True), (False, False), ("true", False),
+                                                  (1, False), (None, False)])
+def test_the_repeating_flag_is_read_from_its_own_key_and_only_as_true(mapper, flag, value,
+                                                                       repeating):
+    record = entries("anime_list")[1]
+    record = {**record, "list_status": {**record["list_status"], flag: value}}
+    assert mapper(record, {}).attrs["repeating"] is repeating
 
 
 def test_a_manga_entry_reads_chapters_and_its_time_zone():

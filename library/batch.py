@@ -1,0 +1,169 @@
+"""Reconcile many (entry, item) pairs and write what they decide in a constant number of
+queries: the pull's chunks, a local edit and the benchmark all go through ``Batch``.
+
+The caller holds the transaction; nothing here calls a service. Pushes are written as
+``LibraryPush`` rows (one open row per entry and connection, updated rather than doubled) and
+``sendable`` lists those to queue once the transaction has committed (library/push.py).
+"""
+
+import logging
+from collections.abc import Iterable
+from datetime import datetime
+
+from django.db.models import Q
+
+from integrations.exceptions import ProviderDataError
+from integrations.models import Connection, ExternalItem
+from library import merge, statuses
+from library.models import LibraryConflict, LibraryEntry, LibraryPush, ListSyncSettings
+from library.reconcile import Local, Plan, Remote, reconcile
+from library.terms import FIELDS, TERMS
+
+logger = logging.getLogger(__name__)
+
+ENTRY_FIELDS = ["status", "progress", "score", "status_changed_at", "progress_changed_at",
+                "score_changed_at", "removed_at", "updated_at"]
+SKIPPED = "library reconcile: item %s of connection %s skipped: %s"
+
+
+def _json(value):
+    """A merge value as stored on a conflict: REMOVED is null."""
+    if value is merge.REMOVED:
+        return None
+    if isinstance(value, dict):
+        return {key: _json(item) for key, item in value.items()}
+    return value
+
+
+def list_fields(connections: Iterable[Connection]) -> dict[int, tuple[str, ...]]:
+    """The fields each connection syncs (one query)."""
+    ids = {connection.pk for connection in connections}
+    found = {row.connection_id: row.fields()
+             for row in ListSyncSettings.objects.filter(connection_id__in=ids)}
+    return {pk: found.get(pk, FIELDS) for pk in ids}
+
+
+def can_send(connection: Connection) -> bool:
+    """Whether a push to ``connection`` goes out now (else it waits: for a reconnect, for
+    sync to be turned on, or for a manual sync when automatic sync is off)."""
+    return (connection.status == Connection.Status.ACTIVE and connection.sync_enabled
+            and connection.auto_sync)
+
+
+class Batch:
+    def __init__(self, *, now: datetime, fields: dict[int, tuple[str, ...]]) -> None:
+        self.now, self.fields = now, fields
+        self.entries: dict[int, LibraryEntry] = {}
+        self.changed_entries: set[int] = set()
+        self.items: list[ExternalItem] = []
+        self.conflicts: list[LibraryConflict] = []
+        # (entry, connection) -> (values, item or None)
+        self.pushes: dict[tuple[int, int], tuple[dict, ExternalItem | None]] = {}
+        self.removals: dict[int, tuple[datetime, int]] = {}  # entry -> (when, connection)
+        self.sendable: list[int] = []
+
+    def entry(self, entry: LibraryEntry) -> LibraryEntry:
+        """The batch's one copy of an entry (a change made by one pair is seen by the next)."""
+        return self.entries.setdefault(entry.pk, entry)
+
+    def reconcile(self, entry: LibraryEntry, item: ExternalItem, connection: Connection
+                  ) -> Plan | None:
+        entry, terms = self.entry(entry), TERMS[connection.provider]
+        local = Local(values={name: getattr(entry, name) for name in FIELDS},
+                      changed_at={name: getattr(entry, f"{name}_changed_at") for name in FIELDS},
+                      removed_at=entry.removed_at)
+        synced = item.synced if isinstance(item.synced, dict) else {}
+        attrs = item.attrs if isinstance(item.attrs, dict) else {}
+        try:
+            plan = reconcile(local, Remote(attrs, item.deleted_at, synced, item.kind),
+                             terms=terms, fields=self.fields.get(connection.pk, FIELDS),
+                             now=self.now)
+        except ProviderDataError as error:
+            logger.warning(SKIPPED, item.pk, connection.pk, error)
+            return None
+        self._apply(entry, plan, connection)
+        if plan.synced is not None and plan.synced != synced:
+            item.synced = plan.synced
+            self.items.append(item)
+        for conflict in plan.conflicts:
+            self.conflicts.append(LibraryConflict(
+                entry=entry, field=conflict.field, provider=connection.provider,
+                local_value=_json(conflict.local.value), remote_value=_json(conflict.remote.value),
+                local_changed_at=conflict.local.changed_at,
+                remote_changed_at=conflict.remote.changed_at, winner=conflict.winner))
+        if plan.push and (item.deleted_at is None or connection.provider != statuses.KITSU):
+            # Kitsu's entry is gone with its id: it cannot be written back from here.
+            self.pushes[(entry.pk, connection.pk)] = (plan.push, item)
+        return plan
+
+    def _apply(self, entry: LibraryEntry, plan: Plan, connection: Connection) -> None:
+        for name, (value, at) in plan.apply.items():
+            setattr(entry, name, value)
+            setattr(entry, f"{name}_changed_at", at)
+        if plan.restore and entry.removed_at is not None:
+            entry.removed_at = None
+            self.changed_entries.add(entry.pk)
+        if plan.apply:
+            self.changed_entries.add(entry.pk)
+        if plan.remove_at is not None:
+            self.removals[entry.pk] = (plan.remove_at, connection.pk)
+
+    def create_push(self, entry: LibraryEntry, connection: Connection, values: dict) -> None:
+        """A push of an entry the service does not have yet (a local edit creates it)."""
+        self.pushes[(entry.pk, connection.pk)] = (values, None)
+
+    def write(self, connections: dict[int, Connection]) -> None:
+        self._removals()
+        changed = [self.entries[pk] for pk in self.changed_entries]
+        for entry in changed:
+            entry.updated_at = self.now
+        LibraryEntry.objects.bulk_update(changed, ENTRY_FIELDS)
+        ExternalItem.objects.bulk_update(self.items, ["synced"])
+        LibraryConflict.objects.bulk_create(self.conflicts)
+        self._write_pushes(connections)
+
+    def _removals(self) -> None:
+        """Remove entries the service removed, unless another service still has the title."""
+        if not self.removals:
+            return
+        held = set(ExternalItem.objects.filter(
+            library_entry__in=list(self.removals), deleted_at__isnull=True,
+        ).values_list("library_entry_id", flat=True))
+        for pk, (at, _) in self.removals.items():
+            entry = self.entries[pk]
+            if pk not in held and entry.removed_at is None:
+                entry.removed_at = at
+                self.changed_entries.add(pk)
+
+    def _write_pushes(self, connections: dict[int, Connection]) -> None:
+        if not self.pushes:
+            return
+        wanted = Q()
+        for entry_id, connection_id in self.pushes:
+            wanted |= Q(entry_id=entry_id, connection_id=connection_id)
+        # Not SENDING: a push on its way keeps its values; the new ones follow it.
+        open_rows = {(push.entry_id, push.connection_id): push
+                     for push in LibraryPush.objects.filter(wanted, state__in=[
+                         LibraryPush.State.PENDING, LibraryPush.State.FAILED,
+                         LibraryPush.State.WAITING_RECONNECT])}
+        created, updated = [], []
+        for (entry_id, connection_id), (values, _item) in self.pushes.items():
+            connection = connections[connection_id]
+            state = (LibraryPush.State.PENDING if connection.status == Connection.Status.ACTIVE
+                     else LibraryPush.State.WAITING_RECONNECT)
+            push = open_rows.get((entry_id, connection_id))
+            if push is None:
+                push = LibraryPush(entry_id=entry_id, connection=connection, values=values,
+                                   state=state)
+                created.append(push)
+            elif push.values != values or push.state != state:
+                push.values, push.state, push.error = values, state, ""
+                push.next_attempt_at, push.updated_at = None, self.now
+                updated.append(push)
+        LibraryPush.objects.bulk_update(updated, ["values", "state", "error", "next_attempt_at",
+                                                  "updated_at"])
+        LibraryPush.objects.bulk_create(created)
+        self.sendable = [push.pk for push in [*created, *updated, *open_rows.values()]
+                         if push.pk is not None and push.state == LibraryPush.State.PENDING
+                         and can_send(connections[push.connection_id])]
+        self.sendable = list(dict.fromkeys(self.sendable))
