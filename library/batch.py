@@ -10,8 +10,6 @@ import logging
 from collections.abc import Iterable
 from datetime import datetime
 
-from django.db.models import Q
-
 from integrations.exceptions import ProviderDataError
 from integrations.models import Connection, ExternalItem
 from library import merge, statuses
@@ -24,6 +22,9 @@ logger = logging.getLogger(__name__)
 ENTRY_FIELDS = ["status", "progress", "score", "status_changed_at", "progress_changed_at",
                 "score_changed_at", "removed_at", "updated_at"]
 SKIPPED = "library reconcile: item %s of connection %s skipped: %s"
+# Pushes not sent yet, whose values a later merge may still change.
+WAITING = [LibraryPush.State.PENDING, LibraryPush.State.FAILED,
+           LibraryPush.State.WAITING_RECONNECT]
 
 
 def _json(value):
@@ -60,6 +61,8 @@ class Batch:
         # (entry, connection) -> (values, item or None)
         self.pushes: dict[tuple[int, int], tuple[dict, ExternalItem | None]] = {}
         self.removals: dict[int, tuple[datetime, int]] = {}  # entry -> (when, connection)
+        # Pairs with nothing to send: a push still waiting for one is not needed any more.
+        self.settled: set[tuple[int, int]] = set()
         self.sendable: list[int] = []
 
     def entry(self, entry: LibraryEntry) -> LibraryEntry:
@@ -94,6 +97,8 @@ class Batch:
         if plan.push and (item.deleted_at is None or connection.provider != statuses.KITSU):
             # Kitsu's entry is gone with its id: it cannot be written back from here.
             self.pushes[(entry.pk, connection.pk)] = (plan.push, item)
+        elif not plan.push:
+            self.settled.add((entry.pk, connection.pk))
         return plan
 
     def _apply(self, entry: LibraryEntry, plan: Plan, connection: Connection) -> None:
@@ -136,17 +141,21 @@ class Batch:
                 self.changed_entries.add(pk)
 
     def _write_pushes(self, connections: dict[int, Connection]) -> None:
-        if not self.pushes:
+        pairs = [*self.pushes, *(self.settled - set(self.pushes))]
+        if not pairs:
             return
-        wanted = Q()
-        for entry_id, connection_id in self.pushes:
-            wanted |= Q(entry_id=entry_id, connection_id=connection_id)
         # Not SENDING: a push on its way keeps its values; the new ones follow it.
         open_rows = {(push.entry_id, push.connection_id): push
-                     for push in LibraryPush.objects.filter(wanted, state__in=[
-                         LibraryPush.State.PENDING, LibraryPush.State.FAILED,
-                         LibraryPush.State.WAITING_RECONNECT])}
-        created, updated = [], []
+                     for push in LibraryPush.objects.filter(
+                         entry_id__in={entry for entry, _ in pairs},
+                         connection_id__in={connection for _, connection in pairs},
+                         state__in=WAITING)}
+        superseded = [push for pair, push in open_rows.items()
+                      if pair in self.settled and pair not in self.pushes]
+        for push in superseded:
+            push.state, push.next_attempt_at, push.updated_at = (
+                LibraryPush.State.SUPERSEDED, None, self.now)
+        created, updated = [], superseded
         for (entry_id, connection_id), (values, _item) in self.pushes.items():
             connection = connections[connection_id]
             state = (LibraryPush.State.PENDING if connection.status == Connection.Status.ACTIVE
@@ -163,7 +172,7 @@ class Batch:
         LibraryPush.objects.bulk_update(updated, ["values", "state", "error", "next_attempt_at",
                                                   "updated_at"])
         LibraryPush.objects.bulk_create(created)
-        self.sendable = [push.pk for push in [*created, *updated, *open_rows.values()]
-                         if push.pk is not None and push.state == LibraryPush.State.PENDING
-                         and can_send(connections[push.connection_id])]
-        self.sendable = list(dict.fromkeys(self.sendable))
+        ours = [*created, *(open_rows[pair] for pair in self.pushes if pair in open_rows)]
+        self.sendable = list(dict.fromkeys(
+            push.pk for push in ours if push.state == LibraryPush.State.PENDING
+            and can_send(connections[push.connection_id])))

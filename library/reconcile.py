@@ -145,9 +145,9 @@ def _removed(local: Local, remote: Remote, *, terms: Terms, fields: Sequence[str
     local_wins = (ours.changed_at or base) >= (remote.deleted_at or base)
     plan.conflicts.append(merge.Conflict(merge.ENTRY, ours, removed,
                                          merge.LOCAL if local_wins else merge.REMOTE))
-    if local_wins:  # the edit is later: the service gets the entry back
+    if local_wins:  # the edit is later: the service gets the entry back (nothing to clear)
         plan.push = {name: terms.to_service(name, local.values[name], kind=kind)
-                     for name in fields}
+                     for name in fields if local.values[name] is not None}
         plan.push.setdefault("status", terms.to_service("status", local.values["status"],
                                                         kind=kind))
     else:

@@ -50,6 +50,8 @@ class LibraryPush(models.Model):
         SENT = "sent", _("Sent")
         FAILED = "failed", _("Failed")
         WAITING_RECONNECT = "waiting_reconnect", _("Waiting for a reconnect")
+        # A later merge found the service holds what it needs (its own change won, say).
+        SUPERSEDED = "superseded", _("Not needed any more")
 
     entry = models.ForeignKey(
         "library.LibraryEntry", on_delete=models.CASCADE, related_name="pushes",

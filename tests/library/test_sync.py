@@ -1,0 +1,376 @@
+"""Two-way sync of one title across AniList, MyAnimeList and Kitsu: pull, merge, conflicts,
+pushes (in each service's real request shape), retries, and no ping-pong."""
+
+import json
+from datetime import UTC, datetime, timedelta
+from urllib.parse import parse_qs
+
+import pytest
+import time_machine
+from django.utils import timezone
+
+from integrations.models import ActionRun, Connection, ExternalItem
+from integrations.providers.anilist import client as anilist
+from integrations.providers.contract import fixture
+from integrations.providers.kitsu import client as kitsu
+from integrations.providers.myanimelist import client as mal
+from library.models import LibraryConflict, LibraryEntry, LibraryPush, ListSyncSettings
+from library.pull import library_pull_merge
+from library.push import library_push_send, library_pushes_retry
+from library.services import LibraryInputError, library_entry_update
+from tests.factories import make_connection, make_user
+
+pytestmark = pytest.mark.django_db
+
+T0 = 1714550400  # 2024-05-01T08:00:00Z
+MAL_PATCH = mal.API_BASE + "anime/21/my_list_status"
+KITSU_PATCH = kitsu.API_BASE + kitsu.LIBRARY_ENTRIES + "/51234001"
+ANILIST = anilist.API_BASE
+
+
+def at(seconds: int) -> datetime:
+    return datetime.fromtimestamp(seconds, UTC)
+
+
+def attrs(**values):
+    return {"entry_id": None, "status": "", "progress": None, "score": None, "repeating": False,
+            "updated_at": T0, "mal_id": 21, "titles": {"en": "One Piece"}, "genres": []} | values
+
+
+def item(connection, external_id, **values):
+    return ExternalItem.objects.create(
+        connection=connection, kind="anime", external_id=external_id, title="One Piece",
+        content_hash="h", attrs=attrs(**values))
+
+
+def pulled(item_, **values):
+    """The service now answers these values (as a pull stores them)."""
+    item_.refresh_from_db()
+    item_.attrs = {**item_.attrs, **values}
+    item_.save(update_fields=["attrs"])
+    library_pull_merge(connection=item_.connection)
+
+
+@pytest.fixture
+def three():
+    """One Piece on all three services, the same values in each one's terms, merged."""
+    user = make_user()
+    conns = {p: make_connection(user, p, external_id=f"ada-{p}")
+             for p in ("anilist", "myanimelist", "kitsu")}
+    items = {
+        "anilist": item(conns["anilist"], "21", status="CURRENT", progress=10, score=80),
+        "myanimelist": item(conns["myanimelist"], "21", status="watching", progress=10,
+                            score=8),
+        "kitsu": item(conns["kitsu"], "12", entry_id="51234001", status="current",
+                      progress=10, score=16),
+    }
+    for connection in conns.values():
+        library_pull_merge(connection=connection)
+    return conns, items
+
+
+def entry():
+    return LibraryEntry.objects.get()
+
+
+def pushes(**filters):
+    return list(LibraryPush.objects.filter(**filters).order_by("connection__provider"))
+
+
+def mock_writes(mocked, *, status=200):
+    mocked.post(ANILIST, json=fixture(anilist.__file__, "save_entry"), status=status)
+    mocked.patch(MAL_PATCH, json=fixture(mal.__file__, "update_status"), status=status)
+    mocked.patch(KITSU_PATCH, json=fixture(kitsu.__file__, "update_entry"), status=status)
+
+
+def send_all() -> list[LibraryPush]:
+    return [library_push_send(push_id=p.pk) for p in pushes(state=LibraryPush.State.PENDING)]
+
+
+# --- linking and the first merge ------------------------------------------------------------
+
+def test_the_same_values_in_three_services_terms_are_one_entry_with_no_conflict(three):
+    _conns, items = three
+    found = entry()
+    assert (found.status, found.progress, found.score) == ("current", 10, 80)
+    assert not LibraryConflict.objects.exists()
+    assert not LibraryPush.objects.exists()
+    # Each later service now has its base: its own values.
+    for provider, expected in (("myanimelist", {"status": "watching", "score": 8}),
+                               ("kitsu", {"status": "current", "score": 16})):
+        items[provider].refresh_from_db()
+        assert {k: items[provider].synced[k] for k in expected} == expected
+
+
+def test_a_second_service_that_differs_at_first_link_is_a_conflict_the_later_change_wins():
+    user = make_user()
+    anilist_ = make_connection(user, "anilist", external_id="a")
+    mal_ = make_connection(user, "myanimelist", external_id="m")
+    item(anilist_, "21", status="CURRENT", progress=10, score=80, updated_at=T0)
+    item(mal_, "21", status="completed", progress=10, score=8, updated_at=T0 + 60)
+    library_pull_merge(connection=anilist_)
+    library_pull_merge(connection=mal_)
+
+    conflict = LibraryConflict.objects.get()
+    assert (conflict.field, conflict.local_value, conflict.remote_value, conflict.winner,
+            conflict.provider) == ("status", "watching", "completed", "remote", "myanimelist")
+    assert conflict.remote_changed_at == at(T0 + 60)
+    assert entry().status == "completed"
+    # The library changed, so AniList (which had the old value) is told.
+    (push,) = pushes()
+    assert (push.connection, push.values) == (anilist_, {"status": "COMPLETED"})
+
+
+# --- the conflict matrix --------------------------------------------------------------------
+
+def test_remote_only_change_is_applied_and_passed_on_to_the_other_services(three):
+    _conns, items = three
+    pulled(items["myanimelist"], status="completed", progress=24, updated_at=T0 + 3600)
+
+    found = entry()
+    assert (found.status, found.progress, found.score) == ("completed", 24, 80)
+    assert found.status_changed_at == at(T0 + 3600)
+    assert not LibraryConflict.objects.exists()
+    assert [(p.connection.provider, p.values) for p in pushes()] == [
+        ("anilist", {"status": "COMPLETED", "progress": 24}),
+        ("kitsu", {"status": "completed", "progress": 24}),
+    ]
+
+
+def test_local_only_change_is_pushed_to_every_service_in_its_terms(three):
+    library_entry_update(entry=entry(), values={"score": 87, "status": "paused"})
+
+    assert [(p.connection.provider, p.values) for p in pushes()] == [
+        ("anilist", {"status": "PAUSED", "score": 87}),
+        ("kitsu", {"status": "on_hold", "score": 17}),  # 87 is 8.5 of 10: 17 of 20
+        ("myanimelist", {"status": "on_hold", "score": 9}),
+    ]
+    assert not LibraryConflict.objects.exists()
+
+
+@pytest.mark.parametrize("later", ["local", "remote"])
+def test_both_changed_is_a_conflict_and_the_later_change_wins(three, later):
+    conns, items = three
+    local_at, remote_at = (T0 + 7200, T0 + 3600) if later == "local" else (T0 + 3600, T0 + 7200)
+    with time_machine.travel(at(local_at), tick=False):
+        library_entry_update(entry=entry(), values={"progress": 30})
+    pulled(items["myanimelist"], progress=40, updated_at=remote_at)
+
+    conflict = LibraryConflict.objects.get()
+    assert (conflict.field, conflict.local_value, conflict.remote_value, conflict.winner) == (
+        "progress", 30, 40, later)
+    assert entry().progress == (30 if later == "local" else 40)
+    mal_push = LibraryPush.objects.get(connection=conns["myanimelist"])
+    assert mal_push.values == {"status": "watching", "progress": 30}
+    if later == "local":  # the library's value goes (back) to MyAnimeList
+        assert mal_push.state == LibraryPush.State.PENDING
+    else:  # MyAnimeList holds the winner: the edit's push must not overwrite it
+        assert mal_push.state == LibraryPush.State.SUPERSEDED
+    others = {p.connection.provider: p.values["progress"] for p in pushes()
+              if p.connection != conns["myanimelist"]}
+    assert others == ({"anilist": 30, "kitsu": 30} if later == "local"
+                      else {"anilist": 40, "kitsu": 40})
+    # The conflict is recorded once, not again on the next pull.
+    pulled(items["myanimelist"], progress=40, updated_at=remote_at)
+    assert LibraryConflict.objects.count() == 1
+
+
+def test_both_changed_to_the_same_value_is_no_conflict_and_nothing_to_send(three):
+    conns, items = three
+    library_entry_update(entry=entry(), values={"progress": 30})
+    pulled(items["myanimelist"], progress=30, updated_at=T0 + 60)
+    assert not LibraryConflict.objects.exists()
+    sent = [p.connection.provider for p in pushes() if p.values.get("progress") == 30]
+    assert "myanimelist" in sent  # queued by the edit, before the pull saw it arrive
+    library_pull_merge(connection=conns["myanimelist"])
+    assert not LibraryConflict.objects.exists()
+
+
+def test_a_removal_there_and_an_earlier_edit_here_is_a_conflict_the_removal_wins():
+    user = make_user()
+    mal_ = make_connection(user, "myanimelist", external_id="m")
+    mal_item = item(mal_, "21", status="watching", progress=10)
+    library_pull_merge(connection=mal_)
+    with time_machine.travel(at(T0 + 60), tick=False):
+        library_entry_update(entry=entry(), values={"progress": 11})
+    ExternalItem.objects.filter(pk=mal_item.pk).update(deleted_at=at(T0 + 3600))
+    library_pull_merge(connection=mal_)
+
+    conflict = LibraryConflict.objects.get()
+    assert (conflict.field, conflict.winner, conflict.remote_value) == ("entry", "remote", None)
+    assert conflict.local_value == {"status": "current", "progress": 11, "score": None}
+    assert entry().removed_at == at(T0 + 3600)
+
+
+def test_a_removal_there_and_a_later_edit_here_is_a_conflict_the_edit_wins_and_is_sent_back():
+    user = make_user()
+    mal_ = make_connection(user, "myanimelist", external_id="m")
+    mal_item = item(mal_, "21", status="watching", progress=10)
+    library_pull_merge(connection=mal_)
+    ExternalItem.objects.filter(pk=mal_item.pk).update(deleted_at=at(T0 + 60))
+    with time_machine.travel(at(T0 + 3600), tick=False):
+        LibraryEntry.objects.update(progress=12, progress_changed_at=at(T0 + 3600))
+    library_pull_merge(connection=mal_)
+
+    conflict = LibraryConflict.objects.get()
+    assert (conflict.field, conflict.winner) == ("entry", "local")
+    assert entry().removed_at is None
+    (push,) = pushes()
+    assert push.values == {"status": "watching", "progress": 12}
+
+
+def test_a_removal_on_one_service_keeps_the_entry_while_another_has_the_title(three):
+    conns, items = three
+    ExternalItem.objects.filter(pk=items["kitsu"].pk).update(deleted_at=timezone.now())
+    library_pull_merge(connection=conns["kitsu"])
+    assert entry().removed_at is None
+    assert not LibraryPush.objects.exists()  # a removal is never pushed to the others
+    assert not LibraryConflict.objects.exists()
+
+
+# --- pushes ---------------------------------------------------------------------------------
+
+def test_pushes_go_out_in_each_services_request_shape(three, mocked_responses):
+    mock_writes(mocked_responses)
+    library_entry_update(entry=entry(), values={"status": "repeating", "progress": 12,
+                                                "score": 90})
+    sent = send_all()
+    assert [p.state for p in sent] == [LibraryPush.State.SENT] * 3
+
+    bodies = {call.request.url: call.request.body for call in mocked_responses.calls}
+    assert json.loads(bodies[ANILIST])["variables"] == {
+        "mediaId": 21, "status": "REPEATING", "progress": 12, "scoreRaw": 90}
+    assert parse_qs(bodies[MAL_PATCH]) == {"status": ["watching"], "num_watched_episodes": ["12"],
+                                           "score": ["9"], "is_rewatching": ["true"]}
+    assert json.loads(bodies[KITSU_PATCH])["data"]["attributes"] == {
+        "status": "current", "progress": 12, "ratingTwenty": 18, "reconsuming": True}
+
+
+def test_no_ping_pong_a_pull_that_reads_our_own_push_back_sends_nothing(three,
+                                                                        mocked_responses):
+    conns, items = three
+    mock_writes(mocked_responses)
+    library_entry_update(entry=entry(), values={"status": "repeating", "progress": 12,
+                                                "score": 87})
+    send_all()
+    writes = len(mocked_responses.calls)
+    # Each service answers the next pull with what we sent (in its own terms).
+    pulled(items["anilist"], status="REPEATING", progress=12, score=87, updated_at=T0 + 99)
+    pulled(items["myanimelist"], status="watching", repeating=True, progress=12, score=9,
+           updated_at=T0 + 99)
+    pulled(items["kitsu"], status="current", repeating=True, progress=12, score=17,
+           updated_at=T0 + 99)
+    for connection in conns.values():  # and again, unchanged
+        library_pull_merge(connection=connection)
+
+    assert pushes(state=LibraryPush.State.PENDING) == []
+    assert send_all() == [] and len(mocked_responses.calls) == writes
+    found = entry()
+    assert (found.status, found.progress, found.score) == ("repeating", 12, 87)  # no drift
+    assert not LibraryConflict.objects.exists()
+
+
+def test_a_double_submission_is_one_push_and_one_upstream_write(three, mocked_responses):
+    mock_writes(mocked_responses)
+    for _ in range(2):
+        library_entry_update(entry=entry(), values={"progress": 11})
+    assert LibraryPush.objects.count() == 3
+    mal_push = LibraryPush.objects.get(connection__provider="myanimelist")
+    library_push_send(push_id=mal_push.pk)
+    # A second delivery of the same task: already sent, nothing goes out again.
+    library_push_send(push_id=mal_push.pk)
+    assert [c.request.url for c in mocked_responses.calls] == [MAL_PATCH]
+    assert ActionRun.objects.filter(connection__provider="myanimelist").count() == 1
+
+
+def test_the_same_attempt_delivered_twice_reuses_the_action_run(three, mocked_responses):
+    mock_writes(mocked_responses)
+    library_entry_update(entry=entry(), values={"progress": 11})
+    push = LibraryPush.objects.get(connection__provider="myanimelist")
+    library_push_send(push_id=push.pk)
+    # A worker that died after the write but before recording it: the push is pending again
+    # with the same attempt number, so its key replays the run instead of writing.
+    LibraryPush.objects.filter(pk=push.pk).update(state=LibraryPush.State.PENDING, attempts=0)
+    assert library_push_send(push_id=push.pk).state == LibraryPush.State.SENT
+    assert len(mocked_responses.calls) == 1
+
+
+def test_a_try_later_failure_is_retried_after_its_backoff(three, mocked_responses, no_sleep):
+    mocked_responses.patch(MAL_PATCH, status=503, json={"error": "unavailable"})
+    library_entry_update(entry=entry(), values={"progress": 11})
+    push = LibraryPush.objects.get(connection__provider="myanimelist")
+    with time_machine.travel(at(T0), tick=False):
+        failed = library_push_send(push_id=push.pk)
+        assert failed.state == LibraryPush.State.FAILED and failed.error
+        assert failed.next_attempt_at == at(T0) + timedelta(minutes=5)
+        assert library_pushes_retry() == 0  # not yet due
+    mocked_responses.replace("PATCH", MAL_PATCH, json=fixture(mal.__file__, "update_status"))
+    with time_machine.travel(at(T0 + 301), tick=False):
+        assert library_pushes_retry() >= 1
+        assert library_push_send(push_id=push.pk).state == LibraryPush.State.SENT
+
+
+def test_a_refused_token_waits_for_a_reconnect_and_then_goes(three, mocked_responses):
+    conns, _ = three
+    mocked_responses.patch(MAL_PATCH, status=401, json={"error": "invalid_token"},
+                           headers={"WWW-Authenticate": 'Bearer error="invalid_token"'})
+    mocked_responses.post(mal.TOKEN_URL, status=400, json={"error": "invalid_grant"})
+    library_entry_update(entry=entry(), values={"progress": 11})
+    push = LibraryPush.objects.get(connection__provider="myanimelist")
+    assert library_push_send(push_id=push.pk).state == LibraryPush.State.WAITING_RECONNECT
+    conns["myanimelist"].refresh_from_db()
+    assert conns["myanimelist"].status == Connection.Status.NEEDS_REAUTH
+    # A later edit while it waits is still "not yet on MyAnimeList".
+    library_entry_update(entry=entry(), values={"progress": 12})
+    push.refresh_from_db()
+    assert (push.state, push.values["progress"]) == (LibraryPush.State.WAITING_RECONNECT, 12)
+
+    Connection.objects.filter(pk=conns["myanimelist"].pk).update(
+        status=Connection.Status.ACTIVE)
+    mocked_responses.replace("PATCH", MAL_PATCH, json=fixture(mal.__file__, "update_status"))
+    assert library_pushes_retry() == 1
+    assert library_push_send(push_id=push.pk).state == LibraryPush.State.SENT
+
+
+def test_switches_keep_a_field_out_of_both_directions(three):
+    conns, items = three
+    ListSyncSettings.objects.create(connection=conns["myanimelist"], sync_ratings=False)
+    library_entry_update(entry=entry(), values={"score": 100})
+    assert {p.connection.provider for p in pushes()} == {"anilist", "kitsu"}
+    library_entry_update(entry=entry(), values={"score": 90, "progress": 11})
+    assert LibraryPush.objects.get(connection=conns["myanimelist"]).values == {
+        "status": "watching", "progress": 11}
+    pulled(items["myanimelist"], score=2, updated_at=T0 + 60)
+    assert entry().score == 90
+
+
+def test_sync_automatically_off_keeps_pushes_waiting_for_a_manual_sync(three):
+    conns, _ = three
+    Connection.objects.filter(pk=conns["kitsu"].pk).update(auto_sync=False)
+    library_entry_update(entry=entry(), values={"progress": 11})
+    push = LibraryPush.objects.get(connection=conns["kitsu"])
+    assert push.state == LibraryPush.State.PENDING
+    assert library_pushes_retry() == 0  # the schedule leaves it for the person
+
+
+def test_bad_values_change_nothing():
+    user = make_user()
+    conn = make_connection(user, "myanimelist", external_id="m")
+    item(conn, "21", status="watching", progress=10)
+    library_pull_merge(connection=conn)
+    for values in ({"status": "binged"}, {"score": 101}, {"progress": -1}, {"score": True},
+                   {"progress": "3"}, {"rating": 5}, {}):
+        with pytest.raises(LibraryInputError):
+            library_entry_update(entry=entry(), values=values)
+    assert not LibraryPush.objects.exists()
+    assert (entry().status, entry().progress) == ("current", 10)
+
+
+def test_an_unchanged_resync_writes_nothing_and_pushes_nothing(three, django_assert_num_queries):
+    conns, _ = three
+    before = {e.pk: e.updated_at for e in LibraryEntry.objects.all()}
+    for connection in conns.values():
+        result = library_pull_merge(connection=connection)
+        assert (result.applied, result.conflicts, result.pushes) == (0, 0, 0)
+    assert {e.pk: e.updated_at for e in LibraryEntry.objects.all()} == before
+    assert not LibraryPush.objects.exists()
