@@ -36,6 +36,11 @@ def _json(value):
     return value
 
 
+def _without_time(synced: dict) -> dict:
+    """A base without when it was taken: an unchanged re-sync rewrites nothing."""
+    return {key: value for key, value in synced.items() if key != "at"}
+
+
 def list_fields(connections: Iterable[Connection]) -> dict[int, tuple[str, ...]]:
     """The fields each connection syncs (one query)."""
     ids = {connection.pk for connection in connections}
@@ -85,7 +90,7 @@ class Batch:
             logger.warning(SKIPPED, item.pk, connection.pk, error)
             return None
         self._apply(entry, plan, connection)
-        if plan.synced is not None and plan.synced != synced:
+        if plan.synced is not None and _without_time(plan.synced) != _without_time(synced):
             item.synced = plan.synced
             self.items.append(item)
         for conflict in plan.conflicts:

@@ -10,12 +10,14 @@ import logging
 from dataclasses import dataclass
 
 from django.db import transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from integrations.models import Connection, ExternalItem
 from library import statuses
 from library.batch import Batch, list_fields
 from library.linking import LinkResult, library_link_connection
+from library.models import ListSyncSettings
 from library.push import library_pushes_enqueue
 from library.terms import TERMS
 
@@ -33,46 +35,56 @@ class MergeResult:
     pushes: int = 0
 
 
-def library_pull_merge(*, connection: Connection) -> MergeResult:
-    """Link and reconcile ``connection``'s list items (a list service's, else nothing)."""
+def library_pull_merge(*, connection: Connection, full: bool = False) -> MergeResult:
+    """Link and reconcile ``connection``'s list items (a list service's, else nothing): those
+    changed since the last merge began, or all of them with ``full``."""
     if connection.provider not in TERMS:
         return MergeResult(LinkResult())
+    started = timezone.now()
+    settings, _ = ListSyncSettings.objects.get_or_create(connection=connection)
     linked = library_link_connection(connection=connection)
+    items = ExternalItem.objects.filter(connection=connection, kind__in=statuses.KINDS,
+                                        library_entry__isnull=False)
+    if settings.merged_at is not None and not full:
+        # A pull stamps what it writes (last_seen_at) and what it removes (deleted_at); a link
+        # stamps nothing, so new links are looked at by their first sighting as well.
+        since = settings.merged_at
+        items = items.filter(Q(last_seen_at__gte=since) | Q(deleted_at__gte=since)
+                             | Q(first_seen_at__gte=since) | Q(synced__at__isnull=True))
     reconciled = applied = conflicts = pushes = 0
     after = 0
     while True:
         with transaction.atomic():
-            items = list(ExternalItem.objects.select_for_update(of=("self",))
-                         .select_related("library_entry__title")
-                         .filter(connection=connection, kind__in=statuses.KINDS,
-                                 library_entry__isnull=False, pk__gt=after)
-                         .order_by("pk")[:CHUNK])
-            if not items:
+            chunk = list(items.select_for_update(of=("self",)).select_related("library_entry")
+                         .filter(pk__gt=after).order_by("pk")[:CHUNK])
+            if not chunk:
                 break
-            after = items[-1].pk
-            batch = _reconcile_chunk(connection, items)
-            reconciled += len(items)
+            after = chunk[-1].pk
+            batch = _reconcile_chunk(connection, chunk)
+            reconciled += len(chunk)
             applied += len(batch.changed_entries)
             conflicts += len(batch.conflicts)
             pushes += len(batch.pushes)
             library_pushes_enqueue(batch.sendable)
+    ListSyncSettings.objects.filter(pk=settings.pk).update(merged_at=started)
     return MergeResult(linked, reconciled, applied, conflicts, pushes)
 
 
 def _reconcile_chunk(connection: Connection, items: list[ExternalItem]) -> Batch:
-    # The other services' items of the same entries: a change from this service is passed on
-    # to them (their base tells whether they hold it already).
-    others = list(ExternalItem.objects.select_related("connection").filter(
-        library_entry__in=[item.library_entry_id for item in items],
-        connection__user_id=connection.user_id, connection__provider__in=list(TERMS),
-    ).exclude(connection=connection))
-    connections = {connection.pk: connection,
-                   **{other.connection_id: other.connection for other in others}}
-    batch = Batch(now=timezone.now(), fields=list_fields(connections.values()))
+    fields = list_fields([connection])
+    batch = Batch(now=timezone.now(), fields=fields)
     for item in items:
         batch.reconcile(item.library_entry, item, connection)
-    for other in others:
-        if other.library_entry_id in batch.changed_entries:
+    connections = {connection.pk: connection}
+    if batch.changed_entries:
+        # What changed here goes on to the person's other services holding the same entries
+        # (their base tells whether they hold it already).
+        others = list(ExternalItem.objects.select_related("connection").filter(
+            library_entry__in=batch.changed_entries, connection__user_id=connection.user_id,
+            connection__provider__in=list(TERMS)).exclude(connection=connection))
+        connections.update({other.connection_id: other.connection for other in others})
+        batch.fields.update(list_fields(c for c in connections.values() if c != connection))
+        for other in others:
             batch.reconcile(batch.entries[other.library_entry_id], other, other.connection)
     batch.write(connections)
     return batch

@@ -143,6 +143,7 @@ def library_settings_update(*, connection: Connection, switches: Mapping[str, bo
         if changes:
             for name, value in changes.items():
                 setattr(row, name, value)
+            row.merged_at = None  # a field back on: the next merge looks at every item
             row.save()
             AuditEvent.objects.create(
                 user_id=connection.user_id, provider=connection.provider,

@@ -105,6 +105,9 @@ class ListSyncSettings(models.Model):
     sync_status = models.BooleanField(_("sync status"), default=True)
     sync_progress = models.BooleanField(_("sync progress"), default=True)
     sync_ratings = models.BooleanField(_("sync ratings"), default=True)
+    # When the last merge of this connection began: the next looks only at items changed
+    # since (None: all of them, as after a switch was turned on again).
+    merged_at = models.DateTimeField(_("last merged"), null=True, blank=True)
     updated_at = models.DateTimeField(_("updated"), auto_now=True)
 
     class Meta:

@@ -9,15 +9,15 @@ import pytest
 import time_machine
 from django.utils import timezone
 
-from integrations.models import ActionRun, Connection, ExternalItem
+from integrations.models import ActionRun, Connection, Credential, ExternalItem
 from integrations.providers.anilist import client as anilist
 from integrations.providers.contract import fixture
 from integrations.providers.kitsu import client as kitsu
 from integrations.providers.myanimelist import client as mal
-from library.models import LibraryConflict, LibraryEntry, LibraryPush, ListSyncSettings
+from library.models import LibraryConflict, LibraryEntry, LibraryPush
 from library.pull import library_pull_merge
 from library.push import library_push_send, library_pushes_retry
-from library.services import LibraryInputError, library_entry_update
+from library.services import LibraryInputError, library_entry_update, library_settings_update
 from tests.factories import make_connection, make_user
 
 pytestmark = pytest.mark.django_db
@@ -43,11 +43,18 @@ def item(connection, external_id, **values):
         content_hash="h", attrs=attrs(**values))
 
 
+@pytest.fixture(autouse=True)
+def frozen():
+    """The clock stands a day before the services' change times unless a test moves it."""
+    with time_machine.travel(at(T0 - 86400), tick=False):
+        yield
+
+
 def pulled(item_, **values):
-    """The service now answers these values (as a pull stores them)."""
+    """The service now answers these values (stored as a pull stores them: last_seen_at)."""
     item_.refresh_from_db()
     item_.attrs = {**item_.attrs, **values}
-    item_.save(update_fields=["attrs"])
+    item_.save(update_fields=["attrs", "last_seen_at"])
     library_pull_merge(connection=item_.connection)
 
 
@@ -303,11 +310,17 @@ def test_a_try_later_failure_is_retried_after_its_backoff(three, mocked_response
         failed = library_push_send(push_id=push.pk)
         assert failed.state == LibraryPush.State.FAILED and failed.error
         assert failed.next_attempt_at == at(T0) + timedelta(minutes=5)
-        assert library_pushes_retry() == 0  # not yet due
+        library_pushes_retry()
+        push.refresh_from_db()
+        assert push.state == LibraryPush.State.FAILED  # not yet due
     mocked_responses.replace("PATCH", MAL_PATCH, json=fixture(mal.__file__, "update_status"))
+    Credential.objects.update(expires_at=None)  # a day later: no refresh in the way
     with time_machine.travel(at(T0 + 301), tick=False):
-        assert library_pushes_retry() >= 1
-        assert library_push_send(push_id=push.pk).state == LibraryPush.State.SENT
+        library_pushes_retry()
+        push.refresh_from_db()
+        assert push.state == LibraryPush.State.PENDING
+        sent = library_push_send(push_id=push.pk)
+        assert sent.state == LibraryPush.State.SENT, sent.error
 
 
 def test_a_refused_token_waits_for_a_reconnect_and_then_goes(three, mocked_responses):
@@ -334,7 +347,7 @@ def test_a_refused_token_waits_for_a_reconnect_and_then_goes(three, mocked_respo
 
 def test_switches_keep_a_field_out_of_both_directions(three):
     conns, items = three
-    ListSyncSettings.objects.create(connection=conns["myanimelist"], sync_ratings=False)
+    library_settings_update(connection=conns["myanimelist"], switches={"sync_ratings": False})
     library_entry_update(entry=entry(), values={"score": 100})
     assert {p.connection.provider for p in pushes()} == {"anilist", "kitsu"}
     library_entry_update(entry=entry(), values={"score": 90, "progress": 11})
