@@ -2,9 +2,11 @@
 encrypted and never shown, the connect going through it (allauth's adapter), and refresh using
 the app that issued the token, never another."""
 
+import io
 from urllib.parse import parse_qs, urlparse
 
 import pytest
+from django.core.management import call_command
 from django.db import IntegrityError, transaction
 from django.db import connection as db
 from django.urls import reverse
@@ -14,6 +16,7 @@ from integrations.models import AuditEvent, Connection, Credential, OAuthClientA
 from integrations.oauth_apps import (
     APP_CHANGED,
     APP_REMOVED,
+    APP_UNREADABLE,
     CLIENT_ID_INVALID,
     NOT_SUPPORTED,
     SECRET_INVALID,
@@ -330,3 +333,35 @@ def test_the_page_exists_only_for_providers_that_take_one(person, client):
 def test_the_page_needs_a_signed_in_person(client, db):
     response = client.get(reverse("integrations:personal_app", args=["myanimelist"]))
     assert response.status_code == 302 and "login" in response["Location"]
+
+
+# --- encryption keys --------------------------------------------------------------------------
+
+def test_key_rotation_reencrypts_the_secret(person, fernet_keys, settings):
+    app = own_app(person)
+    before = raw_secret(app)
+    fernet_keys(["a-brand-new-key", *settings.FERNET_KEYS])
+    out = io.StringIO()
+    call_command("rotate_encryption_keys", stdout=out)
+    assert "1 personal OAuth app secret(s)" in out.getvalue()
+    assert raw_secret(app) != before
+    fernet_keys(["a-brand-new-key"])  # the old key removed: the secret still reads
+    assert OAuthClientApp.objects.get().client_secret == OWN_SECRET
+
+
+def test_an_unreadable_secret_is_never_sent_and_asks_to_save_it_again(person, client,
+                                                                     fernet_keys,
+                                                                     mocked_responses):
+    connection = connected_through(person, own_app(person))
+    fernet_keys(["another-key-entirely"])
+    with pytest.raises(ReauthRequired) as caught:
+        client_for_credential(OAuthClientApp.objects.get().credentials.get(), MAL)
+    assert caught.value.message == APP_UNREADABLE.format(provider="MyAnimeList")
+    assert not mocked_responses.calls
+    # Not offered to allauth either: the connect falls back to the operator's app.
+    assert start(client)["client_id"] == OPERATOR_ID
+    page = client.get(reverse("integrations:personal_app", args=["myanimelist"]))
+    assert "Cannot be read any more" in page.content.decode()
+    with pytest.raises(ReauthRequired):
+        token_refresh(connection=connection)
+    assert not mocked_responses.calls
