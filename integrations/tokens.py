@@ -30,7 +30,9 @@ the stalled write, the connection is marked for reconnecting although the write 
 working token.
 
 allauth does not refresh tokens, so this module reuses its provider configuration (token URL,
-client id and secret, Basic or body client authentication) and does the rest itself.
+client id and secret, Basic or body client authentication) and does the rest itself. A grant
+issued to a person's own OAuth app is refreshed and revoked with that app only
+(``oauth_apps.client_for_credential``), never the operator's.
 """
 
 from __future__ import annotations
