@@ -3,6 +3,8 @@ encrypted and never shown, the connect going through it (allauth's adapter), and
 the app that issued the token, never another."""
 
 import io
+import json
+import logging
 from urllib.parse import parse_qs, urlparse
 
 import pytest
@@ -12,7 +14,7 @@ from django.db import connection as db
 from django.urls import reverse
 
 from integrations.exceptions import ReauthRequired
-from integrations.models import AuditEvent, Connection, Credential, OAuthClientApp
+from integrations.models import ApiCall, AuditEvent, Connection, Credential, OAuthClientApp
 from integrations.oauth_apps import (
     APP_CHANGED,
     APP_REMOVED,
@@ -28,6 +30,7 @@ from integrations.oauth_apps import (
     oauth_app_for,
     oauth_app_save,
 )
+from integrations.providers.anilist import client as anilist
 from integrations.providers.contract import fixture
 from integrations.providers.myanimelist import client as mal
 from integrations.providers.registry import get_provider
@@ -365,3 +368,33 @@ def test_an_unreadable_secret_is_never_sent_and_asks_to_save_it_again(person, cl
     with pytest.raises(ReauthRequired):
         token_refresh(connection=connection)
     assert not mocked_responses.calls
+
+
+def test_anilist_connects_through_the_persons_own_app(person, client, mocked_responses):
+    oauth_app_save(user=person, provider=ANILIST, client_id="5151", client_secret=OWN_SECRET)
+    response = client.post(reverse("anilist_login") + "?process=connect")
+    query = {k: v[0] for k, v in parse_qs(urlparse(response["Location"]).query).items()}
+    assert query["client_id"] == "5151"
+    mocked_responses.post(anilist.TOKEN_URL, json={
+        "token_type": "Bearer", "expires_in": 31536000, "access_token": "AL-access-token"})
+    mocked_responses.post(anilist.API_BASE, json={"data": {"Viewer": {"id": 12345,
+                                                                      "name": "someone"}}})
+    client.get(reverse("anilist_callback"), {"code": "the-code", "state": query["state"]})
+    exchange = json.loads(mocked_responses.calls[0].request.body)
+    assert (exchange["client_id"], exchange["client_secret"]) == ("5151", OWN_SECRET)
+    assert Credential.objects.get(connection__provider="anilist").client_id == "5151"
+
+
+def test_the_own_secret_is_in_no_log_line_or_outbound_record(person, mocked_responses, caplog):
+    caplog.set_level(logging.DEBUG)
+    connection = connected_through(person, own_app(person))
+    mocked_responses.post(mal.TOKEN_URL, status=400, json={
+        "error": "invalid_client", "message": f"bad client {OWN_SECRET}"})
+    with pytest.raises(ReauthRequired):
+        token_refresh(connection=connection)
+    assert mocked_responses.calls  # it was sent, to the provider only
+    assert OWN_SECRET not in caplog.text
+    rows = " ".join(str(v) for row in ApiCall.objects.values() for v in row.values())
+    rows += " ".join(str(v) for row in AuditEvent.objects.values() for v in row.values())
+    rows += Connection.objects.get(pk=connection.pk).last_error
+    assert "myanimelist" in rows and OWN_SECRET not in rows
