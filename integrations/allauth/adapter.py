@@ -44,7 +44,7 @@ APP_REMOVED_DURING_CONNECT = "your own app was removed while connecting; nothing
 
 def personal_social_apps(request, provider=None, client_id=None) -> list[SocialApp]:
     """The signed-in person's own apps as (unsaved) allauth apps, filtered like list_apps.
-    None without a request or a signed-in user: refresh and revoke, which have no request,
+    Empty without a request or a signed-in user: refresh and revoke, which have no request,
     choose their app from the credential (integrations/oauth_apps.py)."""
     user = getattr(request, "user", None)
     if user is None or not user.is_authenticated:
