@@ -37,6 +37,7 @@ from .models import (
     Credential,
     ExternalItem,
     Interest,
+    OAuthClientApp,
     ProxyStat,
     StreamState,
     SyncRun,
@@ -88,7 +89,7 @@ class CredentialInline(ReadOnlyInline, admin.StackedInline):
     model = Credential
     verbose_name_plural = "credential (metadata only; secrets are never shown)"
     fields = ["readable", "token_type", "expires_at", "refreshed_at", "fingerprint",
-              "has_refresh_token", "scopes", "created_at", "updated_at"]
+              "has_refresh_token", "scopes", "client_id", "created_at", "updated_at"]
     readonly_fields = fields
 
     @admin.display(description="secrets")
@@ -471,3 +472,19 @@ class AuditEventAdmin(ReadOnlyAdmin):
     list_select_related = ["user"]
     search_fields = ["user__email", "actor", "message"]
     date_hierarchy = "at"
+
+
+@admin.register(OAuthClientApp)
+class OAuthClientAppAdmin(ReadOnlyAdmin):
+    """People's own OAuth apps: the client id, never the secret (not listed, so no field)."""
+
+    list_display = ["user", "provider", "client_id", "has_secret", "created_at", "updated_at"]
+    list_filter = ["provider"]
+    list_select_related = ["user"]
+    search_fields = ["user__email", "client_id"]
+    fields = ["user", "provider", "client_id", "has_secret", "created_at", "updated_at"]
+    readonly_fields = fields
+
+    @admin.display(description="secret saved and readable", boolean=True)
+    def has_secret(self, obj: OAuthClientApp) -> bool:
+        return obj.has_secret

@@ -62,6 +62,17 @@ class TokenEndpoint:
 
 
 @dataclass(frozen=True)
+class ClientApp:
+    """An OAuth client's id and secret: a person's own app (integrations/oauth_apps.py)."""
+
+    client_id: str
+    secret: str
+
+    def __repr__(self) -> str:  # never the secret, in a traceback or a log line
+        return f"ClientApp(client_id={self.client_id!r})"
+
+
+@dataclass(frozen=True)
 class AuthStrategy:
     kind: ClassVar[AuthKind]
     # Connected through the provider's sign-in page (allauth), not a form.
@@ -84,7 +95,9 @@ class AuthStrategy:
     def headers(self, *, access_token: str, secrets: Mapping[str, str]) -> dict[str, str]:
         return {}
 
-    def token_endpoint(self, provider: Provider) -> TokenEndpoint:
+    def token_endpoint(self, provider: Provider, client: ClientApp | None = None) -> TokenEndpoint:
+        """``client`` is the app that issued the grant when it is a person's own; None means
+        the operator's app."""
         raise NotImplementedError(f"{self.kind} credentials have no token endpoint")
 
 
@@ -99,19 +112,24 @@ class OAuth2(AuthStrategy):
     def headers(self, *, access_token: str, secrets: Mapping[str, str]) -> dict[str, str]:
         return {"Authorization": f"Bearer {access_token}"} if access_token else {}
 
-    def token_endpoint(self, provider: Provider) -> TokenEndpoint:
-        from allauth.socialaccount.adapter import get_adapter  # allauth's apps load late
+    def token_endpoint(self, provider: Provider, client: ClientApp | None = None) -> TokenEndpoint:
+        # allauth's apps load late. No request: allauth's adapter then lists the operator's
+        # app only, never a person's (integrations/allauth/adapter.py).
+        from allauth.socialaccount.adapter import get_adapter
+        from allauth.socialaccount.providers import registry
 
-        allauth_provider = get_adapter().get_provider(None, provider.allauth_id)
-        app, adapter = allauth_provider.app, allauth_provider.get_oauth2_adapter(None)
+        if client is None:
+            app = get_adapter().get_app(None, provider.allauth_id)
+            client = ClientApp(app.client_id, app.secret)
+        adapter = registry.get_class(provider.allauth_id).oauth2_adapter_class(None)
         headers = {"Accept": "application/json", **(adapter.headers or {})}
         if adapter.basic_auth:
             return TokenEndpoint(adapter.access_token_url, {},
-                                 requests.auth.HTTPBasicAuth(app.client_id, app.secret),
-                                 headers, (app.secret,))
+                                 requests.auth.HTTPBasicAuth(client.client_id, client.secret),
+                                 headers, (client.secret,))
         return TokenEndpoint(adapter.access_token_url,
-                             {"client_id": app.client_id, "client_secret": app.secret},
-                             None, headers, (app.secret,))
+                             {"client_id": client.client_id, "client_secret": client.secret},
+                             None, headers, (client.secret,))
 
 
 @dataclass(frozen=True)
@@ -131,7 +149,7 @@ class OAuth2Password(OAuth2):
         return (FormField("username", self.username_label, max_length=200),
                 FormField("password", "Password", secret=True, stored=False, max_length=500))
 
-    def token_endpoint(self, provider: Provider) -> TokenEndpoint:
+    def token_endpoint(self, provider: Provider, client: ClientApp | None = None) -> TokenEndpoint:
         body = {"client_id": self.client_id, "client_secret": self.client_secret}
         return TokenEndpoint(self.token_url, {k: v for k, v in body.items() if v}, None,
                              {"Accept": "application/json"}, tuple(filter(None, body.values())))

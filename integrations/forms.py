@@ -116,3 +116,15 @@ class ConnectionSettingsForm(forms.Form):
         data = self.cleaned_data
         return {"sync_enabled": data["sync_enabled"], "auto_sync": data["auto_sync"],
                 "streams": {s.name: data[self.stream_field(s.name)] for s in self.streams}}
+
+
+class PersonalAppForm(forms.Form):
+    """A person's own OAuth app: integrations/oauth_apps.py checks the values."""
+
+    client_id = forms.CharField(
+        label="Client ID", max_length=255,
+        widget=forms.TextInput(attrs={"autocomplete": "off", "spellcheck": "false"}))
+    client_secret = forms.CharField(
+        label="Client secret", max_length=1000, required=False,
+        help_text="Stored encrypted and never shown again. Leave empty to keep the saved one.",
+        widget=forms.PasswordInput(render_value=False, attrs={"autocomplete": "off"}))

@@ -12,7 +12,7 @@ from django.utils import timezone
 
 from .credentials import CREDENTIAL_UNREADABLE
 from .exceptions import IntegrationError
-from .models import ApiCall, AuditEvent, Connection, Credential
+from .models import ApiCall, AuditEvent, Connection, Credential, OAuthClientApp
 from .providers.registry import UnknownProvider, get_provider
 from .reauth import connection_mark_reauth
 from .tokens import token_refresh
@@ -79,6 +79,9 @@ class ReencryptReport:
     reencrypted: int = 0
     # Connection ids whose credential no configured key decrypts: left as they are.
     unreadable: list[int] = field(default_factory=list)
+    # People's own OAuth apps (integrations/oauth_apps.py): their client secrets.
+    apps_reencrypted: int = 0
+    unreadable_apps: list[int] = field(default_factory=list)  # OAuthClientApp ids
 
 
 def credentials_reencrypt(*, batch_size: int = 200) -> ReencryptReport:
@@ -101,9 +104,19 @@ def credentials_reencrypt(*, batch_size: int = 200) -> ReencryptReport:
                     continue
                 credential.save(update_fields=["access_token", "refresh_token", "secret"])
                 report.reencrypted += 1
+    with transaction.atomic():
+        for app in OAuthClientApp.objects.select_for_update().order_by("pk"):
+            if not app.has_secret:
+                report.unreadable_apps.append(app.pk)
+                continue
+            app.save(update_fields=["client_secret"])
+            report.apps_reencrypted += 1
     message = f"{report.reencrypted} credentials re-encrypted"
     if report.unreadable:
         message += f"; {len(report.unreadable)} could not be decrypted"
+    message += f"; {report.apps_reencrypted} personal OAuth app secrets re-encrypted"
+    if report.unreadable_apps:
+        message += f"; {len(report.unreadable_apps)} could not be decrypted"
     AuditEvent.objects.create(action=AuditEvent.Action.KEYS_ROTATED, message=message[:500],
                               actor="command")
     return report

@@ -25,7 +25,15 @@ from .exceptions import (
 )
 from .http import ApiClient
 from .interests import interests_recompute
-from .models import AuditEvent, Connection, Credential, ExternalItem, SyncRun, UserInterest
+from .models import (
+    AuditEvent,
+    Connection,
+    Credential,
+    ExternalItem,
+    OAuthClientApp,
+    SyncRun,
+    UserInterest,
+)
 from .providers.base import AccountInfo, Provider
 from .providers.registry import UnknownProvider, get_provider
 from .providers.retired import is_retired, provider_or_retired
@@ -69,11 +77,14 @@ def connection_store_oauth(
     social_account: SocialAccount,
     grant: TokenGrant,
     label: str,
+    client_app: OAuthClientApp | None = None,
 ) -> Connection:
     """Create or update the connection of an OAuth connect; tokens go to Credential encrypted.
 
     On reconnect a missing refresh token keeps the stored one; the granted scopes are recorded
     as the provider reported them (or the requested ones when it does not report them).
+    ``client_app`` is the person's own app the tokens were issued to (None: the operator's);
+    refresh and revoke use it.
     """
     connection = (
         Connection.objects.select_for_update().filter(user=user, provider=provider.slug).first()
@@ -96,6 +107,8 @@ def connection_store_oauth(
     credential = credential or Credential(connection=connection)
     credential.forget_unreadable()
     credential_apply_grant(credential, grant)
+    credential.client_app = client_app
+    credential.client_id = client_app.client_id if client_app else ""
     # A refresh that started before this reconnect presented the old grant's refresh token:
     # moving the generation on makes its write-back miss (tokens.py), so it cannot replace
     # the tokens the person just granted, and the lease it held no longer blocks anyone.

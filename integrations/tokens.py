@@ -30,7 +30,9 @@ the stalled write, the connection is marked for reconnecting although the write 
 working token.
 
 allauth does not refresh tokens, so this module reuses its provider configuration (token URL,
-client id and secret, Basic or body client authentication) and does the rest itself.
+client id and secret, Basic or body client authentication) and does the rest itself. A grant
+issued to a person's own OAuth app is refreshed and revoked with that app only
+(``oauth_apps.client_for_credential``), never the operator's.
 """
 
 from __future__ import annotations
@@ -49,9 +51,11 @@ from django.db import OperationalError
 from django.db.models import Case, F, Q, Value, When
 
 from . import clock
+from .auth import ClientApp
 from .credentials import credential_for_use
 from .exceptions import ProviderDataError, ReauthRequired, TryLater
 from .models import Connection, Credential
+from .oauth_apps import client_for_credential
 from .providers.registry import get_provider
 from .reauth import connection_mark_reauth
 from .redaction import fingerprint
@@ -351,8 +355,9 @@ def _grant_write(credential: Credential, lease: uuid.UUID, grant: TokenGrant) ->
 
 
 def _token_request(provider, body: dict[str, str], *, connection_id: int | None,
-                   secrets: tuple[str, ...]) -> requests.Response:
-    endpoint = provider.auth.token_endpoint(provider)
+                   secrets: tuple[str, ...], client: ClientApp | None = None,
+                   ) -> requests.Response:
+    endpoint = provider.auth.token_endpoint(provider, client)
     with new_session() as session:
         # No automatic retry: with rotating refresh tokens a retried request after a lost
         # response would present a token the provider already replaced.
@@ -386,9 +391,12 @@ def _grant_from_answer(provider, response: requests.Response) -> TokenGrant:
 
 def _request_refresh(connection: Connection, credential: Credential) -> TokenGrant:
     provider = get_provider(connection.provider)
+    # The app that issued the grant: a person's own app's token goes back to that app only.
+    client = client_for_credential(credential, provider)
     response = _token_request(
         provider, {"grant_type": "refresh_token", "refresh_token": credential.refresh_token},
         connection_id=connection.pk, secrets=(credential.refresh_token, credential.access_token),
+        client=client,
     )
     return _grant_from_answer(provider, response)
 
@@ -415,7 +423,7 @@ def token_revoke(*, connection: Connection) -> bool:
     credential = credential_for_use(connection=connection)
     if credential is None or not (credential.access_token or credential.refresh_token):
         return False
-    endpoint = provider.auth.token_endpoint(provider)
+    endpoint = provider.auth.token_endpoint(provider, client_for_credential(credential, provider))
     request, auth = provider.revoke_request(credential, endpoint)
     with new_session() as session:
         response = send(

@@ -22,8 +22,19 @@ from consent.selectors import allows_from_map, consent_map
 from .actions import connection_action_perform
 from .credentials import CREDENTIAL_UNREADABLE, credential_unreadable
 from .exceptions import ConnectionTestFailed, IntegrationError, ProviderNotAvailable
-from .forms import ActionForm, ConnectForm, ConnectionSettingsForm
+from .forms import ActionForm, ConnectForm, ConnectionSettingsForm, PersonalAppForm
 from .models import ActionRun, Connection, SyncRun
+from .oauth_apps import (
+    PersonalAppInvalid,
+    PersonalAppUnsupported,
+    oauth_app_check_supported,
+    oauth_app_delete,
+    oauth_app_for,
+    oauth_app_providers,
+    oauth_app_redirect_uri,
+    oauth_app_save,
+    provider_available_for,
+)
 from .providers.base import Action, Provider
 from .providers.registry import PROVIDERS, UnknownProvider, get_provider
 from .providers.retired import RETIRED_REASON, is_retired, provider_or_retired
@@ -73,6 +84,9 @@ SETTINGS_SAVED = "Sync settings saved."
 ACTION_DONE = "{label}: done."
 ACTION_FAILED = "{label} failed: {error}"
 ACTION_STILL_RUNNING = "{label} was already sent and has not finished yet."
+APP_SAVED = "Your own {name} app is saved: your next connect goes through it."
+APP_REMOVED = ("Your own {name} app was removed. A connection made through it must reconnect "
+               "when its access needs renewing.")
 UNKNOWN_PURPOSE = "There is no purpose called “{purpose}”. Showing every interest instead."
 
 RECONNECT_TO_RESUME = "Syncing is paused until you reconnect {name}."
@@ -145,10 +159,12 @@ class Card:
     purpose_names: list[str]
     needs_reconnect: bool
     run_note: str
+    own_app: bool  # the person saved their own OAuth app for it
 
 
-def _card(entry: CatalogEntry) -> Card:
+def _card(entry: CatalogEntry, own_apps: set[str]) -> Card:
     provider, connection = entry.provider, entry.connection
+    available = provider_available_for(provider, own_apps)
     retired = is_retired(provider)
     reconnect = connection is not None and not retired and needs_reconnect(connection)
     if retired:
@@ -158,11 +174,10 @@ def _card(entry: CatalogEntry) -> Card:
         words = STATUS_WORDS.get(status, status)
         if status == Connection.Status.ACTIVE:
             words = f"Connected as {connection.account_label or connection.external_account_id}"
-    elif provider.is_available():
+    elif available:
         status, words = "not_connected", "Not connected"
     else:
         status, words = "unavailable", "Not available here"
-    available = provider.is_available()
     return Card(
         entry=entry,
         status=status,
@@ -172,13 +187,16 @@ def _card(entry: CatalogEntry) -> Card:
         purpose_names=_purpose_names(entry.consented_purposes),
         needs_reconnect=reconnect,
         run_note=run_note(entry.latest_run),
+        own_app=provider.slug in own_apps,
     )
 
 
 @login_required
 @require_GET
 def connected_services(request: HttpRequest) -> HttpResponse:
-    cards = [_card(entry) for entry in catalog_for_user(user=request.user, include_retired=True)]
+    own_apps = oauth_app_providers(user=request.user)
+    cards = [_card(entry, own_apps)
+             for entry in catalog_for_user(user=request.user, include_retired=True)]
     return render(request, "integrations/connected_services.html", {"cards": cards})
 
 
@@ -211,6 +229,50 @@ def connect(request: HttpRequest, slug: str) -> HttpResponse:
             ))
             return redirect("integrations:connected_services")
     return render(request, "integrations/connect.html", {"provider": provider, "form": form})
+
+
+def _personal_app_provider(slug: str) -> Provider:
+    try:
+        provider = get_provider(slug)
+        oauth_app_check_supported(provider)
+    except (UnknownProvider, PersonalAppUnsupported):
+        raise Http404("No such service takes your own app.") from None
+    return provider
+
+
+@never_cache
+@login_required
+@require_http_methods(["GET", "POST"])
+def personal_app(request: HttpRequest, slug: str) -> HttpResponse:
+    """"Use your own app": the person's client id and secret for a provider. The secret is
+    never rendered back; the page says only whether one is saved."""
+    provider = _personal_app_provider(slug)
+    app = oauth_app_for(user=request.user, provider=provider.slug)
+    initial = {"client_id": app.client_id} if app else {}
+    form = PersonalAppForm(request.POST or None, initial=initial)
+    if request.method == "POST" and form.is_valid():
+        try:
+            oauth_app_save(user=request.user, provider=provider, actor=f"user:{request.user.pk}",
+                           **form.cleaned_data)
+        except PersonalAppInvalid as exc:
+            for name, text in exc.fields.items():
+                form.add_error(name, text)
+        else:
+            messages.success(request, APP_SAVED.format(name=provider.name))
+            return redirect("integrations:personal_app", slug=provider.slug)
+    return render(request, "integrations/personal_app.html", {
+        "provider": provider, "app": app, "form": form,
+        "redirect_uri": oauth_app_redirect_uri(request, provider),
+    })
+
+
+@login_required
+@require_POST
+def personal_app_delete(request: HttpRequest, slug: str) -> HttpResponse:
+    provider = _personal_app_provider(slug)
+    if oauth_app_delete(user=request.user, provider=provider, actor=f"user:{request.user.pk}"):
+        messages.success(request, APP_REMOVED.format(name=provider.name))
+    return redirect("integrations:personal_app", slug=provider.slug)
 
 
 def _streams(provider: Provider, connection: Connection) -> list[dict[str, Any]]:
@@ -271,7 +333,8 @@ def connection_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "items": [{"item": item, "summary": _attrs_summary(item.attrs)} for item in page],
         "query": query,
         "items_total": imported_counts(connection=connection)["items"],
-        "connect_url": _connect_url(provider) if provider.is_available() else "",
+        "connect_url": (_connect_url(provider) if provider_available_for(
+            provider, oauth_app_providers(user=request.user)) else ""),
         "retired_message": RETIRED_REASON if is_retired(provider) else "",
         "actions": [_action_card(action, connection) for action in provider.actions],
         "settings_form": ConnectionSettingsForm(provider=provider, connection=connection),

@@ -92,11 +92,12 @@ def q_sync(monkeypatch):
 @pytest.fixture
 def fernet_keys(settings):
     """Switch the encryption keys; the fields cache their Fernet, so the cache is dropped."""
-    from integrations.models import Credential
+    from integrations.models import Credential, OAuthClientApp
 
     def forget():
-        for name in ("access_token", "refresh_token", "secret"):
-            field = Credential._meta.get_field(name)
+        fields = [Credential._meta.get_field(name)
+                  for name in ("access_token", "refresh_token", "secret")]
+        for field in [*fields, OAuthClientApp._meta.get_field("client_secret")]:
             for cached in ("keys", "fernet_keys", "fernet"):
                 field.__dict__.pop(cached, None)
 

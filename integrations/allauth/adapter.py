@@ -4,6 +4,7 @@ import logging
 
 from allauth.core.exceptions import ImmediateHttpResponse
 from allauth.socialaccount.adapter import DefaultSocialAccountAdapter
+from allauth.socialaccount.models import SocialApp
 from allauth.socialaccount.providers.base import AuthError, AuthProcess
 from django.contrib import messages
 from django.core.exceptions import ValidationError
@@ -11,7 +12,13 @@ from django.shortcuts import redirect
 from django.urls import reverse
 
 from integrations.allauth.oauth2 import BAD_TOKEN_ANSWER, BadProviderAnswer
-from integrations.providers.registry import provider_for_allauth
+from integrations.models import OAuthClientApp
+from integrations.oauth_apps import (
+    oauth_app_providers,
+    oauth_apps_usable,
+    provider_available_for,
+)
+from integrations.providers.registry import PROVIDERS, provider_for_allauth
 from integrations.selectors import connection_recently_connected
 from integrations.txguard import guard_session
 
@@ -30,6 +37,38 @@ REFUSED = "the service refused access"
 DISCONNECT_HERE = "Disconnect services from Connected Services."
 # "Moments ago" for a stale state: allauth keeps a state this long (statekit.STATE_TTL).
 RECENT_CONNECT_SECONDS = 600
+# Marks the SocialApp built from a person's own app (its OAuthClientApp's pk).
+PERSONAL_APP_KEY = "thinkalike_personal_app"
+APP_REMOVED_DURING_CONNECT = "your own app was removed while connecting; nothing was saved"
+
+
+def personal_social_apps(request, provider=None, client_id=None) -> list[SocialApp]:
+    """The signed-in person's own apps as (unsaved) allauth apps, filtered like list_apps.
+    Empty without a request or a signed-in user: refresh and revoke, which have no request,
+    choose their app from the credential (integrations/oauth_apps.py)."""
+    user = getattr(request, "user", None)
+    if user is None or not user.is_authenticated:
+        return []
+    apps = []
+    for app in oauth_apps_usable(user=user):
+        allauth_id = PROVIDERS[app.provider].allauth_id
+        if (provider and provider != allauth_id) or (client_id and client_id != app.client_id):
+            continue
+        apps.append(SocialApp(provider=allauth_id, name=f"{app.provider} (personal)",
+                              client_id=app.client_id, secret=app.client_secret,
+                              settings={PERSONAL_APP_KEY: app.pk}))
+    return apps
+
+
+def personal_app_of(social_app: SocialApp | None, *, user) -> OAuthClientApp | None:
+    """The person's own app a connect went through, or None for the operator's app."""
+    pk = (getattr(social_app, "settings", None) or {}).get(PERSONAL_APP_KEY)
+    if pk is None:
+        return None
+    app = OAuthClientApp.objects.filter(pk=pk, user=user, client_id=social_app.client_id).first()
+    if app is None:
+        raise BadProviderAnswer(APP_REMOVED_DURING_CONNECT, "the personal app is gone")
+    return app
 
 
 def _refuse(request, text: str):
@@ -44,7 +83,8 @@ class ConnectOnlySocialAccountAdapter(DefaultSocialAccountAdapter):
             messages.error(request, SIGN_IN_FIRST)
             raise ImmediateHttpResponse(redirect("account_login"))
         entry = provider_for_allauth(sociallogin.account.provider)
-        if entry is None or not entry.is_available():
+        if entry is None or not provider_available_for(
+                entry, oauth_app_providers(user=request.user)):
             name = entry.name if entry else sociallogin.account.provider
             _refuse(request, NOT_AVAILABLE.format(provider=name))
         token = sociallogin.token
@@ -53,6 +93,16 @@ class ConnectOnlySocialAccountAdapter(DefaultSocialAccountAdapter):
             # without a Connection (an adapter without ConnectOAuth2Mixin can get this far).
             logger.warning("connect to %s refused: no access token", entry.slug)
             _refuse(request, CONNECT_FAILED.format(provider=entry.name, reason=BAD_TOKEN_ANSWER))
+
+    def list_apps(self, request, provider=None, client_id=None):
+        """The operator's apps, except that a signed-in person's own app for a provider
+        replaces the operator's for their requests (their connect, its callback)."""
+        apps = super().list_apps(request, provider=provider, client_id=client_id)
+        personal = personal_social_apps(request, provider, client_id)
+        if request is None or not personal:
+            return apps
+        replaced = {app.provider for app in personal}
+        return [app for app in apps if app.provider not in replaced] + personal
 
     def is_open_for_signup(self, request, sociallogin):
         return False

@@ -16,6 +16,7 @@ from allauth.socialaccount.signals import social_account_added, social_account_u
 from django.contrib import messages
 from django.dispatch import receiver
 
+from integrations.allauth.adapter import personal_app_of
 from integrations.allauth.oauth2 import BAD_TOKEN_ANSWER, BadProviderAnswer
 from integrations.providers.registry import provider_for_allauth
 from integrations.services import connection_store_oauth
@@ -45,6 +46,7 @@ def store_tokens(request, sociallogin) -> None:
     connection = connection_store_oauth(
         user=request.user, provider=provider, social_account=account, grant=grant,
         label=label if isinstance(label, str) else "",
+        client_app=personal_app_of(sociallogin.provider.app, user=request.user),
     )
     messages.success(request, CONNECTED.format(provider=provider.name,
                                                label=connection.account_label))

@@ -28,6 +28,7 @@ from ..exceptions import (
 )
 from ..forms import ConnectForm
 from ..models import Connection, SyncRun
+from ..oauth_apps import oauth_app_providers, provider_available_for
 from ..providers.registry import PROVIDERS
 from ..providers.retired import is_retired, provider_or_retired
 from ..redaction import redact_text
@@ -132,7 +133,7 @@ class ConnectionViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin,
         if provider is None:
             message = UNKNOWN_PROVIDER.format(slug=slug)
             raise BadRequest(message, code="unknown_provider", fields={"provider": [message]})
-        if not provider.is_available():
+        if not provider_available_for(provider, oauth_app_providers(user=request.user)):
             raise BadRequest(provider.unavailable_reason() or f"{provider.name} is off here.",
                              code="provider_unavailable")
         existing = connection_for_provider(user=request.user, provider=provider.slug)

@@ -38,6 +38,7 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 
+from ..oauth_apps import oauth_app_providers, provider_available_for
 from ..providers.base import Provider
 from ..providers.registry import PROVIDERS
 from ..selectors import connection_for_provider
@@ -177,7 +178,8 @@ def api_connect_start(request: HttpRequest) -> HttpResponse:
     if not _consume(claims.get("n")):
         return _refuse(request, LINK_USED if claims.get("n") else LINK_INVALID)
     provider = PROVIDERS.get(claims.get("p", ""))
-    if provider is None or not provider.auth.via_allauth or not provider.is_available():
+    if provider is None or not provider.auth.via_allauth or not provider_available_for(
+            provider, oauth_app_providers(user=request.user)):
         return _refuse(request, LINK_INVALID if provider is None
                        else NOT_AVAILABLE.format(name=provider.name))
     try:  # checked again: the list of allowed origins may have changed since

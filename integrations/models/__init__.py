@@ -7,6 +7,7 @@ from .credentials import Credential as Credential
 from .items import ExternalItem as ExternalItem
 from .items import Interest as Interest
 from .items import UserInterest as UserInterest
+from .oauth_apps import OAuthClientApp as OAuthClientApp
 from .proxy import ProxyStat as ProxyStat
 from .ratelimit import RateBucket as RateBucket
 from .sync import StreamState as StreamState

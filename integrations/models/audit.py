@@ -60,6 +60,8 @@ class AuditEvent(models.Model):
         ACTION_SUCCEEDED = "action_succeeded", _("Action done at provider")
         ACTION_FAILED = "action_failed", _("Action failed")
         SETTINGS_CHANGED = "settings_changed", _("Sync settings changed")
+        APP_SAVED = "app_saved", _("Personal OAuth app saved")
+        APP_DELETED = "app_deleted", _("Personal OAuth app removed")
 
     user = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True,

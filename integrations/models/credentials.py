@@ -33,6 +33,18 @@ class Credential(models.Model):
     # Counts stored refreshes: a refresh writes its result only while the count is still the one
     # it read with the refresh token it presented (tokens.py states the invariant).
     refresh_generation = models.PositiveIntegerField(_("refresh generation"), default=0)
+    # The person's own OAuth app that issued the tokens (null: the operator's app). Refresh and
+    # revoke use this app; ``client_id`` keeps what it was so that a removed or replaced app
+    # means "reconnect", never a silent switch to the operator's app (tokens.py).
+    client_app = models.ForeignKey(
+        "integrations.OAuthClientApp", on_delete=models.SET_NULL, null=True, blank=True,
+        related_name="credentials", verbose_name=_("personal OAuth app"),
+    )
+    client_id = models.CharField(
+        _("issued to client id"), max_length=255, blank=True,
+        help_text=_("The personal app's client id the tokens were issued to; empty for the "
+                    "site's own app."),
+    )
     fingerprint = models.CharField(
         _("fingerprint"), max_length=8, blank=True,
         help_text=_("Last 4 hex digits of a SHA-256 of the secret, to tell tokens apart."),

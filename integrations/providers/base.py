@@ -190,6 +190,9 @@ class Provider:
     allauth_provider: ClassVar[str] = ""
     # The scopes asked for at connect; allauth's provider reads them from here.
     scopes: ClassVar[tuple[str, ...]] = ()
+    # True when a person may register their own OAuth app (client id and secret) for it, used
+    # instead of the operator's for their connect, refresh and revoke (integrations/oauth_apps.py).
+    personal_app: ClassVar[bool] = False
     api_base_url: ClassVar[str] = ""
     # True when integrations/sandbox/standins/ serves a loopback stand-in of the API for the
     # demo (THINKALIKE_STAND_INS).

@@ -27,10 +27,13 @@ from integrations.models import (
     SyncRun,
     UserInterest,
 )
+from integrations.oauth_apps import oauth_app_save
 from integrations.providers.openlibrary.provider import NOT_PUBLIC
+from integrations.providers.registry import get_provider
 
 ACCESS_TOKEN = "AT-secret-123456"
 REFRESH_TOKEN = "RT-secret-654321"
+APP_SECRET = "personal-app-secret-never-on-a-page-99"
 FINGERPRINT = "c0de"
 OUR_APPS = {"integrations", "consent"}
 REGISTERED = sorted(admin.site._registry.items(), key=lambda pair: pair[0]._meta.label)
@@ -93,6 +96,8 @@ def world(alice):
     fill(connection)
     consent_set(user=alice, purpose="matching", granted=True)
     consent_set(user=alice, purpose="matching", granted=True, provider="sandbox")
+    oauth_app_save(user=alice, provider=get_provider("myanimelist"), client_id="alice-mal-app",
+                   client_secret=APP_SECRET)
     return connection
 
 
@@ -100,6 +105,7 @@ def assert_no_secret(response) -> str:
     body = response.content.decode()
     assert ACCESS_TOKEN not in body
     assert REFRESH_TOKEN not in body
+    assert APP_SECRET not in body
     return body
 
 

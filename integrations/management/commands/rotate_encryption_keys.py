@@ -16,7 +16,13 @@ class Command(BaseCommand):
     def handle(self, *args, **options):
         report = credentials_reencrypt()
         self.stdout.write(self.style.SUCCESS(
-            f"Re-encrypted {report.reencrypted} credential(s) with the newest key."))
+            f"Re-encrypted {report.reencrypted} credential(s) and {report.apps_reencrypted} "
+            "personal OAuth app secret(s) with the newest key."))
+        if report.unreadable_apps:
+            ids = ", ".join(str(pk) for pk in report.unreadable_apps)
+            self.stderr.write(
+                f"{len(report.unreadable_apps)} personal OAuth app secret(s) could not be "
+                f"decrypted (app ids: {ids}); their owners must save them again.")
         if report.unreadable:
             ids = ", ".join(str(pk) for pk in report.unreadable)
             # Non-zero exit: the old keys must not be removed while these rows still need them.

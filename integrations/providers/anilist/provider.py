@@ -43,6 +43,7 @@ class AniListProvider(Provider):
     allauth_id = "anilist"
     # allauth has no AniList provider: ours, whose profile is a GraphQL Viewer query.
     allauth_provider = "integrations.providers.anilist.allauth.provider.AniListOAuth2Provider"
+    personal_app = True
     scopes = ()  # AniList has no scopes: a token grants (almost) everything
     api_base_url = client.API_BASE
     # Documented 90/min, but the API is "currently in a degraded state and limited to 30

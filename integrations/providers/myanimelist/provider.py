@@ -48,6 +48,7 @@ class MyAnimeListProvider(Provider):
     # allauth has no MyAnimeList provider: ours, with the PKCE "plain" method MAL requires.
     allauth_provider = ("integrations.providers.myanimelist.allauth.provider."
                         "MyAnimeListOAuth2Provider")
+    personal_app = True
     scopes = ()  # none to ask for: a token reads and writes the person's lists
     api_base_url = client.API_BASE
     # Unpublished; client authors keep to about one request a second, and MAL answers more
