@@ -68,19 +68,27 @@ def oauth_error(error: str, description: str, status: int = 400) -> JsonResponse
     return response
 
 
-def tokens() -> JsonResponse:
-    response = JsonResponse({
-        "access_token": secrets.token_hex(32), "created_at": int(clock.time()),
-        "expires_in": TOKEN_LIFETIME, "refresh_token": secrets.token_hex(32),
-        "scope": "public", "token_type": "bearer"})
+def new_tokens() -> dict:
+    return {"access_token": secrets.token_hex(32), "created_at": int(clock.time()),
+            "expires_in": TOKEN_LIFETIME, "refresh_token": secrets.token_hex(32),
+            "scope": "public", "token_type": "bearer"}
+
+
+def tokens(body: dict) -> JsonResponse:
+    response = JsonResponse(body)
     response["Cache-Control"] = "no-store"
     response["Pragma"] = "no-cache"
     return response
 
 
-def is_demo_login(username: str, password: str) -> bool:
+def password_grant(username: str, password: str) -> dict | None:
+    """The token endpoint's answer to a password grant: new tokens for the demo account's
+    e-mail (or slug) and password, None for anything else. setup_demo calls it directly, as
+    the server is not up yet when it runs."""
     known = username.strip().lower() in (DEMO_EMAIL, lists.KITSU_ACCOUNT["slug"])
-    return secrets.compare_digest(password.encode(), DEMO_PASSWORD.encode()) and known
+    if secrets.compare_digest(password.encode(), DEMO_PASSWORD.encode()) and known:
+        return new_tokens()
+    return None
 
 
 @csrf_exempt
@@ -100,13 +108,12 @@ def token(request) -> JsonResponse:
         body = request.POST.dict()
     grant = body.get("grant_type")
     if grant == "password":
-        if not is_demo_login(body.get("username", ""), body.get("password", "")):
-            return oauth_error("invalid_grant", INVALID_GRANT)
-        return tokens()
+        granted = password_grant(body.get("username", ""), body.get("password", ""))
+        return tokens(granted) if granted else oauth_error("invalid_grant", INVALID_GRANT)
     if grant == "refresh_token":
         if not re.fullmatch(TOKEN_SHAPE, body.get("refresh_token", "")):
             return oauth_error("invalid_grant", INVALID_GRANT)
-        return tokens()
+        return tokens(new_tokens())
     if not grant:
         return oauth_error("invalid_request", "The request is missing a required parameter.")
     return oauth_error("unsupported_grant_type",
