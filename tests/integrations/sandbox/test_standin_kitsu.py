@@ -189,3 +189,14 @@ def test_the_provider_connects_syncs_and_updates_through_the_stand_in(sandbox, s
     assert (titan.attrs["status"], titan.attrs["progress"], titan.attrs["score"]) == (
         "current", 2, 12)
     assert all(path.startswith(BASE) for path in sandbox.paths())
+
+
+def test_only_with_stand_ins_does_kitsu_go_to_them(settings):
+    provider = get_provider("kitsu")
+    settings.THINKALIKE_STAND_INS = False
+    assert provider.auth.token_endpoint(provider).url == kitsu_client.TOKEN_URL
+    assert provider.get_api_base_url() == kitsu_client.API_BASE
+    settings.THINKALIKE_STAND_INS = True
+    stand_in = settings.THINKALIKE_SANDBOX_URL + "/stand-ins/kitsu/"
+    assert provider.auth.token_endpoint(provider).url == stand_in + "api/oauth/token"
+    assert provider.get_api_base_url() == stand_in

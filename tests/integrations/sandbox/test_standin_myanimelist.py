@@ -141,3 +141,18 @@ def test_the_provider_syncs_and_updates_through_the_stand_in(sandbox, settings):
     assert (bebop.attrs["status"], bebop.attrs["progress"], bebop.attrs["score"]) == (
         "watching", 3, 9)
     assert all(path.startswith(BASE) for path in sandbox.paths())
+
+
+def test_staff_change_an_entry_as_if_at_the_service(admin_client, client, time_machine):
+    from integrations.sandbox.models import StandInListEntry
+
+    time_machine.move_to("2026-11-29T10:00:00Z", tick=False)
+    row = lists.list_entries(lists.MAL, "anime").get(media_id=1535)
+    answer = admin_client.post(f"/admin/sandbox/standinlistentry/{row.pk}/change/",
+                               {"status": "completed", "progress": "37", "score": "9"})
+    assert answer.status_code == 302, answer.content.decode()[:2000]
+    row = StandInListEntry.objects.get(pk=row.pk)
+    assert (row.status, row.progress, row.score) == ("completed", 37, 9)
+    page = client.get(BASE + "users/@me/animelist", {"fields": "list_status"}, **AUTH).json()
+    (entry,) = [e for e in page["data"] if e["node"]["id"] == 1535]
+    assert entry["list_status"]["updated_at"] == "2026-11-29T10:00:00+00:00"
