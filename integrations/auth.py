@@ -151,7 +151,8 @@ class OAuth2Password(OAuth2):
 
     def token_endpoint(self, provider: Provider, client: ClientApp | None = None) -> TokenEndpoint:
         body = {"client_id": self.client_id, "client_secret": self.client_secret}
-        return TokenEndpoint(self.token_url, {k: v for k, v in body.items() if v}, None,
+        return TokenEndpoint(provider.get_token_url(self.token_url),
+                             {k: v for k, v in body.items() if v}, None,
                              {"Accept": "application/json"}, tuple(filter(None, body.values())))
 
 

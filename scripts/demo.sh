@@ -13,7 +13,8 @@ PY=.venv/bin/python
 # Never use them anywhere else.
 export DEBUG=1
 export THINKALIKE_SANDBOX=1
-# Stripe, SendGrid, Telegram and the sample custom API answer from loopback stand-ins.
+# Stripe, SendGrid, Telegram, Plausible, MyAnimeList, Kitsu and the sample custom API answer
+# from loopback stand-ins.
 export THINKALIKE_STAND_INS=1
 export THINKALIKE_OUTBOUND_ALLOW="${THINKALIKE_OUTBOUND_ALLOW:-127.0.0.1}"
 export THINKALIKE_SANDBOX_URL="${URL}sandbox"

@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, ClassVar
+from urllib.parse import urlsplit
 
 from django.conf import settings
 
@@ -199,6 +200,8 @@ class Provider:
     stand_in: ClassVar[bool] = False
     # A value the demo's connect page suggests, which the stand-in accepts.
     stand_in_example: ClassVar[str] = ""
+    # The one user name a password-grant stand-in signs in (its password is the example).
+    stand_in_username: ClassVar[str] = ""
     # True when the person gives the API's base URL: requests then go only to public https
     # addresses, checked after DNS resolution (integrations/outbound.py).
     user_base_url: ClassVar[bool] = False
@@ -279,6 +282,13 @@ class Provider:
         if self.uses_stand_in:
             return f"{settings.THINKALIKE_SANDBOX_URL.rstrip('/')}/stand-ins/{self.slug}/"
         return self.api_base_url
+
+    def get_token_url(self, url: str) -> str:
+        """Where a token endpoint at ``url`` is reached: there, or in the demo, for a provider
+        with a stand-in, at the same path under the stand-in."""
+        if self.uses_stand_in:
+            return self.get_api_base_url() + urlsplit(url).path.lstrip("/")
+        return url
 
     def get_rate_limit(self) -> tuple[int, float] | None:
         return self.rate_limit

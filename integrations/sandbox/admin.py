@@ -2,7 +2,9 @@
 
 from django.contrib import admin
 
-from .models import SandboxAuthCode, SandboxGrant, SandboxKnobs, SandboxRequest
+from integrations import clock
+
+from .models import SandboxAuthCode, SandboxGrant, SandboxKnobs, SandboxRequest, StandInListEntry
 
 
 @admin.register(SandboxKnobs)
@@ -50,3 +52,25 @@ class SandboxGrantAdmin(ReadOnlyAdmin):
 class SandboxRequestAdmin(ReadOnlyAdmin):
     list_display = ["at", "client_id", "account", "path", "status", "counted"]
     list_filter = ["status", "counted"]
+
+
+@admin.register(StandInListEntry)
+class StandInListEntryAdmin(admin.ModelAdmin):
+    """The MyAnimeList and Kitsu stand-ins' lists. Staff may change an entry here to play a
+    change made at the service (the next sync pulls it); entries are added by a PATCH."""
+
+    list_display = ["title", "service", "kind", "status", "progress", "score", "updated_at"]
+    list_filter = ["service", "kind", "status"]
+    search_fields = ["title", "title_en"]
+    fields = ["service", "account", "kind", "media_id", "entry_id", "mal_id", "title",
+              "title_en", "title_ja", "total", "genres", "status", "progress", "score",
+              "repeating", "updated_at"]
+    readonly_fields = ["service", "account", "kind", "media_id", "entry_id", "mal_id", "title",
+                       "title_en", "title_ja", "total", "genres", "updated_at"]
+
+    def has_add_permission(self, request):
+        return False
+
+    def save_model(self, request, obj, form, change):
+        obj.updated_at = clock.now()  # as the service stamps a change
+        super().save_model(request, obj, form, change)

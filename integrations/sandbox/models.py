@@ -161,3 +161,50 @@ class SandboxRequest(models.Model):
 
     def __str__(self):
         return f"{self.status} {self.path} ({self.client_id or 'no client'})"
+
+
+class StandInListEntry(models.Model):
+    """One anime or manga on a list kept by the MyAnimeList or Kitsu stand-in
+    (standins/anime_lists.py), in that service's own terms: its status words, its score
+    (MyAnimeList 0-10 with 0 unscored; Kitsu's ratingTwenty 2-20 or null) and its media ids.
+    A PATCH to the stand-in changes the row, so the next GET answers the change."""
+
+    class Service(models.TextChoices):
+        MYANIMELIST = "myanimelist", "MyAnimeList"
+        KITSU = "kitsu", "Kitsu"
+
+    class Kind(models.TextChoices):
+        ANIME = "anime", "Anime"
+        MANGA = "manga", "Manga"
+
+    service = models.CharField("service", max_length=20, choices=Service.choices)
+    account = models.CharField("account id at the service", max_length=40)
+    kind = models.CharField("kind", max_length=5, choices=Kind.choices)
+    media_id = models.PositiveIntegerField("media id at the service")
+    entry_id = models.PositiveIntegerField("library entry id (Kitsu)", null=True, blank=True)
+    mal_id = models.PositiveIntegerField("MyAnimeList id", null=True, blank=True)
+    title = models.CharField("main (romanised) title", max_length=200)
+    title_en = models.CharField("English title", max_length=200, blank=True)
+    title_ja = models.CharField("Japanese title", max_length=200, blank=True)
+    total = models.PositiveIntegerField("episodes or chapters", null=True, blank=True)
+    status = models.CharField("status (the service's word)", max_length=20)
+    progress = models.PositiveIntegerField("episodes watched or chapters read", default=0)
+    score = models.PositiveSmallIntegerField("score (0-10, or ratingTwenty)", null=True,
+                                             blank=True)
+    repeating = models.BooleanField("rewatching or rereading", default=False)
+    genres = models.JSONField("genres (MyAnimeList) or categories (Kitsu)", default=list)
+    updated_at = models.DateTimeField("updated at")
+
+    class Meta:
+        verbose_name = "stand-in list entry"
+        verbose_name_plural = "stand-in list entries"
+        constraints = [
+            models.UniqueConstraint(fields=["service", "account", "kind", "media_id"],
+                                    name="sandbox_standin_entry_unique_media"),
+            models.UniqueConstraint(fields=["service", "entry_id"],
+                                    condition=models.Q(entry_id__isnull=False),
+                                    name="sandbox_standin_entry_unique_entry"),
+        ]
+
+    def __str__(self):
+        return f"{self.service} {self.kind} {self.media_id}: {self.title}"

@@ -1,6 +1,7 @@
 """The demo's dashboard end to end: setup_demo connects the demo user's Stripe and SendGrid to
-their stand-ins and adds two charts, once; each chart loads through the real proxy from the
-stand-in (served in-process by the sandbox bridge) and draws the last 30 days."""
+their stand-ins (and its anime lists: tests/integrations/sandbox/test_standin_anime_demo.py)
+and adds two charts, once; each chart loads through the real proxy from the stand-in (served
+in-process by the sandbox bridge) and draws the last 30 days."""
 
 import re
 import xml.etree.ElementTree as ET
@@ -30,7 +31,7 @@ def demo(db, settings, sandbox):
 
 def test_setup_demo_connects_the_stand_ins_and_adds_the_charts_once(demo):
     assert sorted(Connection.objects.filter(user=demo).values_list("provider", flat=True)) == [
-        "sendgrid", "stripe"]
+        "kitsu", "myanimelist", "sendgrid", "stripe"]
     assert list(Widget.objects.filter(user=demo).values_list("title", flat=True)) == [
         values["title"] for _, values in DEMO_WIDGETS]
 

@@ -1,5 +1,6 @@
 """Prepare the sandbox demo: a demo user, a staff login, the cache table and the schedules; with
-the stand-ins on, the demo user's Stripe and SendGrid connections and dashboard widgets."""
+the stand-ins on, the demo user's Stripe and SendGrid connections and dashboard widgets, and
+MyAnimeList and Kitsu connections whose first syncs are queued."""
 
 from allauth.account.models import EmailAddress
 from django.conf import settings
@@ -14,7 +15,9 @@ from integrations.providers.registry import get_provider
 from integrations.providers.sendgrid.provider import key_account
 from integrations.providers.stripe.provider import MODE_LABEL
 from integrations.providers.stripe.provider import account_id as stripe_account_id
+from integrations.sandbox.standins import anime_lists, kitsu
 from integrations.services import connection_store_credentials
+from integrations.tokens import TokenGrant, grant_from_response
 
 DEMO_EMAIL = "demo@example.com"
 ADMIN_EMAIL = "admin@example.com"
@@ -28,6 +31,27 @@ def _stripe_account(key: str) -> AccountInfo:
 
 
 STAND_IN_ACCOUNTS = {"stripe": _stripe_account, "sendgrid": key_account}
+
+
+# The anime list services sign in with tokens: MyAnimeList's example token stands for one its
+# sign-in page would give (that page cannot be walked here); Kitsu's is the stand-in's answer to
+# the demo account's password grant, asked in-process for the same reason as above.
+def _mal_grant(provider: Provider) -> tuple[AccountInfo, TokenGrant]:
+    account = anime_lists.MAL_ACCOUNT
+    return (AccountInfo(external_id=str(account["id"]), label=account["name"]),
+            TokenGrant(access_token=provider.stand_in_example))
+
+
+def _kitsu_grant(provider: Provider) -> tuple[AccountInfo, TokenGrant]:
+    answer = kitsu.password_grant(provider.stand_in_username, provider.stand_in_example)
+    if answer is None:
+        raise CommandError("The Kitsu stand-in refused its own demo account.")
+    account = anime_lists.KITSU_ACCOUNT
+    return (AccountInfo(external_id=account["id"], label=account["name"]),
+            grant_from_response(answer))
+
+
+STAND_IN_GRANTS = {"myanimelist": _mal_grant, "kitsu": _kitsu_grant}
 
 
 class Command(BaseCommand):
@@ -63,6 +87,8 @@ class Command(BaseCommand):
 
             connected = [self._connect_stand_in(demo, slug) for slug in STAND_IN_ACCOUNTS]
             demo_widgets_create(user=demo, connections=connected)
+            for slug in STAND_IN_GRANTS:
+                self._connect_stand_in(demo, slug)
 
         url = options["url"].rstrip("/") + "/"
         self.stdout.write(self.style.SUCCESS(f"Demo ready. Open {url}"))
@@ -78,9 +104,14 @@ class Command(BaseCommand):
         if existing is not None:
             return existing
         key = provider.stand_in_example
-        connection = connection_store_credentials(
-            user=user, provider=provider, account=STAND_IN_ACCOUNTS[slug](key),
-            fields={"token": key})
+        if slug in STAND_IN_GRANTS:
+            account, grant = STAND_IN_GRANTS[slug](provider)
+            connection = connection_store_credentials(user=user, provider=provider,
+                                                      account=account, fields={}, grant=grant)
+        else:
+            connection = connection_store_credentials(
+                user=user, provider=provider, account=STAND_IN_ACCOUNTS[slug](key),
+                fields={"token": key})
         self.stdout.write(f"  Connected the demo user's {provider.name} to its stand-in.")
         return connection
 

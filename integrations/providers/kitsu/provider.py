@@ -43,6 +43,10 @@ class KitsuProvider(Provider):
     # Kitsu has no app registration: its password grant takes no client id or secret.
     auth = OAuth2Password(token_url=client.TOKEN_URL)
     api_base_url = client.API_BASE
+    # The demo's stand-in signs in one account (integrations/sandbox/standins/kitsu.py).
+    stand_in = True
+    stand_in_username = "demo-otaku@example.com"
+    stand_in_example = "kitsu-demo-password-2026"
     # No published limit (UNCONFIRMED): a polite one.
     rate_limit = (60, 60.0)
     revoke_help = (

@@ -51,6 +51,11 @@ class MyAnimeListProvider(Provider):
     personal_app = True
     scopes = ()  # none to ask for: a token reads and writes the person's lists
     api_base_url = client.API_BASE
+    # The demo's stand-in takes any token shaped like MAL's (a JWT) as its demo account's;
+    # setup_demo stores this one, as MAL's sign-in page cannot be walked offline.
+    stand_in = True
+    stand_in_example = ("eyJ0eXAiOiJKV1QiLCJhbGciOiJSUzI1NiJ9.eyJhdWQiOiJzdGFuZC1pbi1kZW1vIn0."
+                        "c3RhbmQtaW4tZGVtby1zaWduYXR1cmU")
     # Unpublished; client authors keep to about one request a second, and MAL answers more
     # with a 403 ban: half of that.
     rate_limit = (30, 60.0)

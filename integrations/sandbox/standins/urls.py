@@ -8,4 +8,6 @@ urlpatterns = [
     path("sendgrid/", include("integrations.sandbox.standins.sendgrid")),
     path("plausible/", include("integrations.sandbox.standins.plausible")),
     path("custom_api/", include("integrations.sandbox.standins.custom_api")),
+    path("myanimelist/", include("integrations.sandbox.standins.myanimelist")),
+    path("kitsu/", include("integrations.sandbox.standins.kitsu")),
 ]
