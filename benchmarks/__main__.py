@@ -36,7 +36,14 @@ def setup_django() -> None:
 
 def main() -> int:
     setup_django()
-    from benchmarks import api_list_queries, dispatcher, page_queries, proxy, sync_throughput
+    from benchmarks import (
+        api_list_queries,
+        dispatcher,
+        library,
+        page_queries,
+        proxy,
+        sync_throughput,
+    )
 
     try:
         from benchmarks import rate_budget
@@ -50,6 +57,7 @@ def main() -> int:
     if rate_budget is not None:
         sections.append(("rate_budget", rate_budget))
     sections.append(("proxy", proxy))
+    sections.append((library.SECTION, library))
     tables = [f"Benchmarks, {results['date']}, {results['cores']} cores"]
     for name, module in sections:
         print(f"running {name}...", file=sys.stderr, flush=True)
