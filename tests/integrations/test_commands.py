@@ -277,7 +277,7 @@ def test_setup_schedules_is_idempotent():
     second = run("setup_schedules")
 
     schedules = {s.name: s for s in Schedule.objects.all()}
-    assert len(schedules) == Schedule.objects.count() == len(SCHEDULES) == 4
+    assert len(schedules) == Schedule.objects.count() == len(SCHEDULES) == 5
     dispatch = schedules["thinkalike-dispatch-due-syncs"]
     assert (dispatch.func, dispatch.schedule_type, dispatch.minutes, dispatch.repeats) == (
         "integrations.tasks.dispatch_due_syncs", Schedule.MINUTES, 1, -1)
@@ -286,8 +286,10 @@ def test_setup_schedules_is_idempotent():
     assert schedules["thinkalike-purge-api-calls"].schedule_type == Schedule.DAILY
     stale = schedules["thinkalike-close-stale-action-runs"]
     assert (stale.func, stale.minutes) == ("integrations.tasks.close_stale_action_runs", 10)
-    assert first.count("created") == 4
-    assert second.count("unchanged") == 4
+    pushes = schedules["thinkalike-retry-library-pushes"]
+    assert (pushes.func, pushes.minutes) == ("library.tasks.retry_pushes", 5)
+    assert first.count("created") == 5
+    assert second.count("unchanged") == 5
 
 
 @pytest.mark.django_db
