@@ -186,7 +186,7 @@ class LibrarySyncRequestSerializer(StrictSerializer):
     full = StrictBooleanField(default=False,
                               help_text="Sync everything again, not only what changed.")
     connection = StrictIntegerField(
-        required=False, min_value=1,
+        required=False, min_value=1, max_value=2**63 - 1,  # a database integer
         help_text="One of your list connections; without it, all of them.")
 
 
@@ -269,8 +269,8 @@ class LibraryEntryViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin,
         query.is_valid(raise_exception=True)
         given = query.validated_data
         conflicts = given.get("conflicts")
-        # PostgreSQL refuses a NUL in a string literal: it can be in no title anyway.
-        search = given.get("search", "").replace("\x00", "").strip()[:SEARCH_MAX_LENGTH]
+        # Cut rather than refused, as the items' search (a NUL is refused by the field).
+        search = given.get("search", "")[:SEARCH_MAX_LENGTH]
         return library_entries_for(
             user=self.request.user, kind=given.get("kind"), status=given.get("status"),
             provider=given.get("service"), search=search,

@@ -346,3 +346,15 @@ def test_list_sync_of_another_service_is_400_and_of_another_persons_is_404(api, 
                          {"sync_status": False})
     assert response.status_code == 404
     assert not ListSyncSettings.objects.exists()
+
+
+def test_a_search_with_a_nul_is_400(api, entries):
+    response = api.get("/api/v1/library/", {"search": "pie\x00ce"})
+    assert response.status_code == 400
+    assert set(response.json()["error"]["fields"]) == {"search"}
+
+
+def test_sync_of_a_connection_id_past_any_database_integer_is_400(api, mal, queued):
+    response = api.post("/api/v1/library/sync/", {"connection": 2**64})
+    assert response.status_code == 400
+    assert set(response.json()["error"]["fields"]) == {"connection"}

@@ -177,7 +177,8 @@ def seed_world(user, other_user) -> World:
         "item": [FOREIGN_IDS["item"]], "action": [FOREIGN_IDS["action"]],
         "token": [token.token_key], "entry": [FOREIGN_IDS["entry"]],
     }
-    world.foreign_strings = [*secrets, "FOREIGN-mal-token", plain, token.token_key, token.digest, other_user.email]
+    world.foreign_strings = [*secrets, "FOREIGN-mal-token", plain, token.token_key,
+                             token.digest, other_user.email]
     return world
 
 
