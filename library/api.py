@@ -256,7 +256,8 @@ def _not_a_list_service(connection: Connection) -> BadRequest:
 
 class LibraryEntryViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin,
                           viewsets.GenericViewSet):
-    """Entries, newest first."""
+    """Entries, newest first by id (stable while the pages are read, unlike the time of the
+    last change, which a sync moves); removed entries are not listed but can be read."""
 
     serializer_class = EntrySerializer
     lookup_value_regex = "[0-9]{1,18}"
