@@ -190,6 +190,30 @@ def seed_interests(user, n: int):
     return connection
 
 
+def seed_library(user, n: int):
+    """``n`` anime entries, each linked to an item of the person's MyAnimeList connection
+    and with a conflict (both are shown on each entry)."""
+    from integrations.models import ExternalItem
+    from library.models import LibraryConflict, LibraryEntry, MediaTitle
+
+    connection = _connection(user, "myanimelist")
+    titles = MediaTitle.objects.bulk_create([
+        MediaTitle(kind="anime", titles={"en": f"Anime {i}"}) for i in range(n)])
+    entries = LibraryEntry.objects.bulk_create([
+        LibraryEntry(user=user, title=title, status="current", progress=i, score=80)
+        for i, title in enumerate(titles)])
+    ExternalItem.objects.bulk_create([
+        ExternalItem(connection=connection, kind="anime", external_id=f"a{i}",
+                     title=f"Anime {i}", attrs={"status": "watching"}, content_hash="h",
+                     library_entry=entry)
+        for i, entry in enumerate(entries)])
+    LibraryConflict.objects.bulk_create([
+        LibraryConflict(entry=entry, field="score", local_value=80, remote_value=90,
+                        winner="remote", provider="myanimelist")
+        for entry in entries])
+    return None
+
+
 # Lists whose length is declared by the code (the catalog, a provider's actions), whatever the
 # person holds: their query count is still measured, their length not compared with the seed.
 FIXED_LENGTH = frozenset({"providers", "actions"})
@@ -206,6 +230,8 @@ SEEDERS: dict[str, Callable] = {
     "tokens": seed_tokens,
     "history": seed_consent_history,
     "interests": seed_interests,
+    "library": seed_library,  # /library/: entries
+    "conflicts": seed_library,  # /library/conflicts/: one per entry
 }
 
 

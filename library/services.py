@@ -9,6 +9,7 @@ from django.utils import timezone
 
 from integrations.exceptions import IntegrationError
 from integrations.models import AuditEvent, Connection, SyncRun
+from integrations.services import connection_update_settings
 from integrations.sync import sync_request
 from library import statuses
 from library.batch import Batch, list_fields
@@ -152,6 +153,20 @@ def library_settings_update(*, connection: Connection, switches: Mapping[str, bo
                     f"{name.removeprefix('sync_')} {'on' if value else 'off'}"
                     for name, value in changes.items()),
                 actor=actor[:100])
+    return row
+
+
+def library_list_sync_update(*, connection: Connection, switches: Mapping[str, bool],
+                             sync_automatically: bool | None = None,
+                             actor: str = "") -> ListSyncSettings:
+    """The connection's list switches and its "sync automatically" (the connection's own
+    ``auto_sync``, through the connection settings service) in one transaction: a refused
+    switch changes neither. None leaves ``auto_sync`` as it is."""
+    with transaction.atomic():
+        row = library_settings_update(connection=connection, switches=switches, actor=actor)
+        if sync_automatically is not None:
+            connection_update_settings(connection=connection, auto_sync=sync_automatically,
+                                       actor=actor)
     return row
 
 

@@ -4,6 +4,7 @@ from django.urls import path, re_path
 from rest_framework.routers import DefaultRouter
 
 from consent import api as consent_api
+from library import api as library_api
 
 from . import (
     connection_actions,
@@ -33,6 +34,8 @@ router.register(f"{CONNECTION}/action-runs", connection_actions.ActionRunViewSet
 router.register("consent/history", consent_api.ConsentHistoryViewSet, basename="consent-history")
 router.register("consent", consent_api.ConsentViewSet, basename="consent")
 router.register("interests", interests.InterestViewSet, basename="interest")
+router.register("library/conflicts", library_api.ConflictViewSet, basename="library-conflict")
+router.register("library", library_api.LibraryEntryViewSet, basename="library-entry")
 
 urlpatterns = [
     *router.urls,
@@ -40,6 +43,10 @@ urlpatterns = [
     path("connections/<int:connection_pk>/actions/<slug:name>/",
          connection_actions.ConnectionActionViewSet.as_view({"post": "perform"}),
          name="connection-action-perform"),
+    # One settings object per connection, not a collection: not a router route.
+    re_path(r"^connections/(?P<id>[0-9]{1,18})/list-sync/$",
+            library_api.ListSyncViewSet.as_view({"get": "retrieve", "patch": "partial_update"}),
+            name="connection-list-sync"),
     re_path(r"^connections/(?P<id>[0-9]+)/proxy/(?P<path>.*)$",
             proxy.ConnectionProxyView.as_view(), name="connection-proxy"),
     re_path(r"", errors.not_found),  # last: an unknown path is a JSON 404 too

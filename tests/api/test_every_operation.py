@@ -32,7 +32,9 @@ def test_the_schema_has_every_resource_of_the_issue():
     paths = {path for _, path in OPERATIONS}
     for needed in ("/api/v1/providers/", "/api/v1/connections/", "/api/v1/consent/",
                    "/api/v1/interests/", "/api/v1/tokens/", "/api/v1/consent/history/",
-                   "/api/v1/connections/{id}/sync/", "/api/v1/connections/{id}/test/"):
+                   "/api/v1/connections/{id}/sync/", "/api/v1/connections/{id}/test/",
+                   "/api/v1/library/", "/api/v1/library/{id}/", "/api/v1/library/conflicts/",
+                   "/api/v1/library/sync/", "/api/v1/connections/{id}/list-sync/"):
         assert needed in paths, needed
 
 

@@ -212,6 +212,7 @@ def test_guessing_another_persons_ids_is_404_and_changes_nothing(api, world, met
 
 def _foreign_rows() -> dict[str, int]:
     from integrations.models import ActionRun, ApiToken, Connection, ExternalItem, SyncRun
+    from library.models import LibraryEntry, LibraryPush, ListSyncSettings
 
     other = {"user_id": FOREIGN_IDS["user"]}
     via = {"connection__user_id": FOREIGN_IDS["user"]}
@@ -221,4 +222,9 @@ def _foreign_rows() -> dict[str, int]:
         "items": ExternalItem.objects.filter(**via, deleted_at__isnull=True).count(),
         "actions": ActionRun.objects.filter(**via).count(),
         "tokens": ApiToken.objects.filter(**other).count(),
+        # Library: their entries' values, pushes and list switches stay as seeded.
+        "entries": list(LibraryEntry.objects.filter(**other).values_list(
+            "status", "progress", "score")),
+        "pushes": LibraryPush.objects.filter(**via).count(),
+        "list_settings": ListSyncSettings.objects.filter(**via).count(),
     }

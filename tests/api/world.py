@@ -31,6 +31,7 @@ from integrations.models import (
     UserInterest,
 )
 from integrations.providers.registry import PROVIDERS
+from library.models import LibraryConflict, LibraryEntry, MediaTitle
 from tests.factories import make_connection
 
 FOREIGN = "FOREIGN"
@@ -38,7 +39,11 @@ FOREIGN = "FOREIGN"
 FOREIGN_IDS = {
     "connection": 7100001, "run": 7200001, "item": 7300001, "action": 7400001,
     "user": 7500001, "interest": 7600001, "apicall": 7700001, "credential": 7800001,
+    "entry": 7900001,
 }
+# The other person's anime list connection: a second connection of theirs, so not in the
+# id pattern; its strings carry FOREIGN.
+FOREIGN_LIST_CONNECTION = 7100002
 
 
 @dataclass
@@ -51,7 +56,7 @@ class World:
         """The other person's ids and strings found in ``text`` (a response), leaving out what
         the request itself carried (``sent``: an id guessed in the URL may be echoed back)."""
         found = [s for s in self.foreign_strings if s in text and s not in sent]
-        found += [m.group() for m in re.finditer(r"(?<![\w.])7[1-8]00001(?!\w)", text)
+        found += [m.group() for m in re.finditer(r"(?<![\w.])7[1-9]00001(?!\w)", text)
                   if m.group() not in sent]
         if FOREIGN in text and FOREIGN not in sent:
             found.append(FOREIGN)
@@ -102,6 +107,24 @@ def _objects_of(connection: Connection, *, label: str, pk: dict[str, int] | None
     return run, item, action, interests
 
 
+def _library_of(connection: Connection, *, label: str, mal_id: int,
+                pk: int | None = None) -> LibraryEntry:
+    """An anime list entry linked to ``connection``'s item, with a conflict."""
+    title = MediaTitle.objects.create(kind="anime", mal_id=mal_id,
+                                      titles={"en": f"{label} anime"})
+    entry = LibraryEntry.objects.create(pk=pk, user=connection.user, title=title,
+                                        status="current", progress=3, score=80)
+    ExternalItem.objects.create(
+        connection=connection, kind="anime", external_id=str(mal_id), title=f"{label} anime",
+        content_hash="h", library_entry=entry,
+        attrs={"status": "watching", "progress": 3, "score": 8, "mal_id": mal_id},
+        synced={"status": "watching", "progress": 3, "score": 8})
+    LibraryConflict.objects.create(entry=entry, field="status", local_value=f"{label}-here",
+                                   remote_value=f"{label}-there", winner="local",
+                                   provider=connection.provider)
+    return entry
+
+
 def seed_world(user, other_user) -> World:
     """The caller (``user``) with two connections and everything under them, tokens and
     consent; the other person with the same, under FOREIGN ids and strings."""
@@ -110,6 +133,9 @@ def seed_world(user, other_user) -> World:
             make_connection(user, "stripe", external_id="mine-2", secret="sk_test_mine")]
     world.caller_ids = {"connection": [c.pk for c in mine], "run": [], "item": [],
                         "action": [], "token": []}
+    my_list = make_connection(user, "myanimelist", external_id="mine-3")
+    world.caller_ids["connection"].append(my_list.pk)
+    world.caller_ids["entry"] = [_library_of(my_list, label="Mine", mal_id=21).pk]
     for connection in mine:
         run, item, action, _ = _objects_of(connection, label="Mine")
         world.caller_ids["run"].append(run.pk)
@@ -130,6 +156,13 @@ def seed_world(user, other_user) -> World:
                               access_token=secrets[0], refresh_token=secrets[1],
                               secret=secrets[2], token_type="Bearer", fingerprint="f0re")
     _objects_of(theirs, label="FOREIGN", pk=FOREIGN_IDS)
+    their_list = Connection.objects.create(
+        pk=FOREIGN_LIST_CONNECTION, user=other_user, provider="myanimelist",
+        external_account_id="FOREIGN-mal-account", account_label="FOREIGN-mal-label",
+        next_sync_at=timezone.now())
+    Credential.objects.create(connection=their_list, access_token="FOREIGN-mal-token",
+                              token_type="Bearer", fingerprint="f0rf")
+    _library_of(their_list, label="FOREIGN", mal_id=52991, pk=FOREIGN_IDS["entry"])
     for purpose in PURPOSES:  # everything allowed: nothing but scoping keeps it from the caller
         consent_set(user=other_user, purpose=purpose, granted=True)
         consent_set(user=other_user, purpose=purpose, granted=True, provider="stripe")
@@ -140,10 +173,12 @@ def seed_world(user, other_user) -> World:
     ConsentEvent.objects.filter(user=other_user).update(policy_version="FOREIGN-v1")
     token, plain = api_token_create(user=other_user, name="FOREIGN token")
     world.foreign_ids = {
-        "connection": [theirs.pk], "run": [FOREIGN_IDS["run"]], "item": [FOREIGN_IDS["item"]],
-        "action": [FOREIGN_IDS["action"]], "token": [token.token_key],
+        "connection": [theirs.pk, their_list.pk], "run": [FOREIGN_IDS["run"]],
+        "item": [FOREIGN_IDS["item"]], "action": [FOREIGN_IDS["action"]],
+        "token": [token.token_key], "entry": [FOREIGN_IDS["entry"]],
     }
-    world.foreign_strings = [*secrets, plain, token.token_key, token.digest, other_user.email]
+    world.foreign_strings = [*secrets, "FOREIGN-mal-token", plain, token.token_key,
+                             token.digest, other_user.email]
     return world
 
 
