@@ -161,3 +161,16 @@ def library_counts(*, user) -> dict[str, int]:
                                             LibraryPush.State.FAILED,
                                             LibraryPush.State.WAITING_RECONNECT]).count(),
     }
+
+
+def library_list_connections(*, user) -> QuerySet[Connection]:
+    """The person's connections to list services (AniList, MyAnimeList, Kitsu)."""
+    return Connection.objects.filter(user=user, provider__in=list(TERMS)).order_by("provider")
+
+
+def library_link_candidates(*, entry: LibraryEntry, search: str = "",
+                            limit: int = 20) -> QuerySet[LibraryEntry]:
+    """The person's other entries of the same kind ``entry`` could be linked with."""
+    found = library_entries_for(user=entry.user_id, kind=entry.title.kind,
+                                search=search).exclude(pk=entry.pk)
+    return found[:limit]
