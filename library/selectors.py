@@ -44,11 +44,13 @@ def library_entries_for(*, user, kind: str | None = None, status: str | None = N
         entries = entries.filter(conflict_count__gt=0)
     elif conflicts is False:
         entries = entries.filter(conflict_count=0)
-    return entries.select_related("title").prefetch_related(Prefetch(
-        "external_items", to_attr="services",
-        queryset=ExternalItem.objects.filter(deleted_at__isnull=True)
-        .select_related("connection").only("library_entry_id", "connection__provider",
-                                           "connection__user_id", "external_id")))
+    # Explicit: Meta.ordering does not apply to a query with an aggregate (the count).
+    return entries.order_by("-updated_at", "-pk").select_related("title").prefetch_related(
+        Prefetch(
+            "external_items", to_attr="services",
+            queryset=ExternalItem.objects.filter(deleted_at__isnull=True)
+            .select_related("connection").only("library_entry_id", "connection__provider",
+                                               "connection__user_id", "external_id")))
 
 
 def library_entry_get(*, user, pk: Any) -> LibraryEntry:

@@ -1,7 +1,7 @@
 """Imported list items and linked library entries for the library's page and link tests."""
 
 from integrations.models import ExternalItem
-from library.linking import library_link_connection
+from library.pull import library_pull_merge
 from tests.factories import make_connection, make_user
 
 MAY_1 = 1714550400  # 2024-05-01T08:00:00Z
@@ -28,8 +28,8 @@ def list_person(email="ada@example.com"):
 
 
 def linked_entry(connection, external_id, **attrs):
-    """Import one item and link it: the library entry it made or joined."""
+    """Import one item and link it as a pull does: the library entry it made or joined."""
     item = list_item(connection, external_id, **attrs)
-    library_link_connection(connection=connection)
+    library_pull_merge(connection=connection)
     item.refresh_from_db()
     return item.library_entry
