@@ -19,7 +19,8 @@ class FilterForm(forms.Form):
                                choices=ANY + list(LibraryEntry.Status.choices))
     service = forms.ChoiceField(label="Service", required=False, choices=ANY)
     conflicts = forms.BooleanField(label="With conflicts", required=False)
-    q = forms.CharField(label="Search titles", required=False, max_length=100)
+    q = forms.CharField(label="Title", required=False, max_length=100,
+                        widget=forms.TextInput(attrs={"type": "search"}))
 
     def __init__(self, *args, user, **kwargs) -> None:
         super().__init__(*args, **kwargs)

@@ -7,6 +7,7 @@ from typing import Any
 from django.db.models import Count, Exists, OuterRef, Prefetch, Q, QuerySet
 
 from integrations.models import Connection, ExternalItem
+from integrations.providers.registry import PROVIDERS
 from library.models import LibraryConflict, LibraryEntry, LibraryPush
 from library.terms import TERMS
 
@@ -108,7 +109,7 @@ def _state(item: ExternalItem | None, push: LibraryPush | None
 class HistoryLine:
     at: datetime
     kind: str  # "conflict" or "push"
-    provider: str
+    provider: str  # the service's name
     text: str
     record: LibraryConflict | LibraryPush
 
@@ -118,18 +119,24 @@ def library_entry_history(*, entry: LibraryEntry, limit: int = 200) -> list[Hist
     which won, when) and pushes (what was sent where, and how it went)."""
     lines = []
     for conflict in entry.conflicts.all()[:limit]:
-        won = "this library" if conflict.winner == LibraryConflict.Winner.LOCAL else \
-            conflict.provider
+        name = provider_name(conflict.provider)
+        won = "this library" if conflict.winner == LibraryConflict.Winner.LOCAL else name
         lines.append(HistoryLine(
-            conflict.detected_at, "conflict", conflict.provider,
+            conflict.detected_at, "conflict", name,
             f"{conflict.get_field_display()}: {_shown(conflict.local_value)} here, "
-            f"{_shown(conflict.remote_value)} on {conflict.provider}; {won} won", conflict))
+            f"{_shown(conflict.remote_value)} on {name}; {won} won", conflict))
     for push in entry.pushes.select_related("connection").all()[:limit]:
         lines.append(HistoryLine(
-            push.updated_at, "push", push.connection.provider,
+            push.updated_at, "push", push.connection.provider_name,
             f"{push.get_state_display()}: {_values(push.values)}"
             + (f" ({push.error})" if push.error else ""), push))
     return sorted(lines, key=lambda line: line.at, reverse=True)[:limit]
+
+
+def provider_name(slug: str) -> str:
+    """A service's name from its slug (a conflict keeps the slug: it outlives the connection)."""
+    provider = PROVIDERS.get(slug)
+    return provider.name if provider is not None else slug
 
 
 def _shown(value: Any) -> str:

@@ -3,6 +3,7 @@ it): ``{% load library_tags %}{% list_sync_box connection %}``."""
 
 from django import template
 
+from library.selectors import provider_name
 from library.services import library_settings_for
 from library.terms import TERMS
 
@@ -25,3 +26,9 @@ def list_sync_box(connection) -> dict:
             "switches": [{"name": name, "label": label, "help": help_text,
                           "on": getattr(row, name)}
                          for name, label, help_text in SWITCH_LABELS]}
+
+
+@register.filter
+def service_name(slug: str) -> str:
+    """A service's name from the slug a conflict keeps."""
+    return provider_name(slug)

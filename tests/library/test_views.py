@@ -166,6 +166,7 @@ def test_the_entry_page_shows_names_ids_services_conflicts_and_history(client, a
     assert "Not sent to MyAnimeList" in page and "MyAnimeList said no" in page
     assert "Not on Kitsu" in page
     assert "The service" in page  # the conflict's winner
+    assert "Score: 80 here, 70 on MyAnimeList; MyAnimeList won" in page  # its history line
     assert "Failed: score 8" in page  # the history line of the push
 
 
