@@ -1,11 +1,12 @@
-"""Staff look at titles, entries, conflicts and pushes; the sync services write them."""
+"""Staff look at titles, entries, conflicts, pushes and list sync switches; the services
+write them."""
 
 from django.contrib import admin
 
 from integrations.models import ExternalItem
 from thinkalike.admin import ReadOnlyAdmin, ReadOnlyPermissionsMixin
 
-from .models import LibraryConflict, LibraryEntry, LibraryPush, MediaTitle
+from .models import LibraryConflict, LibraryEntry, LibraryPush, ListSyncSettings, MediaTitle
 
 
 @admin.register(MediaTitle)
@@ -63,3 +64,12 @@ class LibraryPushAdmin(ReadOnlyAdmin):
     search_fields = ["entry__user__email"]
     fields = ["entry", "connection", "values", "state", "action_run", "error", "created_at",
               "updated_at", "sent_at"]
+
+
+@admin.register(ListSyncSettings)
+class ListSyncSettingsAdmin(ReadOnlyAdmin):
+    list_display = ["connection", "sync_status", "sync_progress", "sync_ratings", "updated_at"]
+    list_filter = ["sync_status", "sync_progress", "sync_ratings", "connection__provider"]
+    list_select_related = ["connection__user"]
+    search_fields = ["connection__user__email"]
+    fields = ["connection", "sync_status", "sync_progress", "sync_ratings", "updated_at"]

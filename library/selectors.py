@@ -7,6 +7,7 @@ from typing import Any
 from django.db.models import Count, Exists, OuterRef, Prefetch, Q, QuerySet
 
 from integrations.models import Connection, ExternalItem
+from integrations.providers.registry import PROVIDERS
 from library.models import LibraryConflict, LibraryEntry, LibraryPush
 from library.terms import TERMS
 
@@ -44,11 +45,13 @@ def library_entries_for(*, user, kind: str | None = None, status: str | None = N
         entries = entries.filter(conflict_count__gt=0)
     elif conflicts is False:
         entries = entries.filter(conflict_count=0)
-    return entries.select_related("title").prefetch_related(Prefetch(
-        "external_items", to_attr="services",
-        queryset=ExternalItem.objects.filter(deleted_at__isnull=True)
-        .select_related("connection").only("library_entry_id", "connection__provider",
-                                           "connection__user_id", "external_id")))
+    # Explicit: Meta.ordering does not apply to a query with an aggregate (the count).
+    return entries.order_by("-updated_at", "-pk").select_related("title").prefetch_related(
+        Prefetch(
+            "external_items", to_attr="services",
+            queryset=ExternalItem.objects.filter(deleted_at__isnull=True)
+            .select_related("connection").only("library_entry_id", "connection__provider",
+                                               "connection__user_id", "external_id")))
 
 
 def library_entry_get(*, user, pk: Any) -> LibraryEntry:
@@ -106,7 +109,7 @@ def _state(item: ExternalItem | None, push: LibraryPush | None
 class HistoryLine:
     at: datetime
     kind: str  # "conflict" or "push"
-    provider: str
+    provider: str  # the service's name
     text: str
     record: LibraryConflict | LibraryPush
 
@@ -116,18 +119,24 @@ def library_entry_history(*, entry: LibraryEntry, limit: int = 200) -> list[Hist
     which won, when) and pushes (what was sent where, and how it went)."""
     lines = []
     for conflict in entry.conflicts.all()[:limit]:
-        won = "this library" if conflict.winner == LibraryConflict.Winner.LOCAL else \
-            conflict.provider
+        name = provider_name(conflict.provider)
+        won = "this library" if conflict.winner == LibraryConflict.Winner.LOCAL else name
         lines.append(HistoryLine(
-            conflict.detected_at, "conflict", conflict.provider,
+            conflict.detected_at, "conflict", name,
             f"{conflict.get_field_display()}: {_shown(conflict.local_value)} here, "
-            f"{_shown(conflict.remote_value)} on {conflict.provider}; {won} won", conflict))
+            f"{_shown(conflict.remote_value)} on {name}; {won} won", conflict))
     for push in entry.pushes.select_related("connection").all()[:limit]:
         lines.append(HistoryLine(
-            push.updated_at, "push", push.connection.provider,
+            push.updated_at, "push", push.connection.provider_name,
             f"{push.get_state_display()}: {_values(push.values)}"
             + (f" ({push.error})" if push.error else ""), push))
     return sorted(lines, key=lambda line: line.at, reverse=True)[:limit]
+
+
+def provider_name(slug: str) -> str:
+    """A service's name from its slug (a conflict keeps the slug: it outlives the connection)."""
+    provider = PROVIDERS.get(slug)
+    return provider.name if provider is not None else slug
 
 
 def _shown(value: Any) -> str:
@@ -161,3 +170,16 @@ def library_counts(*, user) -> dict[str, int]:
                                             LibraryPush.State.FAILED,
                                             LibraryPush.State.WAITING_RECONNECT]).count(),
     }
+
+
+def library_list_connections(*, user) -> QuerySet[Connection]:
+    """The person's connections to list services (AniList, MyAnimeList, Kitsu)."""
+    return Connection.objects.filter(user=user, provider__in=list(TERMS)).order_by("provider")
+
+
+def library_link_candidates(*, entry: LibraryEntry, search: str = "",
+                            limit: int = 20) -> QuerySet[LibraryEntry]:
+    """The person's other entries of the same kind ``entry`` could be linked with."""
+    found = library_entries_for(user=entry.user_id, kind=entry.title.kind,
+                                search=search).exclude(pk=entry.pk)
+    return found[:limit]

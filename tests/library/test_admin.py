@@ -8,7 +8,13 @@ import pytest
 from django.urls import reverse
 
 from integrations.models import ExternalItem
-from library.models import LibraryConflict, LibraryEntry, LibraryPush, MediaTitle
+from library.models import (
+    LibraryConflict,
+    LibraryEntry,
+    LibraryPush,
+    ListSyncSettings,
+    MediaTitle,
+)
 from tests.factories import make_connection, make_user
 
 pytestmark = pytest.mark.django_db
@@ -56,3 +62,16 @@ def test_an_entry_shows_its_services_and_conflicts(admin_client, entry):
     # Compared as JSON: PostgreSQL's jsonb keeps its own key order.
     assert json.loads(html.unescape(cell("synced"))) == {"status": "COMPLETED", "score": 90}
     assert (cell("remote_value"), cell("provider")) == ("70", "anilist")  # the conflict
+
+
+def test_list_sync_settings_render_read_only(admin_client, entry):
+    connection = entry.external_items.get().connection
+    row = ListSyncSettings.objects.create(connection=connection, sync_ratings=False)
+
+    listing = admin_client.get(url(ListSyncSettings, "changelist")).content.decode()
+    page = admin_client.get(url(ListSyncSettings, "change", row.pk)).content.decode()
+
+    assert "AniList" in listing and "AniList" in page
+    assert 'name="_save"' not in page
+    assert "AT-library-secret-0001" not in listing + page
+    assert admin_client.get(url(ListSyncSettings, "add")).status_code == 403
