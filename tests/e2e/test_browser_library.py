@@ -7,7 +7,7 @@ import pytest
 from playwright.sync_api import Page, expect
 
 from integrations.sandbox.standins import anime_lists
-from tests.e2e.test_browser import EMAIL, sign_up
+from tests.e2e.test_browser import EMAIL, allow_matching_everywhere, sign_up
 
 KITSU_LOGIN = anime_lists.KITSU_ACCOUNT["email"]
 KITSU_PASSWORD = "kitsu-demo-password-2026"
@@ -31,6 +31,9 @@ def test_edit_a_library_entry_and_see_it_pushed_to_kitsu(stand_ins, page: Page,
     assert (before["status"], before["progress"]) == ("on_hold", 12)
 
     sign_up(page, stand_ins.url)
+    allow_matching_everywhere(page)  # the lists serve matching: no consent, no sync
+    page.get_by_role("navigation", name="Main").get_by_role("link", name="Connected Services") \
+        .click()
     kitsu = page.get_by_role("region", name="Kitsu", exact=True)
     kitsu.get_by_role("link", name="Connect", exact=True).click()
     page.get_by_label("Email or username").fill(KITSU_LOGIN)
