@@ -106,6 +106,8 @@ class _Titles:
 
     def __init__(self, remotes: list[_Remote], own: str) -> None:
         self.own, self.index = own, {}
+        self.new: list[MediaTitle] = []
+        self.records: dict[str, dict[int, MediaTitle]] = {}
         mal_ids = {r.mal_id for r in remotes if r.mal_id is not None}
         own_ids = {r.own_id for r in remotes if r.own_id is not None}
         found = MediaTitle.objects.filter(kind__in={r.item.kind for r in remotes}).filter(
@@ -122,43 +124,80 @@ class _Titles:
         return None if value is None else self.index.get((kind, field, value))
 
     def record(self, title: MediaTitle, field: str, value: int | None) -> None:
-        """Note a cross-id the title lacks, unless another title holds it (unique per kind)."""
+        """Note a cross-id the title lacks, unless another title holds it (unique per kind):
+        at once on a title not saved yet, else in ``save_records``."""
         if value is None or getattr(title, field) is not None or self.get(
                 title.kind, field, value):
             return
-        try:
-            with transaction.atomic():
-                MediaTitle.objects.filter(pk=title.pk, **{f"{field}__isnull": True}).update(
-                    **{field: value, "updated_at": timezone.now()})
-        except IntegrityError:  # taken meanwhile by a title outside this chunk: keep it there
-            return
         setattr(title, field, value)
         self.add(title)
+        if title.pk is not None:
+            self.records.setdefault(field, {})[title.pk] = title
 
-    def find_or_create(self, remote: _Remote) -> tuple[MediaTitle, bool]:
+    def resolve(self, remote: _Remote) -> MediaTitle:
+        """The title of ``remote``: found by its ids, or a new one (saved by ``save_new``)."""
         kind, own = remote.item.kind, self.own
         title = self.get(kind, "mal_id", remote.mal_id)
         if title is not None:
             self.record(title, own, remote.own_id)
-            return title, False
+            return title
         title = self.get(kind, own, remote.own_id)
         if title is not None:  # the service learned the MyAnimeList id since
             self.record(title, "mal_id", remote.mal_id)
-            return title, False
-        ids = {"mal_id": remote.mal_id, own: remote.own_id}
-        try:
-            with transaction.atomic():
-                title = MediaTitle.objects.create(kind=kind, titles=_titles(remote.item), **ids)
-        except IntegrityError:  # created meanwhile by another person's link
-            title = MediaTitle.objects.filter(kind=kind).filter(
-                Q(**{field: value for field, value in ids.items() if value is not None},
-                  _connector=Q.OR)).first()
-            if title is None:
-                raise ProviderDataError("the title's ids are held by two titles") from None
-            self.add(title)
-            return title, False
+            return title
+        title = MediaTitle(kind=kind, titles=_titles(remote.item),
+                           **{"mal_id": remote.mal_id, own: remote.own_id})
+        self.new.append(title)
         self.add(title)
-        return title, True
+        return title
+
+    def save_new(self) -> int:
+        """Insert the new titles in one statement; a title another person's link inserted
+        meanwhile is kept and used (the index is read back). Returns how many were new."""
+        if not self.new:
+            return 0
+        known = {title.pk for title in self.index.values() if title.pk is not None}
+        MediaTitle.objects.bulk_create(self.new, ignore_conflicts=True)
+        wanted = Q()
+        for field in ("mal_id", self.own):
+            ids = {getattr(t, field) for t in self.new if getattr(t, field) is not None}
+            wanted |= Q(**{f"{field}__in": ids})
+        saved = list(MediaTitle.objects.filter(wanted, kind__in={t.kind for t in self.new}))
+        for title in saved:
+            self.add(title)
+        return len({title.pk for title in saved} - known)
+
+    def saved(self, title: MediaTitle) -> MediaTitle | None:
+        """The saved title standing for ``title`` (itself, once ``save_new`` has run)."""
+        if title.pk is not None:
+            return title
+        for field in ("mal_id", self.own):
+            found = self.get(title.kind, field, getattr(title, field))
+            if found is not None and found.pk is not None:
+                return found
+        return None
+
+    def save_records(self) -> None:
+        """Write the cross-ids titles learned, one statement per field; should another title
+        have taken one meanwhile, title by title, each only where still empty."""
+        now = timezone.now()
+        for field, titles in self.records.items():
+            for title in titles.values():
+                title.updated_at = now
+            try:
+                with transaction.atomic():
+                    MediaTitle.objects.bulk_update(list(titles.values()), [field, "updated_at"])
+                continue
+            except IntegrityError:
+                pass
+            for title in titles.values():
+                try:
+                    with transaction.atomic():
+                        MediaTitle.objects.filter(pk=title.pk, **{f"{field}__isnull": True}) \
+                            .update(**{field: getattr(title, field), "updated_at": now})
+                except IntegrityError:  # taken by a title outside this chunk: keep it there
+                    continue
+        self.records = {}
 
 
 def library_link_connection(*, connection: Connection) -> LinkResult:
@@ -190,35 +229,38 @@ def _converted(connection: Connection, items: list[ExternalItem]) -> list[_Remot
 
 
 def _link_chunk(connection: Connection, items: list[ExternalItem]) -> LinkResult:
+    """A constant number of statements: the titles and entries it creates are inserted
+    together, and what a concurrent link inserted first is read back and used."""
     remotes = _converted(connection, items)
     if not remotes:
         return LinkResult()
-    titles, found, created_titles = _Titles(remotes, OWN_ID[connection.provider]), [], 0
-    for remote in remotes:
-        try:
-            title, created = titles.find_or_create(remote)
-        except ProviderDataError as error:
-            logger.warning(SKIPPED, remote.item.pk, connection.pk, error)
+    titles = _Titles(remotes, OWN_ID[connection.provider])
+    planned = [(remote, titles.resolve(remote)) for remote in remotes]
+    created_titles = titles.save_new()
+    titles.save_records()
+    found = []
+    for remote, title in planned:
+        saved = titles.saved(title)
+        if saved is None:
+            logger.warning(SKIPPED, remote.item.pk, connection.pk,
+                           "the title's ids are held by two titles")
             continue
-        found.append((remote, title))
-        created_titles += created
+        found.append((remote, saved))
     entries = {entry.title_id: entry for entry in LibraryEntry.objects.filter(
         user_id=connection.user_id, title__in=[title for _, title in found])}
+    created = _entries_create(connection, found, entries)
     # One item per entry and connection (a push has one place to go): two of this service's
     # media with one MyAnimeList id cannot both be the entry.
     taken = set(ExternalItem.objects.filter(
         connection=connection, library_entry__in=entries.values()).values_list(
         "library_entry_id", flat=True))
-    linked, created_entries = [], 0
+    linked = []
     for remote, title in found:
-        entry, created = entries.get(title.pk), False
-        if entry is None:
-            entry, created = _entry_create(connection, title, remote)
-            entries[title.pk], created_entries = entry, created_entries + created
+        entry = entries[title.pk]
         # An entry another service made was never synced with this one: without a base, the
         # reconcile that follows compares both sides (a difference is a conflict).
-        synced = remote.synced if created else {key: remote.synced[key]
-                                                for key in ("updated_at", "at")}
+        synced = remote.synced if remote.item.pk in created else {
+            key: remote.synced[key] for key in ("updated_at", "at")}
         if entry.pk in taken:
             logger.warning(SKIPPED, remote.item.pk, connection.pk,
                            "another item of this connection is linked to its entry")
@@ -227,16 +269,36 @@ def _link_chunk(connection: Connection, items: list[ExternalItem]) -> LinkResult
         remote.item.library_entry, remote.item.synced = entry, synced
         linked.append(remote.item)
     ExternalItem.objects.bulk_update(linked, ["library_entry", "synced"])
-    return LinkResult(created_titles, created_entries, len(linked))
+    return LinkResult(created_titles, len(created), len(linked))
 
 
-def _entry_create(connection: Connection, title: MediaTitle, remote: _Remote
-                  ) -> tuple[LibraryEntry, bool]:
+def _new_entry(connection: Connection, title: MediaTitle, remote: _Remote) -> LibraryEntry:
     at = remote.changed_at
-    try:
-        with transaction.atomic():
-            return LibraryEntry.objects.create(
-                user_id=connection.user_id, title=title, **remote.values,
-                status_changed_at=at, progress_changed_at=at, score_changed_at=at), True
-    except IntegrityError:  # another of the person's services linked the title meanwhile
-        return LibraryEntry.objects.get(user_id=connection.user_id, title=title), False
+    return LibraryEntry(user_id=connection.user_id, title=title, **remote.values,
+                        status_changed_at=at, progress_changed_at=at, score_changed_at=at)
+
+
+def _entries_create(connection: Connection, found: list[tuple[_Remote, MediaTitle]],
+                    entries: dict[int, LibraryEntry]) -> set[int]:
+    """Insert an entry for each title the person has none of (from the first item of the
+    title), add them to ``entries``, and return the ids of the items whose values made one.
+    An entry another of the person's services inserted meanwhile is kept as it is."""
+    wanted: dict[int, tuple[_Remote, LibraryEntry]] = {}
+    for remote, title in found:
+        if title.pk not in entries and title.pk not in wanted:
+            wanted[title.pk] = (remote, _new_entry(connection, title, remote))
+    if not wanted:
+        return set()
+    LibraryEntry.objects.bulk_create([entry for _, entry in wanted.values()],
+                                     ignore_conflicts=True)
+    made = set()
+    for entry in LibraryEntry.objects.filter(user_id=connection.user_id,
+                                             title__in=list(wanted)):
+        entries[entry.title_id] = entry
+        remote, ours = wanted[entry.title_id]
+        if all(getattr(entry, name) == getattr(ours, name) for name in _ENTRY_VALUES):
+            made.add(remote.item.pk)
+    return made
+
+
+_ENTRY_VALUES = ("status", "progress", "score", "status_changed_at")

@@ -109,9 +109,13 @@ def _state(item: ExternalItem | None, push: LibraryPush | None
 class HistoryLine:
     at: datetime
     kind: str  # "conflict" or "push"
-    provider: str  # the service's name
+    provider: str  # the service's slug
     text: str
     record: LibraryConflict | LibraryPush
+
+    @property
+    def provider_name(self) -> str:
+        return provider_name(self.provider)
 
 
 def library_entry_history(*, entry: LibraryEntry, limit: int = 200) -> list[HistoryLine]:
@@ -122,12 +126,12 @@ def library_entry_history(*, entry: LibraryEntry, limit: int = 200) -> list[Hist
         name = provider_name(conflict.provider)
         won = "this library" if conflict.winner == LibraryConflict.Winner.LOCAL else name
         lines.append(HistoryLine(
-            conflict.detected_at, "conflict", name,
+            conflict.detected_at, "conflict", conflict.provider,
             f"{conflict.get_field_display()}: {_shown(conflict.local_value)} here, "
             f"{_shown(conflict.remote_value)} on {name}; {won} won", conflict))
     for push in entry.pushes.select_related("connection").all()[:limit]:
         lines.append(HistoryLine(
-            push.updated_at, "push", push.connection.provider_name,
+            push.updated_at, "push", push.connection.provider,
             f"{push.get_state_display()}: {_values(push.values)}"
             + (f" ({push.error})" if push.error else ""), push))
     return sorted(lines, key=lambda line: line.at, reverse=True)[:limit]

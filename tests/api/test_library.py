@@ -128,7 +128,7 @@ def test_an_entry_shows_each_services_state_and_its_history(api, entries, mal):
                                  "error": "", "since": data["services"][0]["since"]}]
     assert [(line["kind"], line["provider"]) for line in data["history"]] == [
         ("conflict", "myanimelist")]
-    assert "90 here, 100 on myanimelist" in data["history"][0]["text"]
+    assert "90 here, 100 on MyAnimeList" in data["history"][0]["text"]
 
 
 def test_a_patch_changes_the_entry_and_pushes_it_to_myanimelist(api, entries, mal, queued,

@@ -4,6 +4,7 @@ import logging
 from datetime import UTC, datetime
 
 import pytest
+from django.db import IntegrityError
 from django.db import connection as db_connection
 from django.test.utils import CaptureQueriesContext
 
@@ -274,3 +275,75 @@ def test_linking_to_known_entries_takes_as_many_queries_for_few_items_as_for_man
     few = queries(ada["anilist"], range(1, 3))
     bo = make_connection(make_user("bo@example.com"), "anilist", external_id="bo")
     assert queries(bo, range(10, 20)) == few
+
+
+def test_new_titles_and_entries_take_as_many_queries_for_few_items_as_for_many(ada):
+    """The titles and entries a chunk creates, and the cross-ids a second service adds, are
+    written together: the count does not grow with the items."""
+    def queries(user, media_ids, tag):
+        anilist = make_connection(user, "anilist", external_id=f"a-{tag}")
+        kitsu = make_connection(user, "kitsu", external_id=f"k-{tag}")
+        for media in media_ids:
+            item(anilist, str(media), status="CURRENT", mal_id=media)
+            item(kitsu, str(media + 5000), status="current", mal_id=media)
+        counts = []
+        for connection in (anilist, kitsu):
+            with CaptureQueriesContext(db_connection) as captured:
+                library_link_connection(connection=connection)
+            counts.append(len(captured))
+        assert MediaTitle.objects.filter(mal_id__in=media_ids, kitsu_id__isnull=False).count() \
+            == len(media_ids)
+        return counts
+
+    assert queries(make_user("few@example.com"), range(1, 3), "few") == queries(
+        make_user("many@example.com"), range(100, 140), "many")
+
+
+def test_a_title_another_link_inserted_meanwhile_is_used(ada, monkeypatch):
+    item(ada["myanimelist"], "21", status="watching")
+    original = MediaTitle.objects.bulk_create
+
+    def racing(objs, **kwargs):  # another person's link gets there first
+        MediaTitle.objects.create(kind="anime", mal_id=21, titles={"en": "theirs"})
+        return original(objs, **kwargs)
+
+    monkeypatch.setattr(MediaTitle.objects, "bulk_create", racing)
+    assert library_link_connection(connection=ada["myanimelist"]).linked == 1
+    assert MediaTitle.objects.get().titles == {"en": "theirs"}
+    assert LibraryEntry.objects.get().title == MediaTitle.objects.get()
+
+
+def test_an_entry_another_service_inserted_meanwhile_keeps_its_values(ada, monkeypatch):
+    mal = item(ada["myanimelist"], "21", status="completed", progress=12)
+    original = LibraryEntry.objects.bulk_create
+
+    def racing(objs, **kwargs):  # the person's AniList link gets there first
+        LibraryEntry.objects.create(user=objs[0].user, title=objs[0].title, status="current",
+                                    progress=3)
+        return original(objs, **kwargs)
+
+    monkeypatch.setattr(LibraryEntry.objects, "bulk_create", racing)
+    assert library_link_connection(connection=ada["myanimelist"]) == LinkResult(1, 0, 1)
+    entry = LibraryEntry.objects.get()
+    assert (entry.status, entry.progress) == ("current", 3)
+    mal.refresh_from_db()
+    # Not this service's values, so no base: the reconcile compares both sides.
+    assert set(mal.synced) == {"updated_at", "at"}
+
+
+def test_when_writing_cross_ids_together_fails_each_is_written_where_still_empty(
+        ada, monkeypatch):
+    item(ada["myanimelist"], "21", status="watching")
+    item(ada["myanimelist"], "22", status="watching")
+    library_link_connection(connection=ada["myanimelist"])
+    item(ada["kitsu"], "12", status="current", mal_id=21)
+    item(ada["kitsu"], "13", status="current", mal_id=22)
+    MediaTitle.objects.filter(mal_id=22).update(kitsu_id=99)  # set meanwhile by another link
+
+    def taken(objs, fields, **kwargs):  # as if another title took one of the ids meanwhile
+        raise IntegrityError("UNIQUE constraint failed")
+
+    monkeypatch.setattr(MediaTitle.objects, "bulk_update", taken)
+    assert library_link_connection(connection=ada["kitsu"]).linked == 2
+    assert MediaTitle.objects.get(mal_id=21).kitsu_id == 12
+    assert MediaTitle.objects.get(mal_id=22).kitsu_id == 99  # only where still empty
