@@ -35,6 +35,7 @@ SAVED_SENDING = "Saved; sending to {names}."
 SAVED_NOWHERE = "Saved. None of your list services is to get it (see each one's state below)."
 UNCHANGED = "Nothing changed."
 LINKED = "Linked: “{other}” is now part of this entry."
+ALREADY_LINKED = "That entry is not there any more: it may have been linked already."
 UNLINKED = "Unlinked: {name}'s entry has its own library entry now."
 SWITCHES_SAVED = "List sync settings saved."
 LIBRARY_SYNC_QUEUED = "Sync queued; {count} waiting change{s} on {name}'s way."
@@ -52,9 +53,12 @@ CROSS_IDS = [  # (field, service, address of the title there)
 ]
 
 
-def _entry_or_404(request: HttpRequest, pk: int) -> LibraryEntry:
+def _entry_or_404(request: HttpRequest, pk: int | str) -> LibraryEntry:
+    """One of the person's entries; anything else (another's, gone, not an id) is a 404."""
+    if isinstance(pk, str) and not (pk.isascii() and pk.isdigit() and len(pk) <= 18):
+        raise Http404("No such entry.")
     try:
-        return library_entry_get(user=request.user, pk=pk)
+        return library_entry_get(user=request.user, pk=int(pk))
     except LibraryEntry.DoesNotExist:
         raise Http404("No such entry.") from None
 
@@ -146,6 +150,8 @@ def entry_link(request: HttpRequest, pk: int) -> HttpResponse:
                              actor=f"user:{request.user.pk}")
     except IntegrationError as exc:
         messages.error(request, exc.message)
+    except LibraryEntry.DoesNotExist:  # a second submission: the first linked it already
+        messages.error(request, ALREADY_LINKED)
     else:
         messages.success(request, LINKED.format(other=other.title))
     return redirect("library:entry", pk=keep.pk)

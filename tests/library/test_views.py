@@ -261,6 +261,30 @@ def test_a_refused_link_says_why(client, ada):
     assert LibraryEntry.objects.count() == 2
 
 
+@pytest.mark.parametrize("other", ["", "abc", "1.5", "-3", "9" * 40, "١٢"])
+def test_linking_with_something_that_is_no_entry_id_is_a_404_not_a_500(client, ada, other):
+    keep = linked_entry(ada["anilist"], "1", status="CURRENT")
+    response = client.post(entry_url(keep, "library:entry_link"), {"other": other})
+    assert response.status_code == 404
+    assert LibraryEntry.objects.count() == 1
+
+
+def test_a_second_link_submission_says_it_is_done_already(client, ada, monkeypatch):
+    keep = linked_entry(ada["anilist"], "1001", status="CURRENT")
+    other = linked_entry(ada["myanimelist"], "52991", status="watching", mal_id=52991)
+    original = views.library_entries_link
+
+    def first_one_wins(**kwargs):  # the first submission linked it between check and lock
+        original(**kwargs)
+        raise LibraryEntry.DoesNotExist
+
+    monkeypatch.setattr(views, "library_entries_link", first_one_wins)
+    response = client.post(entry_url(keep, "library:entry_link"), {"other": other.pk},
+                           follow=True)
+    assert response.status_code == 200
+    assert views.ALREADY_LINKED in text(response)
+
+
 def test_the_connection_page_has_the_list_sync_box_and_saves_the_switches(client, ada):
     anilist = ada["anilist"]
     page = text(client.get(reverse("integrations:connection_detail", args=[anilist.pk])))
