@@ -229,12 +229,13 @@ def _run_streams(run: SyncRun, connection: Connection, outcome: RunOutcome) -> N
         # Interests derive from the items alone: a run that wrote none leaves them as they are.
         if any(s.counters.created or s.counters.updated or s.counters.deleted for s in synced):
             interests_recompute(connection=connection, provider=provider)
-            _items_changed(connection)
+            _items_changed(connection, full=run.mode == SyncRun.Mode.FULL)
 
 
-def _items_changed(connection: Connection) -> None:
+def _items_changed(connection: Connection, *, full: bool) -> None:
     """Tell listeners (the library's merge); a listener's bug is logged, never the run's."""
-    for receiver, result in items_changed.send_robust(sender=Connection, connection=connection):
+    for receiver, result in items_changed.send_robust(sender=Connection, connection=connection,
+                                                      full=full):
         if isinstance(result, Exception):
             logger.error("after sync of connection %s, %s failed", connection.pk,
                          getattr(receiver, "__qualname__", receiver), exc_info=result)

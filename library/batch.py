@@ -74,8 +74,11 @@ class Batch:
         """The batch's one copy of an entry (a change made by one pair is seen by the next)."""
         return self.entries.setdefault(entry.pk, entry)
 
-    def reconcile(self, entry: LibraryEntry, item: ExternalItem, connection: Connection
-                  ) -> Plan | None:
+    def reconcile(self, entry: LibraryEntry, item: ExternalItem, connection: Connection, *,
+                  pass_on: bool = False) -> Plan | None:
+        """Reconcile one pair into the batch. ``pass_on``: only to hand a change made here to
+        another service; an item holding news of its own is left to its own merge, which
+        passes that news on to every service (here, it would reach none of the others)."""
         entry, terms = self.entry(entry), TERMS[connection.provider]
         local = Local(values={name: getattr(entry, name) for name in FIELDS},
                       changed_at={name: getattr(entry, f"{name}_changed_at") for name in FIELDS},
@@ -88,6 +91,8 @@ class Batch:
                              now=self.now)
         except ProviderDataError as error:
             logger.warning(SKIPPED, item.pk, connection.pk, error)
+            return None
+        if pass_on and (plan.apply or plan.conflicts or plan.remove_at or plan.restore):
             return None
         self._apply(entry, plan, connection)
         if plan.synced is not None and _without_time(plan.synced) != _without_time(synced):
@@ -102,7 +107,9 @@ class Batch:
         if plan.push and (item.deleted_at is None or connection.provider != statuses.KITSU):
             # Kitsu's entry is gone with its id: it cannot be written back from here.
             self.pushes[(entry.pk, connection.pk)] = (plan.push, item)
-        elif not plan.push:
+        elif not plan.push and item.deleted_at is None:
+            # Nothing to send: a push still waiting for this pair is not needed any more
+            # (never for an item removed there: a push re-adding it is still wanted).
             self.settled.add((entry.pk, connection.pk))
         return plan
 

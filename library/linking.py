@@ -258,9 +258,10 @@ def _link_chunk(connection: Connection, items: list[ExternalItem]) -> LinkResult
     for remote, title in found:
         entry = entries[title.pk]
         # An entry another service made was never synced with this one: without a base, the
-        # reconcile that follows compares both sides (a difference is a conflict).
+        # reconcile that follows compares both sides (a difference is a conflict). Without a
+        # time either, so the next merge looks at it however long ago it was first seen.
         synced = remote.synced if remote.item.pk in created else {
-            key: remote.synced[key] for key in ("updated_at", "at")}
+            "updated_at": remote.synced["updated_at"]}
         if entry.pk in taken:
             logger.warning(SKIPPED, remote.item.pk, connection.pk,
                            "another item of this connection is linked to its entry")

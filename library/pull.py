@@ -17,7 +17,7 @@ from integrations.models import Connection, ExternalItem
 from library import statuses
 from library.batch import Batch, list_fields
 from library.linking import LinkResult, library_link_connection
-from library.models import ListSyncSettings
+from library.models import LibraryEntry, ListSyncSettings
 from library.push import library_pushes_enqueue
 from library.terms import TERMS
 
@@ -55,8 +55,7 @@ def library_pull_merge(*, connection: Connection, full: bool = False) -> MergeRe
     after = 0
     while True:
         with transaction.atomic():
-            chunk = list(items.select_for_update(of=("self",)).select_related("library_entry")
-                         .filter(pk__gt=after).order_by("pk")[:CHUNK])
+            chunk = _locked_chunk(items, after)
             if not chunk:
                 break
             after = chunk[-1].pk
@@ -70,6 +69,22 @@ def library_pull_merge(*, connection: Connection, full: bool = False) -> MergeRe
     return MergeResult(linked, reconciled, applied, conflicts, pushes)
 
 
+def _locked_chunk(items, after: int) -> list[ExternalItem]:
+    """The next chunk, locked entries first, then items (the order a local edit takes too,
+    library/services.py): a merge never writes back an entry read before an edit committed."""
+    ids = list(items.filter(pk__gt=after).order_by("pk").values_list("pk", "library_entry_id")
+               [:CHUNK])
+    if not ids:
+        return []
+    entries = LibraryEntry.objects.select_for_update().filter(
+        pk__in={entry for _, entry in ids}).order_by("pk").in_bulk()
+    chunk = list(ExternalItem.objects.select_for_update().filter(
+        pk__in=[pk for pk, _ in ids], library_entry__isnull=False).order_by("pk"))
+    for item in chunk:
+        item.library_entry = entries.get(item.library_entry_id)
+    return [item for item in chunk if item.library_entry is not None]
+
+
 def _reconcile_chunk(connection: Connection, items: list[ExternalItem]) -> Batch:
     fields = list_fields([connection])
     batch = Batch(now=timezone.now(), fields=fields)
@@ -79,12 +94,15 @@ def _reconcile_chunk(connection: Connection, items: list[ExternalItem]) -> Batch
     if batch.changed_entries:
         # What changed here goes on to the person's other services holding the same entries
         # (their base tells whether they hold it already).
-        others = list(ExternalItem.objects.select_related("connection").filter(
+        # Their entries are locked already (this chunk's); their items are locked here.
+        others = list(ExternalItem.objects.select_for_update(of=("self",))
+                      .select_related("connection").filter(
             library_entry__in=batch.changed_entries, connection__user_id=connection.user_id,
-            connection__provider__in=list(TERMS)).exclude(connection=connection))
+            connection__provider__in=list(TERMS)).exclude(connection=connection).order_by("pk"))
         connections.update({other.connection_id: other.connection for other in others})
         batch.fields.update(list_fields(c for c in connections.values() if c != connection))
         for other in others:
-            batch.reconcile(batch.entries[other.library_entry_id], other, other.connection)
+            batch.reconcile(batch.entries[other.library_entry_id], other, other.connection,
+                            pass_on=True)
     batch.write(connections)
     return batch

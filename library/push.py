@@ -23,7 +23,7 @@ from integrations.models import ActionRun, Connection, ExternalItem
 from integrations.queue import enqueue_many
 from library import statuses
 from library.models import LibraryPush
-from library.terms import FIELDS, TERMS
+from library.terms import TERMS
 
 logger = logging.getLogger(__name__)
 
@@ -68,6 +68,8 @@ def library_push_send(*, push_id: int) -> LibraryPush | None:
         return push
     push.attempts += 1
     connection = push.connection
+    if _newer_exists(push):  # sending old values after newer ones would undo them
+        return _done(push, LibraryPush.State.SUPERSEDED)
     item = ExternalItem.objects.filter(connection=connection, library_entry=push.entry).first()
     media_id, entry_id = _address(push, item)
     terms = TERMS[connection.provider]
@@ -98,22 +100,39 @@ def library_push_send(*, push_id: int) -> LibraryPush | None:
 
 
 def _record_sent(push: LibraryPush, item: ExternalItem | None) -> None:
-    """The service holds the pushed values now: they are the item's base and attributes."""
+    """The service holds what was sent now: it is the item's base, and its attributes unless
+    a pull stored the service's state meanwhile (then that state stands, and the next merge
+    compares it with the new base). The content hash is cleared so the next pull stores what
+    the service really answers, even where it equals what was last stored."""
     if item is None:  # created there: the next pull brings the item, linked to this entry
         return
     terms = TERMS[push.connection.provider]
-    pushed = {name: value for name, value in push.values.items() if name in FIELDS}
-    synced = item.synced if isinstance(item.synced, dict) else {}
-    synced = {key: value for key, value in synced.items() if key != "removed"}
-    item.synced = {**synced, **pushed, "at": timezone.now().isoformat()}
-    attrs = item.attrs if isinstance(item.attrs, dict) else {}
-    item.attrs = terms.attrs_after_push(attrs, pushed)
-    ExternalItem.objects.filter(pk=item.pk).update(synced=item.synced, attrs=item.attrs)
+    sent = terms.sent(push.values)
+    with transaction.atomic():
+        current = ExternalItem.objects.select_for_update().filter(pk=item.pk).first()
+        if current is None:
+            return
+        synced = current.synced if isinstance(current.synced, dict) else {}
+        synced = {key: value for key, value in synced.items() if key != "removed"}
+        updates = {"synced": {**synced, **sent, "at": timezone.now().isoformat()}}
+        if current.content_hash == item.content_hash:
+            attrs = current.attrs if isinstance(current.attrs, dict) else {}
+            updates |= {"attrs": terms.attrs_after_push(attrs, sent), "content_hash": ""}
+        ExternalItem.objects.filter(pk=item.pk).update(**updates)
+
+
+def _newer_exists(push: LibraryPush) -> bool:
+    """A later push of the same entry to the same service: this one's values are old."""
+    return LibraryPush.objects.filter(entry_id=push.entry_id, connection_id=push.connection_id,
+                                      pk__gt=push.pk).exists()
 
 
 def _done(push: LibraryPush, state: str, *, error: str = "", run: ActionRun | None = None,
           retry: bool = False) -> LibraryPush:
     now = timezone.now()
+    if state in (LibraryPush.State.FAILED, LibraryPush.State.WAITING_RECONNECT) and \
+            _newer_exists(push):  # a later edit made a push of its own: only that one waits
+        state, retry = LibraryPush.State.SUPERSEDED, False
     push.state, push.error = state, error[:1000]
     push.action_run = run or push.action_run
     push.sent_at = now if state == LibraryPush.State.SENT else push.sent_at

@@ -106,7 +106,9 @@ def reconcile(local: Local, remote: Remote, *, terms: Terms, fields: Sequence[st
     for name in fields:
         base = synced.get(name, MISSING) if not synced.get("removed") else MISSING
         ours = local.values[name]
-        changed_here = _local_changed(terms, name, ours, base, kind)
+        # No service's write can empty a progress: an empty one here is never news there.
+        changed_here = (_local_changed(terms, name, ours, base, kind)
+                        and not (name == "progress" and ours is None))
         # Never synced, the service's "no value" is no news either.
         theirs = base if base is MISSING and values[name] is None else values[name]
         outcome = merge.merge_field(

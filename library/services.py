@@ -21,6 +21,7 @@ from library.terms import FIELDS, MAX_PROGRESS, TERMS
 # Messages people see; tests import them.
 BAD_STATUS = "Choose one of the statuses offered."
 BAD_PROGRESS = f"Progress is a whole number from 0 to {MAX_PROGRESS}."
+PROGRESS_NOT_CLEARED = "Progress cannot be emptied on the services: set it to 0 instead."
 BAD_SCORE = f"A score is a whole number from 0 to {MAX_SCORE}, or empty for no score."
 NOTHING_TO_CHANGE = "Nothing to change: give a status, progress or score."
 NOT_A_LIST_SERVICE = "{name} keeps no anime or manga list."
@@ -78,6 +79,9 @@ def library_entry_update(*, entry: LibraryEntry, values: Mapping[str, Any],
         entry = (LibraryEntry.objects.select_for_update().select_related("title")
                  .get(pk=entry.pk))
         changed = [name for name, value in clean.items() if getattr(entry, name) != value]
+        if "progress" in changed and clean["progress"] is None:
+            # No service's write can empty a progress: it would never arrive anywhere.
+            raise LibraryInputError({"progress": PROGRESS_NOT_CLEARED})
         if not changed and entry.removed_at is None:
             return entry
         for name in changed:
@@ -98,7 +102,9 @@ def _push_entry(entry: LibraryEntry, now) -> None:
     connections = {c.pk: c for c in Connection.objects.filter(
         user_id=entry.user_id, provider__in=list(TERMS))}
     batch = Batch(now=now, fields=list_fields(connections.values()))
-    items = {item.connection_id: item for item in entry.external_items.all()}
+    # Locked after the entry, as a merge locks them (library/pull.py).
+    items = {item.connection_id: item
+             for item in entry.external_items.select_for_update().order_by("pk")}
     for connection in connections.values():
         item = items.get(connection.pk)
         if item is not None and item.deleted_at is None:

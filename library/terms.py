@@ -96,11 +96,17 @@ class Terms:
             data["progress"] = str(values["progress"])
         if "score" in values:
             score = values["score"]
-            if score is not None:  # every scale used here is whole numbers
-                data[self.score_field] = str(int(score))
-            elif self.scale.unrated is not None:  # AniList and MyAnimeList clear with 0
-                data[self.score_field] = str(self.scale.unrated)
+            # Every scale used here is whole numbers; 0 clears a score on all three (Kitsu's
+            # action sends it as a null ratingTwenty).
+            data[self.score_field] = str(int(score)) if score is not None else "0"
         return data
+
+    @staticmethod
+    def sent(values: Mapping[str, Any]) -> dict[str, Any]:
+        """The part of ``values`` a write carries (``action_input``): an empty progress is
+        not sent, so the service keeps its own and the base must too."""
+        return {name: value for name, value in values.items()
+                if name in FIELDS and (value is not None or name != "progress")}
 
 
 TERMS = {

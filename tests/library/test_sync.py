@@ -17,7 +17,12 @@ from integrations.providers.myanimelist import client as mal
 from library.models import LibraryConflict, LibraryEntry, LibraryPush
 from library.pull import library_pull_merge
 from library.push import library_push_send, library_pushes_retry
-from library.services import LibraryInputError, library_entry_update, library_settings_update
+from library.services import (
+    PROGRESS_NOT_CLEARED,
+    LibraryInputError,
+    library_entry_update,
+    library_settings_update,
+)
 from tests.factories import make_connection, make_user
 
 pytestmark = pytest.mark.django_db
@@ -290,13 +295,22 @@ def test_a_double_submission_is_one_push_and_one_upstream_write(three, mocked_re
     assert ActionRun.objects.filter(connection__provider="myanimelist").count() == 1
 
 
-def test_the_same_attempt_delivered_twice_reuses_the_action_run(three, mocked_responses):
+def test_a_delivery_while_another_worker_sends_the_push_sends_nothing(three,
+                                                                     mocked_responses):
+    mock_writes(mocked_responses)
+    library_entry_update(entry=entry(), values={"progress": 11})
+    push = LibraryPush.objects.get(connection__provider="myanimelist")
+    LibraryPush.objects.filter(pk=push.pk).update(state=LibraryPush.State.SENDING, attempts=1)
+    assert library_push_send(push_id=push.pk).state == LibraryPush.State.SENDING
+    assert len(mocked_responses.calls) == 0
+
+
+def test_an_attempt_whose_claim_was_lost_replays_its_action_run(three, mocked_responses):
+    """The key is push + attempt: a run already made for this attempt answers again."""
     mock_writes(mocked_responses)
     library_entry_update(entry=entry(), values={"progress": 11})
     push = LibraryPush.objects.get(connection__provider="myanimelist")
     library_push_send(push_id=push.pk)
-    # A worker that died after the write but before recording it: the push is pending again
-    # with the same attempt number, so its key replays the run instead of writing.
     LibraryPush.objects.filter(pk=push.pk).update(state=LibraryPush.State.PENDING, attempts=0)
     assert library_push_send(push_id=push.pk).state == LibraryPush.State.SENT
     assert len(mocked_responses.calls) == 1
@@ -393,3 +407,88 @@ def test_an_unchanged_resync_writes_nothing_and_pushes_nothing(three, full):
     assert {e.pk: e.updated_at for e in LibraryEntry.objects.all()} == before
     assert dict(ExternalItem.objects.values_list("pk", "synced")) == bases
     assert not LibraryPush.objects.exists()
+
+
+# --- found in review: clears, old pushes, re-adds, news held by another service -------------
+
+def test_clearing_a_score_is_sent_everywhere_and_stays_cleared(three, mocked_responses):
+    _, items = three
+    mock_writes(mocked_responses)
+    library_entry_update(entry=entry(), values={"score": None})
+    send_all()
+    bodies = {call.request.url: call.request.body for call in mocked_responses.calls}
+    assert json.loads(bodies[KITSU_PATCH])["data"]["attributes"]["ratingTwenty"] is None
+    assert parse_qs(bodies[MAL_PATCH])["score"] == ["0"]
+    assert json.loads(bodies[ANILIST])["variables"]["scoreRaw"] == 0
+    # Each service answers its next pull with no score: nothing comes back, nothing is sent.
+    pulled(items["kitsu"], score=None, updated_at=T0 + 500)
+    pulled(items["myanimelist"], score=None, updated_at=T0 + 500)
+    pulled(items["anilist"], score=0, updated_at=T0 + 500)
+    assert entry().score is None
+    assert pushes(state=LibraryPush.State.PENDING) == []
+
+
+def test_progress_cannot_be_emptied_and_an_empty_one_from_a_service_is_not_sent(three):
+    _, items = three
+    with pytest.raises(LibraryInputError) as refused:
+        library_entry_update(entry=entry(), values={"progress": None})
+    assert refused.value.errors == {"progress": PROGRESS_NOT_CLEARED}
+    pulled(items["kitsu"], progress=None, updated_at=T0 + 500)  # Kitsu says nothing
+    assert LibraryPush.objects.filter(values__has_key="progress").count() == 0
+
+
+def test_an_older_push_that_fails_after_a_newer_edit_is_never_sent_again(three,
+                                                                        mocked_responses,
+                                                                        no_sleep):
+    conns, _ = three
+    library_entry_update(entry=entry(), values={"progress": 11})
+    old = LibraryPush.objects.get(connection=conns["myanimelist"])
+    calls = []
+
+    def answer(request):  # while the first attempt is out, the person edits again
+        calls.append(parse_qs(request.body)["num_watched_episodes"][0])
+        if len(calls) == 1:
+            library_entry_update(entry=entry(), values={"progress": 12})
+        if calls[-1] == "11":  # MyAnimeList is down for the first push's attempts
+            return 503, {}, json.dumps({"error": "unavailable"})
+        return 200, {}, json.dumps(fixture(mal.__file__, "update_status"))
+
+    mocked_responses.add_callback("PATCH", MAL_PATCH, callback=answer)
+    library_push_send(push_id=old.pk)
+    old.refresh_from_db()
+    assert old.state == LibraryPush.State.SUPERSEDED  # not failed: no retry of 11
+    new = LibraryPush.objects.exclude(pk=old.pk).get(connection=conns["myanimelist"])
+    assert library_push_send(push_id=new.pk).state == LibraryPush.State.SENT
+    library_pushes_retry()
+    assert library_push_send(push_id=old.pk).state == LibraryPush.State.SUPERSEDED
+    assert calls[-1] == "12" and "11" not in calls[calls.index("12"):]
+
+
+def test_a_push_re_adding_a_removed_title_survives_other_services_merges(three):
+    conns, items = three
+    Connection.objects.filter(pk=conns["myanimelist"].pk).update(auto_sync=False)
+    with time_machine.travel(at(T0 + 60), tick=False):
+        ExternalItem.objects.filter(pk=items["myanimelist"].pk).update(deleted_at=timezone.now())
+        library_pull_merge(connection=conns["myanimelist"])
+    with time_machine.travel(at(T0 + 3600), tick=False):
+        library_entry_update(entry=entry(), values={"progress": 12})
+        readd = LibraryPush.objects.get(connection=conns["myanimelist"])
+        pulled(items["kitsu"], score=18, updated_at=T0 + 3600)  # passes a change on
+    readd.refresh_from_db()
+    assert readd.state == LibraryPush.State.PENDING and readd.values["progress"] == 12
+
+
+def test_news_held_by_another_services_item_is_left_to_its_own_merge_and_reaches_all(three):
+    conns, items = three
+    # MyAnimeList's pull stored a new score; its merge has not run yet.
+    mal_item = items["myanimelist"]
+    mal_item.refresh_from_db()
+    mal_item.attrs = {**mal_item.attrs, "score": 6, "updated_at": T0 + 100}
+    mal_item.save(update_fields=["attrs", "last_seen_at"])
+    pulled(items["kitsu"], progress=11, updated_at=T0 + 200)  # passes progress on
+    library_pull_merge(connection=conns["myanimelist"])  # MyAnimeList's own merge
+    assert (entry().progress, entry().score) == (11, 60)
+    values = {p.connection.provider: p.values for p in pushes()}
+    assert values["anilist"] == {"status": "CURRENT", "progress": 11, "score": 60}
+    assert values["kitsu"] == {"status": "current", "score": 12}
+    assert values["myanimelist"] == {"status": "watching", "progress": 11}

@@ -25,7 +25,8 @@ def entry_body(data: Mapping[str, str]) -> dict:
     if data.get("progress"):
         attributes["progress"] = int(data["progress"])
     if data.get("rating"):
-        attributes["ratingTwenty"] = int(data["rating"])
+        # 0 removes the rating: Kitsu's "not rated" is a null ratingTwenty.
+        attributes["ratingTwenty"] = int(data["rating"]) or None
     if data.get("repeating"):
         attributes["reconsuming"] = data["repeating"] == "true"
     return {"data": {"id": data["entry_id"], "type": "libraryEntries",
@@ -66,8 +67,9 @@ UPDATE_ENTRY = Action(
                   pattern="|".join(STATUSES)),
         FormField("progress", "Progress", "Episodes or chapters.", max_length=5,
                   pattern=r"[0-9]{1,5}", required=False),
-        FormField("rating", "Rating (2-20)", "Kitsu's ratingTwenty: twice a 1-10 score.",
-                  max_length=2, pattern=r"[2-9]|1[0-9]|20", required=False),
+        FormField("rating", "Rating (2-20, 0 removes it)",
+                  "Kitsu's ratingTwenty: twice a 1-10 score.",
+                  max_length=2, pattern=r"0|[2-9]|1[0-9]|20", required=False),
         FormField("repeating", "Rewatching or rereading",
                   choices=(("true", "Yes"), ("false", "No")), max_length=5,
                   pattern="true|false", required=False),
