@@ -148,9 +148,9 @@ def start(client) -> dict:
     return {k: v[0] for k, v in parse_qs(location.query).items()}
 
 
-def connect(client, mocked_responses) -> Credential:
+def connect(client, mocked_responses, token=TOKEN) -> Credential:
     query = start(client)
-    mocked_responses.post(mal.TOKEN_URL, json=TOKEN)
+    mocked_responses.post(mal.TOKEN_URL, json=token)
     mocked_responses.get(mal.API_BASE + mal.ME, json=ME)
     response = client.get(reverse("myanimelist_callback"),
                           {"code": "the-code", "state": query["state"]})
@@ -198,6 +198,44 @@ def test_reconnecting_after_removing_the_app_goes_back_to_the_operators(person, 
     credential = connect(client, mocked_responses)
     assert form(mocked_responses.calls[0].request.body)["client_id"] == OPERATOR_ID
     assert (credential.client_app_id, credential.client_id) == (None, "")
+
+
+NO_REFRESH_TOKEN = {k: v for k, v in TOKEN.items() if k != "refresh_token"}
+
+
+def test_a_refresh_token_of_the_operators_app_is_dropped_on_reconnecting_through_an_own_one(
+        person, client, mocked_responses):
+    connect(client, mocked_responses)  # the operator's app issued TOKEN's refresh token
+    own_app(person)
+    credential = connect(client, mocked_responses, NO_REFRESH_TOKEN)
+    assert credential.client_id == OWN_ID
+    assert credential.access_token == TOKEN["access_token"] and credential.refresh_token == ""
+    mocked_responses.calls.reset()
+    with pytest.raises(ReauthRequired):  # nothing to renew with: reconnect, nothing is sent
+        token_refresh(connection=credential.connection,
+                      stale_access_token=credential.access_token)
+    assert not mocked_responses.calls
+
+
+def test_a_refresh_token_of_an_own_app_is_dropped_on_reconnecting_through_another(
+        person, client, mocked_responses):
+    own_app(person)
+    connect(client, mocked_responses)
+    oauth_app_delete(user=person, provider=MAL)  # back to the operator's app
+    assert connect(client, mocked_responses, NO_REFRESH_TOKEN).refresh_token == ""
+    own_app(person)
+    connect(client, mocked_responses)
+    own_app(person, client_id="another-own-client-id")  # another issuer at the provider
+    assert connect(client, mocked_responses, NO_REFRESH_TOKEN).refresh_token == ""
+
+
+def test_the_same_app_reconnecting_without_a_refresh_token_keeps_the_stored_one(
+        person, client, mocked_responses):
+    own_app(person)
+    connect(client, mocked_responses)
+    own_app(person, secret="rotated-secret-0001")  # same client id: same issuer
+    credential = connect(client, mocked_responses, NO_REFRESH_TOKEN)
+    assert credential.refresh_token == TOKEN["refresh_token"] and credential.client_id == OWN_ID
 
 
 def test_an_own_app_makes_the_provider_connectable_without_the_operators(person, client,
