@@ -5,11 +5,12 @@ the app that issued the token, never another."""
 import io
 import json
 import logging
+import threading
 from urllib.parse import parse_qs, urlparse
 
 import pytest
 from django.core.management import call_command
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connections, transaction
 from django.db import connection as db
 from django.urls import reverse
 
@@ -74,13 +75,72 @@ def form(body: str) -> dict[str, str]:
 def test_save_creates_then_updates_and_keeps_the_secret_when_left_empty(person):
     app = own_app(person)
     assert (app.client_id, app.client_secret) == (OWN_ID, OWN_SECRET)
-    again = oauth_app_save(user=person, provider=MAL, client_id="  other-id  ", client_secret="")
+    again = oauth_app_save(user=person, provider=MAL, client_id=f"  {OWN_ID}  ", client_secret="")
     assert again.pk == app.pk and OAuthClientApp.objects.count() == 1
+    oauth_app_save(user=person, provider=MAL, client_id="other-id", client_secret="other-secret")
     stored = OAuthClientApp.objects.get()
-    assert (stored.client_id, stored.client_secret) == ("other-id", OWN_SECRET)
+    assert (stored.client_id, stored.client_secret) == ("other-id", "other-secret")
     actions = list(AuditEvent.objects.filter(user=person).values_list("action", "message"))
-    assert actions == [("app_saved", "client id other-id"), ("app_saved", f"client id {OWN_ID}")]
+    assert actions == [("app_saved", "client id other-id"), ("app_saved", f"client id {OWN_ID}"),
+                       ("app_saved", f"client id {OWN_ID}")]
     assert all(OWN_SECRET not in message for _, message in actions)
+
+
+def test_a_new_client_id_needs_its_own_secret(person):
+    own_app(person)
+    with pytest.raises(PersonalAppInvalid) as caught:  # else OWN_SECRET is sent as other-id's
+        oauth_app_save(user=person, provider=MAL, client_id="other-id", client_secret="  ")
+    assert caught.value.fields == {"client_secret": SECRET_REQUIRED}
+    stored = OAuthClientApp.objects.get()
+    assert (stored.client_id, stored.client_secret) == (OWN_ID, OWN_SECRET)
+    assert AuditEvent.objects.count() == 1
+
+
+def test_a_first_save_racing_another_updates_the_row_it_lost_to(person, monkeypatch):
+    """Two first saves at once: neither finds a row to lock, the other inserts first. The
+    loser saves over that row instead of failing on the unique constraint (a 500)."""
+    theirs = OAuthClientApp.objects.create(user=person, provider="myanimelist",
+                                           client_id="theirs", client_secret="their-secret")
+    manager, lookups = OAuthClientApp.objects, []
+    real_lookup = manager.select_for_update
+
+    def looked_before_the_other_committed(*args, **kwargs):
+        lookups.append(1)
+        return manager.none() if len(lookups) == 1 else real_lookup(*args, **kwargs)
+
+    monkeypatch.setattr(manager, "select_for_update", looked_before_the_other_committed)
+    app = own_app(person)
+    assert len(lookups) == 2 and app.pk == theirs.pk
+    stored = OAuthClientApp.objects.get()
+    assert (stored.client_id, stored.client_secret) == (OWN_ID, OWN_SECRET)
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.skipif(db.vendor != "postgresql",
+                    reason="the insert race needs PostgreSQL (run in CI's second leg)")
+def test_first_saves_raced_for_real_all_succeed_and_leave_one_row():
+    users = [make_user(f"racer{n}@example.com") for n in range(10)]
+    barrier, errors = threading.Barrier(4), []
+
+    def save(user, n):
+        try:
+            barrier.wait()
+            own_app(user, client_id=f"id-{n}", secret=f"secret-{n}")
+        except Exception as exc:  # reported below
+            errors.append(exc)
+        finally:
+            connections.close_all()
+
+    for user in users:  # four first saves at once, per person
+        threads = [threading.Thread(target=save, args=(user, n)) for n in range(4)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(timeout=60)
+    assert not errors, errors
+    for app in OAuthClientApp.objects.all():  # each app's secret is its own client id's
+        assert app.client_secret == app.client_id.replace("id-", "secret-")
+    assert OAuthClientApp.objects.count() == len(users)
 
 
 def test_the_secret_is_encrypted_at_rest(person):
@@ -357,6 +417,17 @@ def test_the_page_shows_errors_and_saves_nothing(person, client):
     assert CLIENT_ID_INVALID in page.content.decode()
     assert OWN_SECRET not in page.content.decode()  # not rendered back into the form
     assert not OAuthClientApp.objects.exists()
+
+
+def test_the_page_asks_for_the_secret_of_a_new_client_id(person, client):
+    own_app(person)
+    url = reverse("integrations:personal_app", args=["myanimelist"])
+    page = client.post(url, {"client_id": "other-id", "client_secret": ""})
+    assert page.status_code == 200 and SECRET_REQUIRED in page.content.decode()
+    assert OAuthClientApp.objects.get().client_id == OWN_ID
+    response = client.post(url, {"client_id": OWN_ID, "client_secret": ""})  # same id: kept
+    assert response.status_code == 302
+    assert OAuthClientApp.objects.get().client_secret == OWN_SECRET
 
 
 def test_the_page_removes_it(person, client):
