@@ -126,5 +126,6 @@ class PersonalAppForm(forms.Form):
         widget=forms.TextInput(attrs={"autocomplete": "off", "spellcheck": "false"}))
     client_secret = forms.CharField(
         label="Client secret", max_length=1000, required=False,
-        help_text="Stored encrypted and never shown again. Leave empty to keep the saved one.",
+        help_text=("Stored encrypted and never shown again. Leave empty to keep the saved one "
+                   "(not when you change the client ID)."),
         widget=forms.PasswordInput(render_value=False, attrs={"autocomplete": "off"}))

@@ -18,7 +18,7 @@ import re
 
 from allauth.utils import build_absolute_uri
 from django.contrib.auth.base_user import AbstractBaseUser
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.http import HttpRequest
 from django.urls import reverse
 
@@ -34,7 +34,8 @@ CLIENT_SECRET_PATTERN = re.compile(r"[!-~]{1,1000}")
 # Messages people see; tests import them.
 NOT_SUPPORTED = "{name} does not take your own OAuth app here."
 CLIENT_ID_INVALID = "The client id must be 1 to 255 printable characters without spaces."
-SECRET_REQUIRED = "The client secret is required when you first save your app."
+SECRET_REQUIRED = ("The client secret is required when you first save your app or change its "
+                   "client id.")
 SECRET_INVALID = "The client secret must be 1 to 1000 printable characters without spaces."
 APP_REMOVED = ("{provider} was connected through your own app, which was removed; "
                "please reconnect")
@@ -87,14 +88,24 @@ def _audit(user: AbstractBaseUser, provider: Provider, action: str, message: str
                               message=message[:500], actor=actor[:100])
 
 
-@transaction.atomic
 def oauth_app_save(*, user: AbstractBaseUser, provider: Provider, client_id: str,
                    client_secret: str = "", actor: str = "") -> OAuthClientApp:
     """Create or update ``user``'s own app for ``provider``. An empty ``client_secret`` keeps
-    the stored one (required when there is none). Raises PersonalAppUnsupported or
-    PersonalAppInvalid (nothing saved)."""
+    the stored one for the same client id (required when there is none or the client id
+    changes). Raises PersonalAppUnsupported or PersonalAppInvalid (nothing saved)."""
     oauth_app_check_supported(provider)
     client_id, client_secret = client_id.strip(), client_secret.strip()
+    try:
+        return _save(user, provider, client_id, client_secret, actor)
+    except IntegrityError:
+        # Two first saves at once: neither saw a row to lock and the other inserted first.
+        # Its row is committed now, so the second try locks and updates it.
+        return _save(user, provider, client_id, client_secret, actor)
+
+
+@transaction.atomic
+def _save(user: AbstractBaseUser, provider: Provider, client_id: str, client_secret: str,
+          actor: str) -> OAuthClientApp:
     app = (OAuthClientApp.objects.select_for_update()
            .filter(user=user, provider=provider.slug).first())
     errors = {}
@@ -102,7 +113,10 @@ def oauth_app_save(*, user: AbstractBaseUser, provider: Provider, client_id: str
         errors["client_id"] = CLIENT_ID_INVALID
     if client_secret and not CLIENT_SECRET_PATTERN.fullmatch(client_secret):
         errors["client_secret"] = SECRET_INVALID
-    elif not client_secret and (app is None or not app.has_secret):
+    elif not client_secret and (app is None or not app.has_secret
+                                or app.client_id != client_id):
+        # A secret belongs to one client id: kept for another, it would be sent as that
+        # client's.
         errors["client_secret"] = SECRET_REQUIRED
     if errors:
         raise PersonalAppInvalid(errors)

@@ -81,7 +81,8 @@ def connection_store_oauth(
 ) -> Connection:
     """Create or update the connection of an OAuth connect; tokens go to Credential encrypted.
 
-    On reconnect a missing refresh token keeps the stored one; the granted scopes are recorded
+    On reconnect through the same app (client id) a missing refresh token keeps the stored
+    one, through another app it drops it; the granted scopes are recorded
     as the provider reported them (or the requested ones when it does not report them).
     ``client_app`` is the person's own app the tokens were issued to (None: the operator's);
     refresh and revoke use it.
@@ -106,9 +107,14 @@ def connection_store_oauth(
     credential = Credential.objects.select_for_update().filter(connection=connection).first()
     credential = credential or Credential(connection=connection)
     credential.forget_unreadable()
+    client_id = client_app.client_id if client_app else ""
+    if credential.client_id != client_id:
+        # A refresh token goes back only to the app that issued it: a grant from another app
+        # without one leaves none, and renewing then asks for a reconnect.
+        credential.refresh_token = ""
     credential_apply_grant(credential, grant)
     credential.client_app = client_app
-    credential.client_id = client_app.client_id if client_app else ""
+    credential.client_id = client_id
     # A refresh that started before this reconnect presented the old grant's refresh token:
     # moving the generation on makes its write-back miss (tokens.py), so it cannot replace
     # the tokens the person just granted, and the lease it held no longer blocks anyone.

@@ -141,8 +141,8 @@ class PersonalAppRequestSerializer(StrictSerializer):
     client_id = serializers.CharField(max_length=255, help_text="From the provider's app page.")
     client_secret = serializers.CharField(
         max_length=1000, required=False, default="", allow_blank=True,
-        help_text="Required the first time; left out or empty keeps the stored one. "
-                  "Never returned.")
+        help_text="Required the first time and when client_id changes; left out or empty "
+                  "keeps the stored one. Never returned.")
 
 
 class PersonalAppSerializer(serializers.Serializer):
@@ -200,8 +200,8 @@ class ProviderViewSet(viewsets.GenericViewSet):
                    description=("Save the caller's own OAuth app: their connects then use it, "
                                 "and its tokens are refreshed with it. The secret is stored "
                                 "encrypted and never returned; leave it out to keep the "
-                                "stored one. 400 personal_app_unsupported for a provider "
-                                "that takes none."))
+                                "stored one (not with a new client_id). 400 "
+                                "personal_app_unsupported for a provider that takes none."))
     @extend_schema(methods=["DELETE"], responses={204: None, 400: ErrorSerializer,
                                                   404: ErrorSerializer},
                    description=("Remove it. Connections made through it must reconnect when "

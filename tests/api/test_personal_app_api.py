@@ -47,10 +47,23 @@ def test_no_answer_anywhere_carries_the_secret(api, user):
 
 def test_put_without_a_secret_keeps_the_stored_one(api, user):
     put(api, {"client_id": "my-client", "client_secret": SECRET})
-    response = put(api, {"client_id": "renamed"})
+    response = put(api, {"client_id": "my-client"})
     assert response.status_code == 200 and response.json()["has_secret"] is True
     stored = OAuthClientApp.objects.get(user=user)
-    assert (stored.client_id, stored.client_secret) == ("renamed", SECRET)
+    assert (stored.client_id, stored.client_secret) == ("my-client", SECRET)
+
+
+def test_a_new_client_id_needs_its_own_secret(api, user):
+    put(api, {"client_id": "my-client", "client_secret": SECRET})
+    for body in ({"client_id": "renamed"}, {"client_id": "renamed", "client_secret": ""}):
+        response = put(api, body)
+        assert response.status_code == 400 and error_code(response) == "invalid"
+        assert response.json()["error"]["fields"] == {"client_secret": [SECRET_REQUIRED]}
+    stored = OAuthClientApp.objects.get(user=user)
+    assert (stored.client_id, stored.client_secret) == ("my-client", SECRET)
+    assert put(api, {"client_id": "renamed", "client_secret": "new-secret"}).status_code == 200
+    stored.refresh_from_db()
+    assert (stored.client_id, stored.client_secret) == ("renamed", "new-secret")
 
 
 def test_the_first_put_needs_a_secret(api, user):

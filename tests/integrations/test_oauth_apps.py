@@ -5,11 +5,12 @@ the app that issued the token, never another."""
 import io
 import json
 import logging
+import threading
 from urllib.parse import parse_qs, urlparse
 
 import pytest
 from django.core.management import call_command
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connections, transaction
 from django.db import connection as db
 from django.urls import reverse
 
@@ -74,13 +75,72 @@ def form(body: str) -> dict[str, str]:
 def test_save_creates_then_updates_and_keeps_the_secret_when_left_empty(person):
     app = own_app(person)
     assert (app.client_id, app.client_secret) == (OWN_ID, OWN_SECRET)
-    again = oauth_app_save(user=person, provider=MAL, client_id="  other-id  ", client_secret="")
+    again = oauth_app_save(user=person, provider=MAL, client_id=f"  {OWN_ID}  ", client_secret="")
     assert again.pk == app.pk and OAuthClientApp.objects.count() == 1
+    oauth_app_save(user=person, provider=MAL, client_id="other-id", client_secret="other-secret")
     stored = OAuthClientApp.objects.get()
-    assert (stored.client_id, stored.client_secret) == ("other-id", OWN_SECRET)
+    assert (stored.client_id, stored.client_secret) == ("other-id", "other-secret")
     actions = list(AuditEvent.objects.filter(user=person).values_list("action", "message"))
-    assert actions == [("app_saved", "client id other-id"), ("app_saved", f"client id {OWN_ID}")]
+    assert actions == [("app_saved", "client id other-id"), ("app_saved", f"client id {OWN_ID}"),
+                       ("app_saved", f"client id {OWN_ID}")]
     assert all(OWN_SECRET not in message for _, message in actions)
+
+
+def test_a_new_client_id_needs_its_own_secret(person):
+    own_app(person)
+    with pytest.raises(PersonalAppInvalid) as caught:  # else OWN_SECRET is sent as other-id's
+        oauth_app_save(user=person, provider=MAL, client_id="other-id", client_secret="  ")
+    assert caught.value.fields == {"client_secret": SECRET_REQUIRED}
+    stored = OAuthClientApp.objects.get()
+    assert (stored.client_id, stored.client_secret) == (OWN_ID, OWN_SECRET)
+    assert AuditEvent.objects.count() == 1
+
+
+def test_a_first_save_racing_another_updates_the_row_it_lost_to(person, monkeypatch):
+    """Two first saves at once: neither finds a row to lock, the other inserts first. The
+    loser saves over that row instead of failing on the unique constraint (a 500)."""
+    theirs = OAuthClientApp.objects.create(user=person, provider="myanimelist",
+                                           client_id="theirs", client_secret="their-secret")
+    manager, lookups = OAuthClientApp.objects, []
+    real_lookup = manager.select_for_update
+
+    def looked_before_the_other_committed(*args, **kwargs):
+        lookups.append(1)
+        return manager.none() if len(lookups) == 1 else real_lookup(*args, **kwargs)
+
+    monkeypatch.setattr(manager, "select_for_update", looked_before_the_other_committed)
+    app = own_app(person)
+    assert len(lookups) == 2 and app.pk == theirs.pk
+    stored = OAuthClientApp.objects.get()
+    assert (stored.client_id, stored.client_secret) == (OWN_ID, OWN_SECRET)
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.skipif(db.vendor != "postgresql",
+                    reason="the insert race needs PostgreSQL (run in CI's second leg)")
+def test_first_saves_raced_for_real_all_succeed_and_leave_one_row():
+    users = [make_user(f"racer{n}@example.com") for n in range(10)]
+    barrier, errors = threading.Barrier(4), []
+
+    def save(user, n):
+        try:
+            barrier.wait()
+            own_app(user, client_id=f"id-{n}", secret=f"secret-{n}")
+        except Exception as exc:  # reported below
+            errors.append(exc)
+        finally:
+            connections.close_all()
+
+    for user in users:  # four first saves at once, per person
+        threads = [threading.Thread(target=save, args=(user, n)) for n in range(4)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(timeout=60)
+    assert not errors, errors
+    for app in OAuthClientApp.objects.all():  # each app's secret is its own client id's
+        assert app.client_secret == app.client_id.replace("id-", "secret-")
+    assert OAuthClientApp.objects.count() == len(users)
 
 
 def test_the_secret_is_encrypted_at_rest(person):
@@ -148,9 +208,9 @@ def start(client) -> dict:
     return {k: v[0] for k, v in parse_qs(location.query).items()}
 
 
-def connect(client, mocked_responses) -> Credential:
+def connect(client, mocked_responses, token=TOKEN) -> Credential:
     query = start(client)
-    mocked_responses.post(mal.TOKEN_URL, json=TOKEN)
+    mocked_responses.post(mal.TOKEN_URL, json=token)
     mocked_responses.get(mal.API_BASE + mal.ME, json=ME)
     response = client.get(reverse("myanimelist_callback"),
                           {"code": "the-code", "state": query["state"]})
@@ -198,6 +258,44 @@ def test_reconnecting_after_removing_the_app_goes_back_to_the_operators(person, 
     credential = connect(client, mocked_responses)
     assert form(mocked_responses.calls[0].request.body)["client_id"] == OPERATOR_ID
     assert (credential.client_app_id, credential.client_id) == (None, "")
+
+
+NO_REFRESH_TOKEN = {k: v for k, v in TOKEN.items() if k != "refresh_token"}
+
+
+def test_a_refresh_token_of_the_operators_app_is_dropped_on_reconnecting_through_an_own_one(
+        person, client, mocked_responses):
+    connect(client, mocked_responses)  # the operator's app issued TOKEN's refresh token
+    own_app(person)
+    credential = connect(client, mocked_responses, NO_REFRESH_TOKEN)
+    assert credential.client_id == OWN_ID
+    assert credential.access_token == TOKEN["access_token"] and credential.refresh_token == ""
+    mocked_responses.calls.reset()
+    with pytest.raises(ReauthRequired):  # nothing to renew with: reconnect, nothing is sent
+        token_refresh(connection=credential.connection,
+                      stale_access_token=credential.access_token)
+    assert not mocked_responses.calls
+
+
+def test_a_refresh_token_of_an_own_app_is_dropped_on_reconnecting_through_another(
+        person, client, mocked_responses):
+    own_app(person)
+    connect(client, mocked_responses)
+    oauth_app_delete(user=person, provider=MAL)  # back to the operator's app
+    assert connect(client, mocked_responses, NO_REFRESH_TOKEN).refresh_token == ""
+    own_app(person)
+    connect(client, mocked_responses)
+    own_app(person, client_id="another-own-client-id")  # another issuer at the provider
+    assert connect(client, mocked_responses, NO_REFRESH_TOKEN).refresh_token == ""
+
+
+def test_the_same_app_reconnecting_without_a_refresh_token_keeps_the_stored_one(
+        person, client, mocked_responses):
+    own_app(person)
+    connect(client, mocked_responses)
+    own_app(person, secret="rotated-secret-0001")  # same client id: same issuer
+    credential = connect(client, mocked_responses, NO_REFRESH_TOKEN)
+    assert credential.refresh_token == TOKEN["refresh_token"] and credential.client_id == OWN_ID
 
 
 def test_an_own_app_makes_the_provider_connectable_without_the_operators(person, client,
@@ -319,6 +417,17 @@ def test_the_page_shows_errors_and_saves_nothing(person, client):
     assert CLIENT_ID_INVALID in page.content.decode()
     assert OWN_SECRET not in page.content.decode()  # not rendered back into the form
     assert not OAuthClientApp.objects.exists()
+
+
+def test_the_page_asks_for_the_secret_of_a_new_client_id(person, client):
+    own_app(person)
+    url = reverse("integrations:personal_app", args=["myanimelist"])
+    page = client.post(url, {"client_id": "other-id", "client_secret": ""})
+    assert page.status_code == 200 and SECRET_REQUIRED in page.content.decode()
+    assert OAuthClientApp.objects.get().client_id == OWN_ID
+    response = client.post(url, {"client_id": OWN_ID, "client_secret": ""})  # same id: kept
+    assert response.status_code == 302
+    assert OAuthClientApp.objects.get().client_secret == OWN_SECRET
 
 
 def test_the_page_removes_it(person, client):

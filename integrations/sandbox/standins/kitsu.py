@@ -8,7 +8,6 @@ Only the demo account signs in: DEMO_EMAIL (or its slug) with DEMO_PASSWORD, giv
 README. Any bearer token of the shape the token endpoint issues is that account's. Kitsu
 documents no rate-limit headers and none are sent (PROVIDERS.md 6)."""
 
-import json
 import re
 import secrets
 from urllib.parse import urlencode, urlsplit
@@ -23,7 +22,7 @@ from integrations.providers.kitsu import client
 
 from ..guards import sandbox_required
 from . import anime_lists as lists
-from .gate import stand_in_view
+from .gate import form_body, json_body, secret_matches, stand_in_view
 
 # Public on purpose: the demo's README gives them to whoever runs the demo.
 DEMO_EMAIL = lists.KITSU_ACCOUNT["email"]
@@ -86,7 +85,7 @@ def password_grant(username: str, password: str) -> dict | None:
     e-mail (or slug) and password, None for anything else. setup_demo calls it directly, as
     the server is not up yet when it runs."""
     known = username.strip().lower() in (DEMO_EMAIL, lists.KITSU_ACCOUNT["slug"])
-    if secrets.compare_digest(password.encode(), DEMO_PASSWORD.encode()) and known:
+    if secret_matches(password, DEMO_PASSWORD) and known:
         return new_tokens()
     return None
 
@@ -97,15 +96,15 @@ def password_grant(username: str, password: str) -> dict | None:
 def token(request) -> JsonResponse:
     """Kitsu takes the grant as JSON or as a form."""
     if request.content_type == "application/json":
-        try:
-            body = json.loads(request.body or b"{}")
-        except ValueError:
-            body = None
+        body = json_body(request)
         if not isinstance(body, dict):
             return oauth_error("invalid_request", "The request body is not a JSON object.")
         body = {name: value for name, value in body.items() if isinstance(value, str)}
     else:
-        body = request.POST.dict()
+        form = form_body(request)
+        if form is None:
+            return oauth_error("invalid_request", "The request has too many parameters.")
+        body = form.dict()
     grant = body.get("grant_type")
     if grant == "password":
         granted = password_grant(body.get("username", ""), body.get("password", ""))
@@ -318,10 +317,7 @@ def update_entry(request, entry_id: int) -> JsonResponse:
     if request.content_type != JSON_API:
         return api_error(415, "Unsupported media type", "All requests that create or update "
                          f"must use the '{JSON_API}' Content-Type.", "415")
-    try:
-        body = json.loads(request.body or b"{}")
-    except ValueError:
-        body = None
+    body = json_body(request)
     data = body.get("data") if isinstance(body, dict) else None
     if not isinstance(data, dict) or data.get("type") != "libraryEntries":
         return api_error(400, "Invalid resource", "The request must carry a libraryEntries "

@@ -7,13 +7,13 @@ demo account's. MAL documents no rate-limit headers and none are sent (PROVIDERS
 import re
 from urllib.parse import urlencode
 
-from django.http import JsonResponse, QueryDict
+from django.http import JsonResponse
 from django.urls import path
 
 from integrations.providers.myanimelist import client
 
 from . import anime_lists as lists
-from .gate import stand_in_view
+from .gate import form_body, stand_in_view
 
 KEY = re.compile(r"Bearer eyJ[A-Za-z0-9_-]{8,500}\.[A-Za-z0-9_-]{2,2000}\.[A-Za-z0-9_-]{2,500}")
 MAX_LIMIT = 1000
@@ -128,7 +128,9 @@ def save_list_status(kind: str):
     def view(request, media_id: int) -> JsonResponse:
         if request.content_type != "application/x-www-form-urlencoded":
             return error(400, "bad_request", "invalid content type")
-        form = QueryDict(request.body)
+        form = form_body(request)
+        if form is None:
+            return error(400, "bad_request", "invalid q")
         title = lists.find_title(lists.MAL, kind, media_id)
         if title is None:
             return error(404, "not_found")

@@ -8,7 +8,6 @@ the last MAX_KEPT per bot, so the demo and its tests can see what arrived (``sen
 """
 
 import itertools
-import json
 import re
 import threading
 import time
@@ -22,6 +21,7 @@ from django.views.decorators.csrf import csrf_exempt
 from integrations.auth import BotToken
 
 from ..guards import sandbox_required
+from .gate import json_body
 
 REVOKED_TOKEN = "111111111:AAF-revoked-stand-in-token-000000"
 CHAT_NOT_FOUND = "-1000000000404"
@@ -72,10 +72,7 @@ def get_me(request, bot: dict):
 def _params(request) -> dict:
     """Parameters from the query string, a form or a JSON body, as Telegram takes them."""
     if request.content_type == "application/json":
-        try:
-            body = json.loads(request.body or b"{}")
-        except ValueError:
-            return {}
+        body = json_body(request)
         return body if isinstance(body, dict) else {}
     return {**request.GET.dict(), **request.POST.dict()}
 

@@ -69,6 +69,27 @@ def test_the_password_grant_takes_only_the_demo_account(client, as_json):
         "access_token"]
 
 
+NESTED = "[" * 100_000 + "]" * 100_000  # past Python's recursion limit, not a ValueError
+
+
+@pytest.mark.parametrize(("content_type", "body"), [
+    ("application/json", NESTED), ("application/json", b'{"grant_type": "\xff"}'),
+    ("application/json", "{"), ("application/json", "[]"),
+    ("application/x-www-form-urlencoded", "&".join(f"f{n}=1" for n in range(5000)))])
+def test_a_token_request_it_cannot_read_is_kitsus_oauth_error(client, content_type, body):
+    answer = client.post(BASE + "api/oauth/token", body, content_type=content_type)
+    assert answer.status_code == 400
+    assert answer.json()["error"] == "invalid_request" and answer.json()["error_description"]
+
+
+@pytest.mark.parametrize("password", ["\ud800", f"{standin.DEMO_PASSWORD}\udfff"])
+def test_a_password_that_cannot_be_encoded_is_an_invalid_grant(client, password):
+    body = json.dumps({"grant_type": "password", "username": standin.DEMO_EMAIL,
+                       "password": password})  # a lone surrogate, escaped as JSON allows
+    answer = client.post(BASE + "api/oauth/token", body, content_type="application/json")
+    assert answer.status_code == 400 and answer.json()["error"] == "invalid_grant"
+
+
 def test_nothing_without_a_bearer_token(client):
     for headers in ({}, {"HTTP_AUTHORIZATION": "Bearer short"}):
         refused = client.get(BASE + "library-entries", {"filter[userId]": USER}, **headers)
@@ -146,6 +167,15 @@ def test_a_patch_needs_the_json_api_media_type_and_an_entry_that_exists(client):
     assert client.patch(url, json.dumps(body), content_type="application/json",
                         **AUTH).status_code == 415
     assert patch(client, 1, {"status": "dropped"}).status_code == 404
+
+
+@pytest.mark.parametrize("body", [NESTED, b'{"data": "\xff"}', "{", "null"])
+def test_a_patch_it_cannot_read_is_kitsus_error_and_changes_nothing(client, body):
+    answer = client.patch(f"{BASE}library-entries/{lists.FIRST_ENTRY_ID}", body,
+                          content_type=JSON_API, **AUTH)
+    assert answer.status_code == 400 and answer["Content-Type"] == JSON_API
+    assert answer.json()["errors"][0]["code"] == "101"
+    assert lists.list_state(lists.KITSU)["anime", 1]["updated_at"] == lists.SEEDED_AT
 
 
 def test_the_provider_connects_syncs_and_updates_through_the_stand_in(sandbox, settings):

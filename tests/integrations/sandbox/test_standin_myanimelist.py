@@ -107,6 +107,14 @@ def test_a_patch_adds_a_title_of_the_catalogue_and_refuses_others(client):
     assert lists.list_state(lists.MAL)["manga", 2]["status"] == "reading"
 
 
+@pytest.mark.parametrize("body", [b"status=\xff\xfe", "status=%ED%A0%80",
+                                  "&".join(f"f{n}=1" for n in range(5000))])
+def test_a_patch_it_cannot_read_is_mals_error_and_changes_nothing(client, body):
+    answer = patch(client, "anime", 1, body)
+    assert answer.status_code == 400 and answer.json()["error"] == "bad_request"
+    assert lists.list_state(lists.MAL)["anime", 1]["updated_at"] == lists.SEEDED_AT
+
+
 def test_the_provider_syncs_and_updates_through_the_stand_in(sandbox, settings):
     settings.THINKALIKE_STAND_INS = True
     settings.THINKALIKE_RATE_BUDGETS = False

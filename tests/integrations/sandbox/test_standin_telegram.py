@@ -90,6 +90,14 @@ def test_send_message_refusals_send_nothing(client, body, status, description):
     assert standin.sent_messages(5550001) == []
 
 
+@pytest.mark.parametrize("body", ["[" * 100_000 + "]" * 100_000, b'{"text": "\xff"}', "{"])
+def test_a_json_body_it_cannot_read_sends_nothing(client, body):
+    response = client.post(BASE + "sendMessage", body, content_type="application/json")
+    assert response.status_code == 400
+    assert response.json()["description"] == "Bad Request: chat_id is empty"
+    assert standin.sent_messages(5550001) == []
+
+
 def test_the_provider_connects_and_sends_through_the_stand_in(sandbox, settings):
     settings.THINKALIKE_STAND_INS = True
     connection = connection_connect_with_form(user=make_user(), provider=get_provider("telegram"),
