@@ -10,11 +10,13 @@ them, the same values in each service's terms). Measured, for N = 500 and 5,000:
 and for 200 entries edited here (600 pushes), sending them through the update_entry actions
 (each service's write mocked in-process with ``responses``): seconds and queries per push,
 then the services answering our own writes back on the next pull: upstream writes (target 0).
-``python -m benchmarks.library`` runs this section alone.
+``python -m benchmarks.library`` runs this section alone and merges it into
+benchmarks/results.json.
 """
 
 from __future__ import annotations
 
+import json
 import sys
 import time
 import uuid
@@ -216,8 +218,19 @@ def table(results: dict) -> str:
     return "\n".join(lines)
 
 
-if __name__ == "__main__":
-    from benchmarks.__main__ import setup_django
+def main() -> int:
+    """This section alone, merged into benchmarks/results.json."""
+    from benchmarks.__main__ import RESULTS, setup_django
 
     setup_django()
-    print(table(run()), file=sys.stdout)
+    results = run()
+    print(table(results))
+    merged = json.loads(RESULTS.read_text()) if RESULTS.exists() else {}
+    merged[SECTION] = results
+    RESULTS.write_text(json.dumps(merged, indent=2) + "\n")
+    print(f"\nmerged into {RESULTS}", file=sys.stderr)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

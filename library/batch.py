@@ -19,8 +19,6 @@ from library.terms import FIELDS, TERMS
 
 logger = logging.getLogger(__name__)
 
-ENTRY_FIELDS = ["status", "progress", "score", "status_changed_at", "progress_changed_at",
-                "score_changed_at", "removed_at", "updated_at"]
 SKIPPED = "library reconcile: item %s of connection %s skipped: %s"
 # Pushes not sent yet, whose values a later merge may still change.
 WAITING = [LibraryPush.State.PENDING, LibraryPush.State.FAILED,
@@ -61,6 +59,9 @@ class Batch:
         self.now, self.fields = now, fields
         self.entries: dict[int, LibraryEntry] = {}
         self.changed_entries: set[int] = set()
+        # Per changed entry, the columns that changed: each group is written with only those
+        # (Django's bulk_update builds a CASE per column and row, the bulk of a merge's time).
+        self.changed_fields: dict[int, set[str]] = {}
         self.items: list[ExternalItem] = []
         self.conflicts: list[LibraryConflict] = []
         # (entry, connection) -> (values, item or None)
@@ -117,13 +118,16 @@ class Batch:
         for name, (value, at) in plan.apply.items():
             setattr(entry, name, value)
             setattr(entry, f"{name}_changed_at", at)
+            self._changed(entry.pk, name, f"{name}_changed_at")
         if plan.restore and entry.removed_at is not None:
             entry.removed_at = None
-            self.changed_entries.add(entry.pk)
-        if plan.apply:
-            self.changed_entries.add(entry.pk)
+            self._changed(entry.pk, "removed_at")
         if plan.remove_at is not None:
             self.removals[entry.pk] = (plan.remove_at, connection.pk)
+
+    def _changed(self, pk: int, *fields: str) -> None:
+        self.changed_entries.add(pk)
+        self.changed_fields.setdefault(pk, set()).update(fields)
 
     def create_push(self, entry: LibraryEntry, connection: Connection, values: dict) -> None:
         """A push of an entry the service does not have yet (a local edit creates it)."""
@@ -131,10 +135,12 @@ class Batch:
 
     def write(self, connections: dict[int, Connection]) -> None:
         self._removals()
-        changed = [self.entries[pk] for pk in self.changed_entries]
-        for entry in changed:
-            entry.updated_at = self.now
-        LibraryEntry.objects.bulk_update(changed, ENTRY_FIELDS)
+        groups: dict[frozenset[str], list[LibraryEntry]] = {}
+        for pk, fields in self.changed_fields.items():
+            self.entries[pk].updated_at = self.now
+            groups.setdefault(frozenset(fields), []).append(self.entries[pk])
+        for fields, entries in groups.items():
+            LibraryEntry.objects.bulk_update(entries, [*sorted(fields), "updated_at"])
         ExternalItem.objects.bulk_update(self.items, ["synced"])
         LibraryConflict.objects.bulk_create(self.conflicts)
         self._write_pushes(connections)
@@ -150,7 +156,7 @@ class Batch:
             entry = self.entries[pk]
             if pk not in held and entry.removed_at is None:
                 entry.removed_at = at
-                self.changed_entries.add(pk)
+                self._changed(pk, "removed_at")
 
     def _write_pushes(self, connections: dict[int, Connection]) -> None:
         pairs = [*self.pushes, *(self.settled - set(self.pushes))]
