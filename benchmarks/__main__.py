@@ -34,6 +34,15 @@ def setup_django() -> None:
     call_command("createcachetable", verbosity=0)
 
 
+def merge_section(section: str, results: dict) -> None:
+    """Write one benchmark's results into results.json, keeping the other sections (a section
+    run alone: ``python -m benchmarks.<name>``)."""
+    merged = json.loads(RESULTS.read_text()) if RESULTS.exists() else {}
+    merged[section] = results
+    RESULTS.write_text(json.dumps(merged, indent=2) + "\n")
+    print(f"\nmerged into {RESULTS}", file=sys.stderr)
+
+
 def main() -> int:
     setup_django()
     from benchmarks import (

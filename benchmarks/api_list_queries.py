@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import json
 import re
-import sys
 from collections.abc import Callable
 from dataclasses import dataclass
 from itertools import count
@@ -300,15 +299,12 @@ def table(results: dict) -> str:
 
 
 def main() -> int:
-    from benchmarks.__main__ import RESULTS, setup_django
+    from benchmarks.__main__ import merge_section, setup_django
 
     setup_django()
     results = run()
     print(table(results))
-    merged = json.loads(RESULTS.read_text()) if RESULTS.exists() else {}
-    merged[SECTION] = results
-    RESULTS.write_text(json.dumps(merged, indent=2) + "\n")
-    print(f"\nmerged into {RESULTS}", file=sys.stderr)
+    merge_section(SECTION, results)
     return 0
 
 

@@ -17,7 +17,6 @@ benchmarks/results.json.
 from __future__ import annotations
 
 import json
-import sys
 import time
 import uuid
 
@@ -160,7 +159,6 @@ def _push_round() -> dict:
 
 
 def _mock_services(mocked) -> None:
-    import json
     import re
     from urllib.parse import parse_qs
 
@@ -220,15 +218,12 @@ def table(results: dict) -> str:
 
 def main() -> int:
     """This section alone, merged into benchmarks/results.json."""
-    from benchmarks.__main__ import RESULTS, setup_django
+    from benchmarks.__main__ import merge_section, setup_django
 
     setup_django()
     results = run()
     print(table(results))
-    merged = json.loads(RESULTS.read_text()) if RESULTS.exists() else {}
-    merged[SECTION] = results
-    RESULTS.write_text(json.dumps(merged, indent=2) + "\n")
-    print(f"\nmerged into {RESULTS}", file=sys.stderr)
+    merge_section(SECTION, results)
     return 0
 
 
