@@ -91,8 +91,6 @@ class LibraryPush(models.Model):
     def __str__(self) -> str:
         return f"push of {self.entry_id} to {self.connection_id} ({self.state})"
 
-    OPEN = (State.PENDING, State.SENDING, State.FAILED, State.WAITING_RECONNECT)
-
 
 class ListSyncSettings(models.Model):
     """Which fields of a list service's entries sync with the library, both ways. Absent
