@@ -39,6 +39,7 @@ from .providers.registry import UnknownProvider, get_provider
 from .providers.retired import is_retired, provider_or_retired
 from .reauth import audit
 from .redaction import fingerprint, redact_text
+from .signals import data_purging
 from .sync import sync_request
 from .tokens import (
     TokenGrant,
@@ -283,14 +284,36 @@ def connection_disconnect(*, connection: Connection, actor: str = "") -> Disconn
     return DisconnectResult(revoked=revoked, revoke_note=note)
 
 
+@dataclass(frozen=True)
+class PurgeResult:
+    """What a purge deleted, by kind (``other``: what listeners such as the library deleted)."""
+
+    items: int
+    interests: int
+    checkpoints: int
+    other: Mapping[str, int]
+
+
 @transaction.atomic
-def connection_purge_data(*, connection: Connection, actor: str = "") -> int:
-    """Delete what was imported from this connection, keeping the connection itself."""
-    UserInterest.objects.filter(connection=connection).delete()
-    deleted, _ = ExternalItem.objects.filter(connection=connection).delete()
-    connection.stream_states.all().delete()  # the next sync starts from scratch
-    audit(connection, AuditEvent.Action.DATA_PURGED, f"{deleted} items", actor)
-    return deleted
+def connection_data_purge(*, connection: Connection, actor: str = "") -> PurgeResult:
+    """Delete everything imported from ``connection`` and derived from it, keeping the
+    connection, its credential and its settings: items (the mappings), interests, stream
+    checkpoints (the next sync starts over) and, through ``data_purging``, what other apps
+    derived (the library entries only this connection fed). One audit line."""
+    other: dict[str, int] = {}
+    for _receiver, counts in data_purging.send(sender=Connection, connection=connection):
+        for name, count in (counts or {}).items():
+            other[name] = other.get(name, 0) + count
+    # Counts per model: a delete's total includes what cascaded.
+    _, deleted = UserInterest.objects.filter(connection=connection).delete()
+    interests = deleted.get(UserInterest._meta.label, 0)
+    _, deleted = ExternalItem.objects.filter(connection=connection).delete()
+    items = deleted.get(ExternalItem._meta.label, 0)
+    checkpoints, _ = connection.stream_states.all().delete()
+    extra = "".join(f", {count} {name.replace('_', ' ')}" for name, count in sorted(other.items()))
+    audit(connection, AuditEvent.Action.DATA_PURGED,
+          f"{items} items, {interests} interests{extra}", actor)
+    return PurgeResult(items=items, interests=interests, checkpoints=checkpoints, other=other)
 
 
 @transaction.atomic

@@ -6,3 +6,9 @@ from django.dispatch import Signal
 # transaction, with ``connection`` and ``full`` (the run was a full pass). The library merges
 # list entries on it (library/apps.py).
 items_changed = Signal()
+
+# Sent by a purge of one connection's imported data (services.connection_data_purge) inside its
+# transaction, before the items go, with ``connection``. A receiver deletes what it derived
+# from them and returns {what: count}; a receiver's error rolls the purge back, so a purge
+# never half happens. The library deletes the entries only this connection fed.
+data_purging = Signal()

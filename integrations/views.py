@@ -53,8 +53,8 @@ from .selectors import (
 from .services import (
     connection_can_sync,
     connection_connect_with_form,
+    connection_data_purge,
     connection_disconnect,
-    connection_purge_data,
     connection_update_settings,
 )
 from .sync import SKIP_NO_CONSENT, SKIP_SYNC_OFF, SKIP_TURNED_OFF, sync_request
@@ -77,8 +77,8 @@ REVOKED = "Access was also revoked at {name}."
 NOT_REVOKED = "Access was not revoked at {name}: {note}"
 NOTHING_TO_REVOKE = "{name} only shared public data, so there was no access to revoke."
 DATA_PURGED = (
-    "Deleted {count} imported items and the interests from {name}. The next sync imports them "
-    "again unless you turn off consent or disconnect."
+    "Deleted {count} imported items, their interests and {entries} library entries only {name} "
+    "fed. The next sync imports them again unless you turn off consent or disconnect."
 )
 SETTINGS_SAVED = "Sync settings saved."
 ACTION_DONE = "{label}: done."
@@ -484,8 +484,9 @@ def disconnect(request: HttpRequest, pk: int) -> HttpResponse:
 def purge_data(request: HttpRequest, pk: int) -> HttpResponse:
     connection = connection_get_for_user(user=request.user, pk=pk)
     provider = _provider_of(connection)
-    count = connection_purge_data(connection=connection, actor=f"user:{request.user.pk}")
-    messages.success(request, DATA_PURGED.format(count=count, name=provider.name))
+    result = connection_data_purge(connection=connection, actor=f"user:{request.user.pk}")
+    messages.success(request, DATA_PURGED.format(
+        count=result.items, entries=result.other.get("library_entries", 0), name=provider.name))
     return redirect("integrations:connection_detail", pk=connection.pk)
 
 

@@ -8,12 +8,12 @@ from django.db import transaction
 from django.utils import timezone
 
 from integrations.exceptions import IntegrationError
-from integrations.models import AuditEvent, Connection, SyncRun
+from integrations.models import AuditEvent, Connection, ExternalItem, SyncRun
 from integrations.services import connection_update_settings
 from integrations.sync import sync_request
 from library import statuses
 from library.batch import Batch, list_fields
-from library.models import LibraryEntry, ListSyncSettings
+from library.models import LibraryConflict, LibraryEntry, LibraryPush, ListSyncSettings
 from library.push import library_pushes_enqueue, library_pushes_send_now
 from library.scores import MAX_SCORE
 from library.terms import FIELDS, MAX_PROGRESS, TERMS
@@ -192,3 +192,27 @@ def library_sync_now(*, connection: Connection, full: bool = False,
                                code="not_a_list_service")
     queued = library_pushes_send_now(connection=connection)
     return sync_request(connection=connection, trigger=trigger, full=full), queued
+
+
+def library_connection_purge(*, connection: Connection) -> dict[str, int]:
+    """Delete the library's side of ``connection`` before its items go (the caller's
+    transaction): the person's entries no other connection's item links, their pushes to this
+    connection and the conflicts recorded with its provider, and the merge's checkpoint.
+    Entries another service also links stay; their link to this connection goes with the item.
+    """
+    user_id = connection.user_id
+    fed = LibraryEntry.objects.filter(user_id=user_id, external_items__connection=connection)
+    shared = ExternalItem.objects.filter(
+        library_entry__user_id=user_id).exclude(connection=connection).values("library_entry_id")
+    only_here = fed.exclude(pk__in=shared).values("pk")
+    # Two queries before the entries go: what cascades with them would be counted twice.
+    _, pushes = LibraryPush.objects.filter(connection=connection).delete()
+    _, conflicts = LibraryConflict.objects.filter(
+        entry__user_id=user_id, provider=connection.provider).delete()
+    _, entries = LibraryEntry.objects.filter(pk__in=list(only_here)).delete()
+    ListSyncSettings.objects.filter(connection=connection).update(merged_at=None)
+    return {
+        "library_entries": entries.get(LibraryEntry._meta.label, 0),
+        "library_pushes": pushes.get(LibraryPush._meta.label, 0),
+        "library_conflicts": conflicts.get(LibraryConflict._meta.label, 0),
+    }

@@ -1,5 +1,6 @@
-"""/api/v1/connections/: connect, read, change the sync settings of, test, sync and disconnect
-the caller's connections. The same services as the pages; another person's connection is 404.
+"""/api/v1/connections/: connect, read, change the sync settings of, test, sync, purge (delete
+what was imported, keeping the connection) and disconnect the caller's connections. The same
+services as the pages; another person's connection is 404.
 
 Decisions a client relies on (also in the schema):
 
@@ -35,6 +36,7 @@ from ..redaction import redact_text
 from ..selectors import connection_for_provider, connections_for_owner, sync_run_get_for_user
 from ..services import (
     connection_connect_with_form,
+    connection_data_purge,
     connection_disconnect,
     connection_test,
     connection_update_settings,
@@ -48,8 +50,10 @@ from .serializers import (
     ConnectionSerializer,
     ConnectionSettingsSerializer,
     DisconnectSerializer,
+    PurgeSerializer,
     SyncRunSerializer,
     connection_status,
+    purge_data,
 )
 
 # Messages clients see; tests import them.
@@ -202,6 +206,18 @@ class ConnectionViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin,
         connection = self.get_object()
         result = connection_disconnect(connection=connection, actor=f"api:{request.user.pk}")
         return Response(DisconnectSerializer(result).data)
+
+    @extend_schema(request=None, responses={200: PurgeSerializer}, description=(
+        "Delete what was imported from this connection, keeping the connection, its credential "
+        "and settings: items, interests, stream checkpoints (the next sync starts over), the "
+        "library entries only this connection fed (entries another service also has stay), "
+        "and this connection's library pushes and conflicts. Done before the answer: 200 "
+        "with what was deleted."))
+    @action(detail=True, methods=["post"])
+    def purge(self, request, pk: str):
+        connection = self.get_object()
+        result = connection_data_purge(connection=connection, actor=f"api:{request.user.pk}")
+        return Response(PurgeSerializer(purge_data(result)).data)
 
     @extend_schema(request=None, responses=TestResultSerializer, description=(
         "A cheap authenticated call with the stored credential. A refusal is an answer, not an "

@@ -99,6 +99,27 @@ class DisconnectSerializer(serializers.Serializer):
                                         help_text="Why access was not revoked, when it was not.")
 
 
+class PurgeSerializer(serializers.Serializer):
+    items = serializers.IntegerField(help_text="Imported items deleted (their mappings).")
+    interests = serializers.IntegerField(help_text="Interests deleted.")
+    checkpoints = serializers.IntegerField(
+        help_text="Stream checkpoints deleted: the next sync starts over.")
+    library_entries = serializers.IntegerField(
+        help_text="Library entries deleted: those only this connection fed.")
+    library_pushes = serializers.IntegerField(
+        help_text="Library changes waiting for (or sent to) this connection, deleted.")
+    library_conflicts = serializers.IntegerField(
+        help_text="Recorded library conflicts with this connection's provider, deleted.")
+
+
+def purge_data(result) -> dict[str, int]:
+    """A PurgeResult as PurgeSerializer's fields (what no listener deleted is 0)."""
+    return {"items": result.items, "interests": result.interests,
+            "checkpoints": result.checkpoints,
+            **{name: result.other.get(name, 0)
+               for name in ("library_entries", "library_pushes", "library_conflicts")}}
+
+
 class SyncRunSerializer(serializers.ModelSerializer):
     counters = serializers.SerializerMethodField()
 
