@@ -204,7 +204,7 @@ def library_connection_purge(*, connection: Connection) -> dict[str, int]:
     fed = LibraryEntry.objects.filter(user_id=user_id, external_items__connection=connection)
     shared = ExternalItem.objects.filter(
         library_entry__user_id=user_id).exclude(connection=connection).values("library_entry_id")
-    only_here = fed.exclude(pk__in=shared).values("pk")
+    only_here = fed.exclude(pk__in=shared).values_list("pk", flat=True)
     # Two queries before the entries go: what cascades with them would be counted twice.
     _, pushes = LibraryPush.objects.filter(connection=connection).delete()
     _, conflicts = LibraryConflict.objects.filter(

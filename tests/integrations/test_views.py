@@ -270,7 +270,8 @@ def test_purge_data(client_in, user):
     make_item(conn)
     make_interest(conn)
     response = client_in.post(reverse("integrations:purge_data", args=[conn.pk]), follow=True)
-    assert views.DATA_PURGED.format(count=1, name="Open Library") in messages_of(response)
+    assert views.DATA_PURGED.format(count=1, entries=0, name="Open Library") in messages_of(
+        response)
     assert not ExternalItem.objects.filter(connection=conn).exists()
     assert not UserInterest.objects.filter(connection=conn).exists()
     assert Connection.objects.filter(pk=conn.pk).exists()
