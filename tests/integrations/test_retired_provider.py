@@ -95,7 +95,7 @@ def test_disconnect_deletes_locally_and_revokes_nothing(client_in, user, retired
 def test_purge_deletes_the_imported_data_and_keeps_the_connection(client_in, retired):
     response = client_in.post(reverse("integrations:purge_data", args=[retired.pk]), follow=True)
 
-    assert views.DATA_PURGED.format(count=1, name=GONE) in messages_of(response)
+    assert views.DATA_PURGED.format(count=1, entries=0, name=GONE) in messages_of(response)
     assert not ExternalItem.objects.exists()
     assert not UserInterest.objects.exists()
     assert not StreamState.objects.exists()
