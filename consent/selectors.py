@@ -4,6 +4,7 @@ from dataclasses import dataclass
 
 from django.contrib.auth.base_user import AbstractBaseUser
 from django.db.models import QuerySet
+from django.shortcuts import get_object_or_404
 
 from .models import ALL_PROVIDERS, ConsentEvent, ConsentGrant
 from .purposes import PURPOSES, Purpose
@@ -51,6 +52,11 @@ def consent_history(*, user: AbstractBaseUser, limit: int = 20):
 def consent_events_for_owner(*, user: AbstractBaseUser) -> QuerySet[ConsentEvent]:
     """Every consent change of ``user``, newest first (for paging)."""
     return ConsentEvent.objects.filter(user=user).order_by("-at", "-pk")
+
+
+def consent_event_get_for_user(*, user: AbstractBaseUser, pk: int) -> ConsentEvent:
+    """One consent change of ``user`` or 404: another person's id answers as a missing one."""
+    return get_object_or_404(ConsentEvent.objects.select_related("user"), pk=pk, user=user)
 
 
 @dataclass(frozen=True)

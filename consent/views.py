@@ -1,10 +1,11 @@
-"""Consent settings: per-purpose toggles for all services and per service, and the history."""
+"""Consent settings: per-purpose toggles for all services and per service, the history, and a
+receipt per change."""
 
 from __future__ import annotations
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_GET, require_POST
@@ -20,7 +21,8 @@ from integrations.services import connection_stream_purge
 from .forms import ConsentSetForm
 from .models import ALL_PROVIDERS, ConsentEvent
 from .purposes import PURPOSES
-from .selectors import consent_history, consent_map
+from .receipts import consent_receipt, receipt_filename
+from .selectors import consent_event_get_for_user, consent_history, consent_map
 from .services import consent_set
 
 # Messages people see; tests import them.
@@ -136,3 +138,15 @@ def purge_stream(request: HttpRequest) -> HttpResponse:
     messages.success(request, STREAM_PURGED.format(
         items=deleted, name=PROVIDERS[connection.provider].name, stream=label.lower()))
     return redirect("consent:settings")
+
+
+@login_required
+@require_GET
+def receipt(request: HttpRequest, pk: int) -> HttpResponse:
+    """One consent change as a JSON file to keep; another person's id is 404."""
+    event = consent_event_get_for_user(user=request.user, pk=pk)
+    response = JsonResponse(consent_receipt(event=event), json_dumps_params={"indent": 2})
+    response["Content-Disposition"] = f'attachment; filename="{receipt_filename(event)}"'
+    # A person's own record: no shared cache keeps it.
+    response["Cache-Control"] = "private, no-store"
+    return response
