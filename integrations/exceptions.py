@@ -72,6 +72,12 @@ class ConnectionTestFailed(IntegrationError):
     code = "test_failed"
 
 
+class SyncInProgress(IntegrationError):
+    """A sync holds the connection: deleting its data now would race the run's writes."""
+
+    code = "sync_running"
+
+
 class ProviderNotAvailable(IntegrationError):
     """The provider is registered but not configured here (no client id, sandbox off)."""
 

@@ -22,6 +22,7 @@ from .exceptions import (
     IntegrationError,
     ProviderNotAvailable,
     ReauthRequired,
+    SyncInProgress,
 )
 from .http import ApiClient
 from .interests import interests_recompute
@@ -40,7 +41,7 @@ from .providers.retired import is_retired, provider_or_retired
 from .reauth import audit
 from .redaction import fingerprint, redact_text
 from .signals import data_purging
-from .sync import sync_request
+from .sync import sync_holds, sync_request
 from .tokens import (
     TokenGrant,
     credential_apply_grant,
@@ -59,6 +60,10 @@ REVOKE_SKIPPED_UNREADABLE = (
 CHECK_FAILED = "{reason} Nothing was saved."
 REVOKE_CRASHED = "{name} could not be asked to revoke access."
 NO_REVOCATION_API = "This provider has no revocation API."
+PURGE_WHILE_SYNCING = (
+    "A sync of this connection is queued or running; nothing was deleted. Try again when it "
+    "has finished."
+)
 
 
 def _activate(connection: Connection, provider: Provider) -> None:
@@ -299,7 +304,15 @@ def connection_data_purge(*, connection: Connection, actor: str = "") -> PurgeRe
     """Delete everything imported from ``connection`` and derived from it, keeping the
     connection, its credential and its settings: items (the mappings), interests, stream
     checkpoints (the next sync starts over) and, through ``data_purging``, what other apps
-    derived (the library entries only this connection fed). One audit line."""
+    derived (the library entries only this connection fed). One audit line.
+
+    Raises SyncInProgress while a sync holds the connection: its later pages and checkpoints
+    would bring part of the data back. The row lock keeps a sync from being claimed meanwhile
+    (a claim is an UPDATE of that row), so one claimed after the purge starts over.
+    """
+    Connection.objects.select_for_update().only("pk").get(pk=connection.pk)
+    if sync_holds(connection_pk=connection.pk):
+        raise SyncInProgress(PURGE_WHILE_SYNCING)
     other: dict[str, int] = {}
     for _receiver, counts in data_purging.send(sender=Connection, connection=connection):
         for name, count in (counts or {}).items():

@@ -57,6 +57,12 @@ def _claimable() -> Q:
     return Q(sync_claimed_at__isnull=True) | Q(sync_claimed_at__lt=stale)
 
 
+def sync_holds(*, connection_pk: int) -> bool:
+    """Whether a queued or running sync holds the connection's claim (a stale claim, whose
+    worker died, does not)."""
+    return Connection.objects.filter(pk=connection_pk).exclude(_claimable()).exists()
+
+
 def _claim_and_create_runs(
     pks: list[int], *, trigger: str, mode: str
 ) -> list[SyncRun]:

@@ -21,7 +21,12 @@ from consent.selectors import allows_from_map, consent_map
 
 from .actions import connection_action_perform
 from .credentials import CREDENTIAL_UNREADABLE, credential_unreadable
-from .exceptions import ConnectionTestFailed, IntegrationError, ProviderNotAvailable
+from .exceptions import (
+    ConnectionTestFailed,
+    IntegrationError,
+    ProviderNotAvailable,
+    SyncInProgress,
+)
 from .forms import ActionForm, ConnectForm, ConnectionSettingsForm, PersonalAppForm
 from .models import ActionRun, Connection, SyncRun
 from .oauth_apps import (
@@ -484,7 +489,11 @@ def disconnect(request: HttpRequest, pk: int) -> HttpResponse:
 def purge_data(request: HttpRequest, pk: int) -> HttpResponse:
     connection = connection_get_for_user(user=request.user, pk=pk)
     provider = _provider_of(connection)
-    result = connection_data_purge(connection=connection, actor=f"user:{request.user.pk}")
+    try:
+        result = connection_data_purge(connection=connection, actor=f"user:{request.user.pk}")
+    except SyncInProgress as exc:
+        messages.warning(request, exc.message)
+        return redirect("integrations:connection_detail", pk=connection.pk)
     messages.success(request, DATA_PURGED.format(
         count=result.items, entries=result.other.get("library_entries", 0), name=provider.name))
     return redirect("integrations:connection_detail", pk=connection.pk)

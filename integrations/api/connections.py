@@ -9,6 +9,7 @@ Decisions a client relies on (also in the schema):
   201 for a credential kind, the usual 202 for OAuth.
 * A failed test is not an error of the request: 200 with ``ok`` false and the outcome
   (``reconnect`` or ``retry``).
+* A purge while a sync is queued or running is 409 ``sync_running``; nothing is deleted.
 * A sync that cannot start is 409 with its reason's code: ``sync_running``, ``sync_disabled``,
   ``needs_reconnect``, ``not_active``, ``nothing_to_sync``.
 """
@@ -26,6 +27,7 @@ from ..exceptions import (
     IntegrationError,
     ProviderNotAvailable,
     ReauthRequired,
+    SyncInProgress,
 )
 from ..forms import ConnectForm
 from ..models import Connection, SyncRun
@@ -207,16 +209,20 @@ class ConnectionViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin,
         result = connection_disconnect(connection=connection, actor=f"api:{request.user.pk}")
         return Response(DisconnectSerializer(result).data)
 
-    @extend_schema(request=None, responses={200: PurgeSerializer}, description=(
+    @extend_schema(request=None, responses={200: PurgeSerializer, 409: ErrorSerializer},
+                   description=(
         "Delete what was imported from this connection, keeping the connection, its credential "
         "and settings: items, interests, stream checkpoints (the next sync starts over), the "
         "library entries only this connection fed (entries another service also has stay), "
         "and this connection's library pushes and conflicts. Done before the answer: 200 "
-        "with what was deleted."))
+        "with what was deleted; 409 sync_running while a sync is queued or running."))
     @action(detail=True, methods=["post"])
     def purge(self, request, pk: str):
         connection = self.get_object()
-        result = connection_data_purge(connection=connection, actor=f"api:{request.user.pk}")
+        try:
+            result = connection_data_purge(connection=connection, actor=f"api:{request.user.pk}")
+        except SyncInProgress as exc:
+            raise Conflict(exc.message, code=exc.code) from None
         return Response(PurgeSerializer(purge_data(result)).data)
 
     @extend_schema(request=None, responses=TestResultSerializer, description=(

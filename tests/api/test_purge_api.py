@@ -3,7 +3,16 @@ stays; the answer (checked against the schema) counts what went; another person'
 
 import pytest
 
-from integrations.models import AuditEvent, Connection, ExternalItem, Interest, UserInterest
+from integrations.models import (
+    AuditEvent,
+    Connection,
+    ExternalItem,
+    Interest,
+    SyncRun,
+    UserInterest,
+)
+from integrations.services import PURGE_WHILE_SYNCING
+from integrations.sync import sync_request
 from library.models import LibraryEntry
 from tests.factories import make_connection
 from tests.library.builders import linked_entry
@@ -58,3 +67,16 @@ def test_a_purge_of_nothing_is_all_zeros(api, user):
     response = api.post(f"/api/v1/connections/{connection.pk}/purge/")
     assert response.status_code == 200
     assert set(response.json().values()) == {0}
+
+
+def test_a_purge_while_a_sync_is_queued_is_409_and_deletes_nothing(api, user):
+    connection = make_connection(user, "anilist")
+    imported(connection)
+    assert sync_request(connection=connection, trigger=SyncRun.Trigger.API) is not None
+
+    response = api.post(f"/api/v1/connections/{connection.pk}/purge/")
+
+    assert response.status_code == 409
+    assert error_code(response) == "sync_running"
+    assert response.json()["error"]["message"] == PURGE_WHILE_SYNCING
+    assert ExternalItem.objects.filter(connection=connection).count() == 1

@@ -3,11 +3,14 @@ fed are deleted; the connection, other services and other people are untouched; 
 again from the start."""
 
 import json
+from datetime import timedelta
 
 import pytest
 
 from consent.purposes import PURPOSES
 from consent.services import consent_set
+from integrations import clock
+from integrations.exceptions import SyncInProgress
 from integrations.models import (
     AuditEvent,
     Connection,
@@ -21,7 +24,7 @@ from integrations.models import (
 from integrations.providers.anilist import client as anilist
 from integrations.providers.anilist.contract import USER_ID
 from integrations.providers.contract import fixture
-from integrations.services import connection_data_purge
+from integrations.services import PURGE_WHILE_SYNCING, connection_data_purge
 from integrations.sync import sync_execute, sync_request
 from library.models import LibraryConflict, LibraryEntry, LibraryPush, ListSyncSettings, MediaTitle
 from library.pull import library_pull_merge
@@ -127,6 +130,26 @@ def test_a_failing_listener_rolls_the_purge_back(ada, monkeypatch):
         connection_data_purge(connection=ada["anilist"])
     assert ExternalItem.objects.filter(connection=ada["anilist"]).count() == 2
     assert LibraryEntry.objects.filter(pk=ada["only_ani"].pk).exists()
+
+
+def test_no_purge_while_a_sync_holds_the_connection(ada):
+    ani = ada["anilist"]
+    run = sync_request(connection=ani, trigger=SyncRun.Trigger.MANUAL)
+    assert run is not None  # queued: the connection is claimed
+
+    with pytest.raises(SyncInProgress) as raised:
+        connection_data_purge(connection=ani)
+
+    assert raised.value.message == PURGE_WHILE_SYNCING
+    assert ExternalItem.objects.filter(connection=ani).count() == 2
+    assert not AuditEvent.objects.filter(action=AuditEvent.Action.DATA_PURGED).exists()
+
+
+def test_a_stale_claim_does_not_block_a_purge(ada, settings):
+    ani = ada["anilist"]
+    stale = clock.now() - timedelta(seconds=settings.THINKALIKE_SYNC_CLAIM_TTL_SECONDS + 1)
+    Connection.objects.filter(pk=ani.pk).update(sync_claimed_at=stale)
+    assert connection_data_purge(connection=ani).items == 2
 
 
 # --- syncing again afterwards ------------------------------------------------------------------

@@ -23,6 +23,7 @@ from integrations.models import (
 )
 from integrations.providers.openlibrary.provider import NOT_PUBLIC
 from integrations.providers.registry import all_providers
+from integrations.services import PURGE_WHILE_SYNCING
 
 pytestmark = pytest.mark.django_db
 
@@ -275,6 +276,15 @@ def test_purge_data(client_in, user):
     assert not ExternalItem.objects.filter(connection=conn).exists()
     assert not UserInterest.objects.filter(connection=conn).exists()
     assert Connection.objects.filter(pk=conn.pk).exists()
+
+
+def test_purge_data_while_a_sync_is_queued_deletes_nothing(client_in, user):
+    conn = make_connection(user)
+    make_item(conn)
+    client_in.post(reverse("integrations:sync_now", args=[conn.pk]))
+    response = client_in.post(reverse("integrations:purge_data", args=[conn.pk]), follow=True)
+    assert PURGE_WHILE_SYNCING in messages_of(response)
+    assert ExternalItem.objects.filter(connection=conn).exists()
 
 
 def test_sync_now_twice(client_in, user, django_capture_on_commit_callbacks):
