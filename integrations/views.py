@@ -13,6 +13,7 @@ from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils import timezone
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
@@ -27,6 +28,7 @@ from .exceptions import (
     ProviderNotAvailable,
     SyncInProgress,
 )
+from .health import Health, connection_health
 from .forms import ActionForm, ConnectForm, ConnectionSettingsForm, PersonalAppForm
 from .models import ActionRun, Connection, SyncRun
 from .oauth_apps import (
@@ -165,6 +167,7 @@ class Card:
     needs_reconnect: bool
     run_note: str
     own_app: bool  # the person saved their own OAuth app for it
+    health: Health | None  # None: not connected, or its provider is retired
 
 
 def _card(entry: CatalogEntry, own_apps: set[str]) -> Card:
@@ -193,6 +196,8 @@ def _card(entry: CatalogEntry, own_apps: set[str]) -> Card:
         needs_reconnect=reconnect,
         run_note=run_note(entry.latest_run),
         own_app=provider.slug in own_apps,
+        health=(connection_health(connection, now=timezone.now())
+                if connection is not None and not retired else None),
     )
 
 
@@ -330,6 +335,7 @@ def connection_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "status": status,
         "status_words": STATUS_WORDS.get(status, status),
         "needs_reconnect": reconnect,
+        "health": connection_health(connection, now=timezone.now()),
         "credential_unreadable": credential_unreadable(connection),
         "credential_unreadable_message": CREDENTIAL_UNREADABLE,
         "streams": _streams(provider, connection),

@@ -9,10 +9,12 @@ from __future__ import annotations
 
 from urllib.parse import urlsplit
 
+from django.utils import timezone
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from ..credentials import credential_unreadable
+from ..health import STATES, connection_health
 from ..models import ActionRun, Connection, ExternalItem, SyncRun
 from ..providers.retired import provider_or_retired
 from .fields import StrictBooleanField, StrictSerializer
@@ -49,6 +51,13 @@ class StreamSettingSerializer(serializers.Serializer):
                                      help_text="The consent purposes the stream serves.")
 
 
+class HealthSerializer(serializers.Serializer):
+    state = serializers.ChoiceField(choices=STATES, help_text=(
+        "healthy; degraded (a failed sync, or no success for two sync intervals); failing "
+        "(three failed syncs in a row); needs_reconnect; idle (not synced yet, or sync off)."))
+    reason = serializers.CharField(help_text="Why, in plain words; the last error redacted.")
+
+
 class ConnectionSerializer(serializers.ModelSerializer):
     provider_name = serializers.CharField(read_only=True)
     status = serializers.SerializerMethodField()
@@ -56,12 +65,13 @@ class ConnectionSerializer(serializers.ModelSerializer):
     streams = serializers.SerializerMethodField()
     next_sync_at = serializers.SerializerMethodField(
         help_text="When the next automatic sync is due; null while none is scheduled.")
+    health = serializers.SerializerMethodField()
 
     class Meta:
         model = Connection
         fields = ["id", "provider", "provider_name", "status", "account_label", "scopes",
                   "sync_enabled", "auto_sync", "streams", "last_sync_at", "last_sync_status",
-                  "next_sync_at", "last_error", "created_at"]
+                  "next_sync_at", "last_error", "health", "created_at"]
         read_only_fields = fields
 
     @extend_schema_field(serializers.ChoiceField(choices=STATUS_CHOICES))
@@ -80,6 +90,11 @@ class ConnectionSerializer(serializers.ModelSerializer):
         if not is_scheduled(connection) or connection.next_sync_at is None:
             return None
         return serializers.DateTimeField().to_representation(connection.next_sync_at)
+
+    @extend_schema_field(HealthSerializer)
+    def get_health(self, connection: Connection) -> dict[str, str]:
+        health = connection_health(connection, now=timezone.now())
+        return {"state": health.state, "reason": health.reason}
 
 
 class ConnectionSettingsSerializer(StrictSerializer):
