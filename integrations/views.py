@@ -28,8 +28,8 @@ from .exceptions import (
     ProviderNotAvailable,
     SyncInProgress,
 )
-from .health import Health, connection_health
 from .forms import ActionForm, ConnectForm, ConnectionSettingsForm, PersonalAppForm
+from .health import Health, connection_health
 from .models import ActionRun, Connection, SyncRun
 from .oauth_apps import (
     PersonalAppInvalid,
