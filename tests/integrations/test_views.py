@@ -161,7 +161,8 @@ def test_catalog_shows_connection_state(client_in, user):
     assert "Needs reconnecting" in html
     assert "Reconnect" in html
     assert "12 fetched, 5 new" in html
-    assert "2 failed syncs in a row" in html
+    assert "The last 2 syncs failed: Open Library is down" in html
+    assert "badge-health-degraded" in html
     assert "Open Library is down" in html
     assert reverse("integrations:sync_now", args=[conn.pk]) in html
     assert reverse("integrations:disconnect", args=[conn.pk]) in html
