@@ -280,3 +280,16 @@ def test_created_at_is_given(api, user):
 def test_a_user_without_connections_gets_an_empty_page(api):
     make_user("nobody@example.com")
     assert api.get("/api/v1/connections/").json()["results"] == []
+
+
+def test_a_connection_gives_its_health_state_and_reason(api, user):
+    connection = make_connection(user, "sandbox")
+    Connection.objects.filter(pk=connection.pk).update(
+        consecutive_failures=3, last_error="Sandbox said 503 access_token=AT-LEAKED-1")
+    data = api.get(f"/api/v1/connections/{connection.pk}/").json()
+    assert data["health"] == {
+        "state": "failing", "reason": "The last 3 syncs failed: Sandbox said 503 "
+        "access_token=[redacted]"}
+    Connection.objects.filter(pk=connection.pk).update(status=Connection.Status.NEEDS_REAUTH)
+    listed = api.get("/api/v1/connections/").json()["results"]
+    assert [c["health"]["state"] for c in listed] == ["needs_reconnect"]
