@@ -1,7 +1,9 @@
 """Small builders for test data. Tokens here are fake and recognisable, so leak tests can grep."""
 
+import json
 from datetime import timedelta
 
+import requests
 from django.contrib.auth import get_user_model
 from django.utils import timezone
 
@@ -49,3 +51,12 @@ def make_connection(
         fingerprint=fingerprint(access_token),
     )
     return connection
+
+
+def fake_response(status: int, body=None, headers=None) -> requests.Response:
+    """A requests.Response as a provider would answer, for classify_response tests."""
+    response = requests.Response()
+    response.status_code = status
+    response.headers.update(headers or {})
+    response._content = json.dumps(body).encode() if body is not None else b""
+    return response

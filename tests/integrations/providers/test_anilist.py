@@ -5,7 +5,6 @@ GraphQL, the no-refresh-token rule, and the update-entry action. HTTP is mocked 
 import json
 
 import pytest
-import requests
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -29,7 +28,7 @@ from integrations.providers.registry import get_provider
 from integrations.sync import sync_execute, sync_request
 from integrations.tokens import CANNOT_RENEW, token_refresh
 from integrations.transport import BAD_STATUS
-from tests.factories import make_connection, make_user
+from tests.factories import fake_response, make_connection, make_user
 
 API = client.API_BASE
 TOKEN = "AT-anilist-jwt-0001"
@@ -43,14 +42,6 @@ def load(name: str):
 
 def entries(name: str) -> list[dict]:
     return load(name)["data"]["Page"]["mediaList"]
-
-
-def answer(status: int, body=None, headers=None) -> requests.Response:
-    response = requests.Response()
-    response.status_code = status
-    response.headers.update(headers or {})
-    response._content = json.dumps(body).encode() if body is not None else b""
-    return response
 
 
 # --- mapping --------------------------------------------------------------------------------
@@ -179,20 +170,20 @@ def test_any_entry_maps_or_raises_the_engines_error(record):
 ])
 def test_classification(status, body, verdict):
     payload = load(body) if body else None
-    assert ANILIST.classify_response(answer(status, payload)).verdict == verdict
+    assert ANILIST.classify_response(fake_response(status, payload)).verdict == verdict
 
 
 def test_a_401_inside_the_errors_list_is_reconnect_too():
     body = {"errors": [{"message": "Unauthorized.", "status": 401}], "data": None}
-    assert ANILIST.classify_response(answer(400, body)).verdict == Verdict.RECONNECT
+    assert ANILIST.classify_response(fake_response(400, body)).verdict == Verdict.RECONNECT
 
 
 def test_a_rate_limit_waits_as_asked_or_until_the_reset(fake_clock):
     limited = load("too_many_requests")
-    asked = ANILIST.classify_response(answer(429, limited, {"Retry-After": "42"}))
+    asked = ANILIST.classify_response(fake_response(429, limited, {"Retry-After": "42"}))
     assert (asked.verdict, asked.wait) == (Verdict.RATE_LIMITED, 42.0)
     reset = int(fake_clock.time()) + 55  # an epoch, as AniList sends it
-    until_reset = ANILIST.classify_response(answer(429, limited, {
+    until_reset = ANILIST.classify_response(fake_response(429, limited, {
         "X-RateLimit-Limit": "90", "X-RateLimit-Remaining": "0", "X-RateLimit-Reset": str(reset)}))
     assert until_reset.verdict == Verdict.RATE_LIMITED
     assert until_reset.wait == pytest.approx(reset - fake_clock.time())

@@ -6,7 +6,6 @@ import json
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
-import requests
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from responses import matchers
@@ -25,7 +24,7 @@ from integrations.providers.myanimelist.contract import USER_ID
 from integrations.providers.registry import get_provider
 from integrations.sync import sync_execute, sync_request
 from integrations.transport import BAD_STATUS
-from tests.factories import make_connection, make_user
+from tests.factories import fake_response, make_connection, make_user
 
 API = client.API_BASE
 TOKEN = "AT-mal-0001"
@@ -41,14 +40,6 @@ def load(name: str):
 
 def entries(name: str) -> list[dict]:
     return load(name)["data"]
-
-
-def answer(status: int, body=None, headers=None) -> requests.Response:
-    response = requests.Response()
-    response.status_code = status
-    response.headers.update(headers or {})
-    response._content = json.dumps(body).encode() if body is not None else b""
-    return response
 
 
 # --- mapping --------------------------------------------------------------------------------
@@ -196,15 +187,17 @@ def test_any_entry_maps_or_raises_the_engines_error(record):
     (503, None, Verdict.TRY_LATER),
 ])
 def test_classification(status, body, verdict):
-    assert MAL.classify_response(answer(status, load(body) if body else None)).verdict == verdict
+    answered = fake_response(status, load(body) if body else None)
+    assert MAL.classify_response(answered).verdict == verdict
 
 
 def test_a_throttled_answer_waits_as_asked_or_our_own_time():
-    assert MAL.classify_response(answer(403, load("forbidden"))).wait == errors.THROTTLED_WAIT
-    assert MAL.classify_response(answer(429)).wait == errors.THROTTLED_WAIT
-    asked = MAL.classify_response(answer(429, headers={"Retry-After": "42"}))
+    forbidden = fake_response(403, load("forbidden"))
+    assert MAL.classify_response(forbidden).wait == errors.THROTTLED_WAIT
+    assert MAL.classify_response(fake_response(429)).wait == errors.THROTTLED_WAIT
+    asked = MAL.classify_response(fake_response(429, headers={"Retry-After": "42"}))
     assert (asked.verdict, asked.wait) == (Verdict.RATE_LIMITED, 42.0)
-    assert MAL.classify_response(answer(403, headers={"Retry-After": "7"})).wait == 7.0
+    assert MAL.classify_response(fake_response(403, headers={"Retry-After": "7"})).wait == 7.0
 
 
 def test_declaration():
