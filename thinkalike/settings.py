@@ -54,6 +54,8 @@ INSTALLED_APPS = [
     "consent.apps.ConsentConfig",
     "dashboard.apps.DashboardConfig",
     "library.apps.LibraryConfig",
+    "privacy.apps.PrivacyConfig",
+    "notices.apps.NoticesConfig",
 ]
 
 MIDDLEWARE = [

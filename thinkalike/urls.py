@@ -20,6 +20,8 @@ urlpatterns = [
     path("consent/", include("consent.urls")),
     path("dashboard/", include("dashboard.urls")),
     path("library/", include("library.urls")),
+    path("your-data/", include("privacy.urls")),
+    path("notices/", include("notices.urls")),
     path("api-tokens/", api_pages.api_tokens, name="api_tokens"),
     path("api-tokens/<str:key>/revoke/", api_pages.api_token_delete, name="api_token_delete"),
     path("api/v1/", include("integrations.api.urls")),
