@@ -121,6 +121,7 @@ class InterestView:
     provider: str
     account_label: str
     purposes: list[str]  # purposes that may see it now: served by its streams AND consented
+    slug: str = ""  # links to the items behind it (privacy:interest_items)
 
 
 def _check_purpose(purpose: str) -> None:
@@ -156,6 +157,7 @@ def interests_for_owner(
             label=first.interest.label, category=first.interest.category,
             weight=weights[purpose] if purpose is not None else max(weights.values(), default=0),
             provider=provider, account_label=first.connection.account_label, purposes=visible,
+            slug=first.interest.slug,
         ))
     result.sort(key=lambda view: (-view.weight, view.label))
     return result
