@@ -134,7 +134,7 @@ def your_data_for_owner(*, user: AbstractBaseUser) -> YourData:
     run, the consent answers, and the interests per purpose.
     """
     answers = consent_map(user=user)
-    connections = list(Connection.objects.filter(user=user).order_by("provider", "pk"))
+    connections = list(Connection.objects.filter(user=user))
     held = {
         (row["connection_id"], row["kind"]): HeldData(
             items=row["n"], oldest=row["oldest"], newest=row["newest"])
@@ -182,6 +182,8 @@ def your_data_for_owner(*, user: AbstractBaseUser) -> YourData:
             connection=connection, provider=provider, retired=is_retired(provider),
             streams=streams, undeclared=undeclared, latest_run=run,
         ))
+    # The catalog's names in order; connections to providers no longer offered come last.
+    summaries.sort(key=lambda s: (s.retired, s.provider.name.lower(), s.connection.pk))
     return YourData(connections=summaries, purposes=_purpose_totals(user, connections, answers))
 
 
@@ -311,9 +313,13 @@ def interest_sources_for_owner(
     Bounded: only the connections whose rows hold the interest are scanned, only the kinds of
     streams that can yield interests, in chunks, and the scan stops at ``limit`` items.
     """
-    rows = list(UserInterest.objects.filter(user=user, interest__slug=slug)
-                .select_related("interest", "connection")
-                .order_by("connection__provider", "purpose"))
+    order = list(PURPOSES)
+    rows = sorted(
+        UserInterest.objects.filter(user=user, interest__slug=slug)
+        .select_related("interest", "connection"),
+        key=lambda row: (row.connection.provider, order.index(row.purpose)
+                         if row.purpose in order else len(order), row.purpose),
+    )
     if not rows:
         return None
     answers = consent_map(user=user)

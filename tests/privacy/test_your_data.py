@@ -100,7 +100,7 @@ def test_counts_dates_and_last_fetched_match_the_database(client_in, user):
     assert data.items == 3
 
     html = client_in.get(reverse("privacy:your_data")).content.decode()
-    assert "1 Mar 2026, 09:00 UTC" in html and "3 Jul 2026, 12:00 UTC" in html
+    assert "1 Mar 2026" in html and "3 Jul 2026" in html
     assert "1 Jan 2025" not in html  # the deleted item's date is not the oldest
     assert "last sync: skipped" in html
     assert reverse("privacy:stream_items", args=[conn.pk, "tracks"]) in html
