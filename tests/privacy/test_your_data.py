@@ -190,15 +190,19 @@ def test_page_renders_with_a_retired_provider(client_in, user):
 
 
 def test_another_persons_connections_are_not_listed(client_in, user, other):
-    theirs = make_connection(other, "github", external_id="theirs")
-    store(theirs, "repository", [["rust"]])
-    mine = make_connection(user, "sandbox")
+    theirs = make_connection(other, "sandbox", external_id="theirs")
+    store(theirs, "track", [["rust"]])
+    recompute(theirs)
+    consent_set(user=other, purpose=MATCHING, granted=True)
+    consent_set(user=user, purpose=MATCHING, granted=True)
+    mine = make_connection(user, "github")
 
     data = your_data_for_owner(user=user)
 
     assert [c.connection.pk for c in data.connections] == [mine.pk]
     assert data.items == 0
-    assert "GitHub" not in client_in.get(reverse("privacy:your_data")).content.decode()
+    assert all(t.interests == t.usable_now == 0 for t in data.purposes)
+    assert "Sandbox" not in client_in.get(reverse("privacy:your_data")).content.decode()
 
 
 # -- one stream's items ---------------------------------------------------------------------
