@@ -123,7 +123,10 @@ def _purposes_now(stream: Stream, provider: Provider, answers) -> list[PurposeNo
 
 
 def _time(value) -> datetime | None:
-    return parse_datetime(value) if isinstance(value, str) else None
+    try:
+        return parse_datetime(value) if isinstance(value, str) else None
+    except ValueError:  # well-formed but impossible: say "never" rather than fail the page
+        return None
 
 
 def your_data_for_owner(*, user: AbstractBaseUser) -> YourData:
