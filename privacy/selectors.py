@@ -30,8 +30,10 @@ from integrations.providers.base import InterestSignal, Provider, Stream, no_int
 from integrations.providers.retired import is_retired, provider_or_retired
 
 ITEMS_PER_PAGE = 50
-# The interest page scans items to find those behind an interest: it stops after this many.
+# The interest page scans items to find those behind an interest: it stops after this many
+# found, or after this many read (a rare interest among many items), whichever comes first.
 INTEREST_ITEMS_LIMIT = 200
+INTEREST_SCAN_LIMIT = 20_000
 SCAN_CHUNK = 2000
 
 
@@ -57,6 +59,7 @@ class StreamSummary:
     stream: Stream
     held: HeldData
     enabled: bool  # the person's per-stream toggle on the connection
+    connection_syncs: bool  # the connection is active with sync on: no stream syncs otherwise
     # When a pass of the stream last completed (its cursor's "completed_at", written by the sync
     # engine at the end of every full or incremental pass, a 304 "nothing new" included).
     last_fetched: datetime | None
@@ -67,6 +70,10 @@ class StreamSummary:
     @property
     def allowed_now(self) -> bool:
         return any(p.allowed for p in self.purposes)
+
+    @property
+    def syncs(self) -> bool:
+        return self.connection_syncs and self.enabled and self.allowed_now
 
 
 @dataclass(frozen=True)
@@ -109,10 +116,28 @@ class YourData:
         return sum(c.items for c in self.connections)
 
 
+def _owners_by_kind(provider: Provider) -> dict[str, Stream]:
+    """The stream each kind's items belong to, exactly as weights_by_purpose picks it
+    (integrations/interests.py): the last declared stream of that kind. Providers declare one
+    kind per stream; should two share one, the items are counted and explained once, under the
+    stream whose interests and purposes they really feed."""
+    return {stream.kind: stream for stream in provider.streams}
+
+
 def _streams_by_kind(provider: Provider) -> dict[str, Stream]:
-    """The stream whose interests an item of each kind feeds, exactly as weights_by_purpose
-    picks it (integrations/interests.py): by kind, and only streams that serve a purpose."""
-    return {stream.kind: stream for stream in provider.streams if stream.purposes}
+    """The stream whose interests an item of each kind feeds: its owner, when it serves a
+    purpose (weights_by_purpose skips the others)."""
+    return {kind: stream for kind, stream in _owners_by_kind(provider).items() if stream.purposes}
+
+
+def _item_interests(stream: Stream, attrs) -> list[InterestSignal]:
+    """The interests an item's attrs yield, each once. Attrs are the provider's data, cleaned on
+    the way in; should a stored row still upset the mapping, this page shows none for it rather
+    than fail (the sync's recompute is where such a row would surface as an error)."""
+    try:
+        return _unique(stream.interests(attrs if isinstance(attrs, dict) else {}))
+    except Exception:  # hostile or legacy attrs: nothing to show, not a 500
+        return []
 
 
 def _purposes_now(stream: Stream, provider: Provider, answers) -> list[PurposeNow]:
@@ -152,9 +177,11 @@ def your_data_for_owner(*, user: AbstractBaseUser) -> YourData:
         for connection_id, stream, at in StreamState.objects.filter(
             connection__user=user).values_list("connection_id", "stream", "cursor__completed_at")
     }
+    # Ordered as the (connection, -queued_at) index is, so each connection's lookup reads its
+    # newest runs first instead of sorting every run it ever had.
     latest_finished = SyncRun.objects.filter(
         connection=OuterRef("connection"), status__in=SyncRun.FINISHED
-    ).order_by("-finished_at", "-pk").values("pk")[:1]
+    ).order_by("-queued_at", "-pk").values("pk")[:1]
     latest_runs = {
         run.connection_id: run
         for run in SyncRun.objects.filter(connection__user=user, pk=Subquery(latest_finished))
@@ -164,11 +191,16 @@ def your_data_for_owner(*, user: AbstractBaseUser) -> YourData:
         provider = provider_or_retired(connection.provider)
         run = latest_runs.get(connection.pk)
         outcomes = run.streams if run is not None and isinstance(run.streams, dict) else {}
+        owners = _owners_by_kind(provider)
+        connection_syncs = (connection.status == Connection.Status.ACTIVE
+                            and connection.sync_enabled)
         streams = [
             StreamSummary(
                 stream=stream,
-                held=held.get((connection.pk, stream.kind), HeldData()),
+                held=(held.get((connection.pk, stream.kind), HeldData())
+                      if owners[stream.kind] is stream else HeldData()),
                 enabled=connection.stream_enabled(stream.name),
+                connection_syncs=connection_syncs,
                 last_fetched=completed.get((connection.pk, stream.name)),
                 last_run_status=str((outcomes.get(stream.name) or {}).get("status", "")),
                 purposes=_purposes_now(stream, provider, answers),
@@ -253,9 +285,11 @@ def stream_items_for_owner(
     items = ExternalItem.objects.filter(
         connection=connection, kind=stream.kind, deleted_at__isnull=True
     ).order_by("title", "pk")
+    if _owners_by_kind(provider)[stream.kind] is not stream:
+        items = items.none()  # listed under the stream that owns the kind
     page_obj = Paginator(items, ITEMS_PER_PAGE).get_page(page)
-    feeds = _streams_by_kind(provider).get(stream.kind) is not None
-    signals = {item.pk: _unique(stream.interests(item.attrs or {})) if feeds else []
+    feeds = _streams_by_kind(provider).get(stream.kind) is stream
+    signals = {item.pk: _item_interests(stream, item.attrs) if feeds else []
                for item in page_obj.object_list}
     slugs = {s.slug for found in signals.values() for s in found}
     stored = set(UserInterest.objects.filter(
@@ -305,16 +339,22 @@ class InterestSources:
     items: list[SourceItem]
     truncated: bool  # more items feed it than the page shows
     limit: int
+    # The scan stopped after reading ``scan_limit`` items: more may feed it, unread.
+    partial: bool = False
+    scan_limit: int = INTEREST_SCAN_LIMIT
+    retired: bool = False  # a connection holding it is to a provider no longer offered
 
 
 def interest_sources_for_owner(
-    *, user: AbstractBaseUser, slug: str, limit: int = INTEREST_ITEMS_LIMIT
+    *, user: AbstractBaseUser, slug: str, limit: int = INTEREST_ITEMS_LIMIT,
+    scan_limit: int = INTEREST_SCAN_LIMIT,
 ) -> InterestSources | None:
     """The person's items behind the interest ``slug`` and their stored rows for it; None when
     no row of theirs holds it (the view answers 404).
 
     Bounded: only the connections whose rows hold the interest are scanned, only the kinds of
-    streams that can yield interests, in chunks, and the scan stops at ``limit`` items.
+    streams that can yield interests, in chunks, and the scan stops at ``limit`` items
+    found or ``scan_limit`` read.
     """
     order = list(PURPOSES)
     rows = sorted(
@@ -346,13 +386,17 @@ def interest_sources_for_owner(
         if kinds:
             scope |= Q(connection_id=pk, kind__in=kinds)
     found: list[SourceItem] = []
-    truncated = False
+    truncated = partial = False
     scan = ExternalItem.objects.filter(scope, deleted_at__isnull=True).order_by(
         "connection_id", "kind", "title", "pk"
     ).values_list("pk", "connection_id", "kind", "title", "attrs")
-    for pk, connection_id, kind, title, attrs in scan.iterator(chunk_size=SCAN_CHUNK):
+    for read, (pk, connection_id, kind, title, attrs) in enumerate(
+            scan.iterator(chunk_size=SCAN_CHUNK)):
+        if read >= scan_limit:
+            partial = True
+            break
         stream = streams[(connection_id, kind)]
-        if not any(s.slug == slug for s in stream.interests(attrs or {})):
+        if not any(s.slug == slug for s in _item_interests(stream, attrs)):
             continue
         if len(found) >= limit:
             truncated = True
@@ -361,4 +405,6 @@ def interest_sources_for_owner(
                                 provider=providers[connection_id], stream=stream,
                                 item_pk=pk, title=title))
     return InterestSources(interest=rows[0].interest, holdings=holdings, items=found,
-                           truncated=truncated, limit=limit)
+                           truncated=truncated, limit=limit, partial=partial,
+                           scan_limit=scan_limit,
+                           retired=any(is_retired(p) for p in providers.values()))

@@ -2,6 +2,7 @@
 behind an interest. Each figure is checked against the database, and another person's data is
 never reachable."""
 
+import copy
 from dataclasses import replace
 from datetime import UTC, datetime
 
@@ -247,7 +248,7 @@ def test_an_item_whose_interests_were_not_recomputed_yet_says_so(client_in, user
 
     html = client_in.get(reverse("privacy:stream_items", args=[conn.pk, "tracks"])).content.decode()
 
-    assert "not yet counted" in html
+    assert "not held yet" in html
 
 
 def test_stream_pages_of_another_person_or_unknown_stream_are_404(client_in, user, other):
@@ -393,3 +394,86 @@ def test_selectors_are_named_for_the_owner():
             continue
         assert name.endswith("_for_owner") or name == "stream_of", name
 
+
+
+def test_a_connection_that_does_not_sync_says_so_on_every_stream(client_in, user):
+    conn = make_connection(user, "sandbox")
+    consent_set(user=user, purpose=MATCHING, granted=True)
+    assert stream_summary(your_data_for_owner(user=user), conn, "tracks").syncs
+
+    conn.sync_enabled = False
+    conn.save(update_fields=["sync_enabled"])
+
+    tracks = stream_summary(your_data_for_owner(user=user), conn, "tracks")
+    assert tracks.allowed_now and tracks.enabled and not tracks.syncs
+    assert "the connection does not sync" in client_in.get(
+        reverse("privacy:your_data")).content.decode()
+
+
+def test_the_scan_also_stops_after_reading_its_limit_for_a_rare_interest(client_in, user):
+    conn = make_connection(user, "sandbox")
+    store(conn, "track", [["jazz"]] * 30 + [["rock"]])
+    recompute(conn)
+
+    sources = interest_sources_for_owner(user=user, slug="music-rock", scan_limit=10)
+
+    assert sources.partial and sources.items == [] and not sources.truncated
+    whole = interest_sources_for_owner(user=user, slug="music-rock")
+    assert not whole.partial and len(whole.items) == 1
+
+
+def test_hostile_stored_attrs_show_no_interest_instead_of_failing(client_in, user):
+    conn = make_connection(user, "sandbox")
+    store(conn, "track", [["rock"]])
+    ExternalItem.objects.create(connection=conn, kind="track", external_id="bad1",
+                                title="Bad genres", attrs={"genres": [1, {"x": []}]},
+                                content_hash="h")
+    ExternalItem.objects.create(connection=conn, kind="track", external_id="bad2",
+                                title="Not a dict", attrs=["genres"], content_hash="h")
+
+    response = client_in.get(reverse("privacy:stream_items", args=[conn.pk, "tracks"]))
+
+    assert response.status_code == 200
+    by_title = {row.item.title: row.interests for row in response.context["rows"]}
+    assert by_title["Bad genres"] == [] and by_title["Not a dict"] == []
+    assert [r.signal.slug for r in by_title["track x0"]] == ["music-rock"]
+
+
+def test_a_retired_providers_interest_page_does_not_promise_a_next_sync(client_in, user):
+    gone = make_connection(user, "lastfm")
+    store(gone, "scrobble", [["rock"]])
+    from integrations.models import Interest
+
+    rock = Interest.objects.create(slug="music-rock", label="Rock", category="music")
+    UserInterest.objects.create(user=user, interest=rock, connection=gone, purpose=MATCHING,
+                                weight=1.0)
+
+    html = client_in.get(reverse("privacy:interest_items", args=["music-rock"])).content.decode()
+
+    assert "no longer offered" in html and "next sync" not in html
+
+
+def test_two_streams_of_one_kind_count_and_explain_the_items_once(user, monkeypatch):
+    conn = make_connection(user, "sandbox")
+    store(conn, "track", [["rock"], ["jazz"]])
+    recompute(conn)
+    provider = get_provider("sandbox")
+    tracks = next(s for s in provider.streams if s.name == "tracks")
+    # A later purpose-less stream of the same kind owns the kind, as in weights_by_purpose.
+    again = replace(tracks, name="tracks_again", label="Tracks again", purposes=())
+    doubled = copy.copy(provider)
+    doubled.streams = [*provider.streams, again]
+    monkeypatch.setitem(PROVIDERS, "sandbox", doubled)
+
+    data = your_data_for_owner(user=user)
+    summary = next(c for c in data.connections if c.connection.pk == conn.pk)
+
+    assert summary.items == 2
+    held = {s.stream.name: s.held.items for s in summary.streams}
+    assert held["tracks"] == 0 and held["tracks_again"] == 2
+    _page, rows = stream_items_for_owner(user=user, connection=conn, provider=doubled,
+                                         stream=again)
+    assert len(rows) == 2 and all(row.interests == [] for row in rows)
+    _page, rows = stream_items_for_owner(user=user, connection=conn, provider=doubled,
+                                         stream=tracks)
+    assert rows == []
