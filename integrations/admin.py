@@ -18,6 +18,7 @@ from django.db.models import Count, F, IntegerField, OuterRef, QuerySet, Subquer
 from django.db.models.functions import Coalesce
 from django.forms.models import BaseInlineFormSet
 from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils import timezone
@@ -518,7 +519,13 @@ class HealthOverviewAdmin(ReadOnlyAdmin):
             "overview": health_overview(now=timezone.now()),
         })
 
-    def get_urls(self):
-        # Only the page itself: a proxy of Connection must not offer its change pages.
-        return [path("", self.admin_site.admin_view(self.changelist_view),
-                     name="integrations_healthoverview_changelist")]
+    def change_view(self, request: HttpRequest, object_id: str, form_url="",
+                    extra_context=None) -> HttpResponse:
+        """No page of its own per connection here: back to the overview (connections have
+        theirs under Connections)."""
+        if not self.has_view_permission(request):
+            raise PermissionDenied
+        return redirect("admin:integrations_healthoverview_changelist")
+
+    def history_view(self, request: HttpRequest, object_id: str, extra_context=None):
+        return self.change_view(request, object_id)

@@ -14,10 +14,12 @@ from datetime import date, datetime, timedelta
 
 from django.db.models import Count, Q, QuerySet, Sum
 
+from consent.purposes import PURPOSES
+from consent.selectors import allows_from_map, consent_map
 from thinkalike.charts import Chart, bar_chart, day_labels, line_chart
 
 from .health import STATE_WORDS, STATES, connection_health
-from .models import ApiCall, Connection, ProxyStat, SyncRun, UsageDay
+from .models import ApiCall, Connection, ProxyStat, SyncRun, UsageDay, UserInterest
 from .providers.retired import provider_or_retired
 from .redaction import redact_text
 
@@ -254,3 +256,38 @@ def health_overview(*, now: datetime, with_charts: bool = True) -> Overview:
             dom_id="waits-per-provider")
         overview.charts = usage_charts_by_provider(today=today)
     return overview
+
+
+TOP_INTERESTS = 10
+
+
+@dataclass
+class PurposeChart:
+    purpose: str
+    name: str
+    chart: Chart
+
+
+def interest_charts(*, user, limit: int = TOP_INTERESTS) -> list[PurposeChart]:
+    """For the person's own My interests page: per purpose, their ``limit`` strongest interests
+    as that purpose may use them now (consent read at this moment; across connections the
+    strongest weight wins), as bar charts. A purpose with nothing to show has no chart.
+    Two queries (consent, interests), whatever the number of interests."""
+    answers = consent_map(user=user)
+    weights: dict[str, dict[str, float]] = defaultdict(dict)
+    rows = UserInterest.objects.filter(user=user, purpose__in=list(PURPOSES)).values_list(
+        "purpose", "interest__label", "connection__provider", "weight")
+    for purpose, label, provider, weight in rows:
+        if allows_from_map(answers, purpose, provider):
+            seen = weights[purpose]
+            seen[label] = max(seen.get(label, 0.0), weight)
+    charts = []
+    for slug, purpose in PURPOSES.items():
+        if not weights.get(slug):
+            continue
+        top = sorted(weights[slug].items(), key=lambda pair: (-pair[1], pair[0]))[:limit]
+        charts.append(PurposeChart(slug, purpose.name, bar_chart(
+            [(label, round(max(0.0, min(1.0, weight)) * 100)) for label, weight in top],
+            title=f"Top interests for {purpose.name}", what="strength (%)",
+            dom_id=f"interests-{slug}", value_format=lambda v: f"{v:.0f}%")))
+    return charts
