@@ -130,7 +130,8 @@ def test_staff_with_the_permission_see_the_overview(client, world, staff):
     assert response.status_code == 200
     body = response.content.decode()
     assert "Connections by health" in body
-    assert body.count('class="svg-chart"') == 3  # waits per provider, usage of spotify and of sandbox
+    # Waits per provider, then the usage of spotify and of sandbox.
+    assert body.count('class="svg-chart"') == 3
     assert "Spotify is having problems (HTTP 503)" in body
     assert "75%" in body
     assert TOKEN not in body and "AT-fake-access-0002" not in body
