@@ -18,7 +18,6 @@ from django.db.models import Count, F, IntegerField, OuterRef, QuerySet, Subquer
 from django.db.models.functions import Coalesce
 from django.forms.models import BaseInlineFormSet
 from django.http import Http404, HttpRequest, HttpResponse
-from django.shortcuts import redirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils import timezone
@@ -521,11 +520,9 @@ class HealthOverviewAdmin(ReadOnlyAdmin):
 
     def change_view(self, request: HttpRequest, object_id: str, form_url="",
                     extra_context=None) -> HttpResponse:
-        """No page of its own per connection here: back to the overview (connections have
-        theirs under Connections)."""
-        if not self.has_view_permission(request):
-            raise PermissionDenied
-        return redirect("admin:integrations_healthoverview_changelist")
+        """No page per connection here (connections have theirs under Connections): the
+        overview again."""
+        return self.changelist_view(request)
 
     def history_view(self, request: HttpRequest, object_id: str, extra_context=None):
-        return self.change_view(request, object_id)
+        return self.changelist_view(request)

@@ -218,3 +218,12 @@ def test_a_failed_send_gives_the_day_back(recipients, monkeypatch):
 def test_no_staff_no_digest(world):
     assert staff_digest_send(now=timezone.now()) == 0
     assert mail.outbox == [] and not StaffDigest.objects.exists()
+
+
+def test_the_entry_has_no_per_connection_page_of_its_own(client, world, staff):
+    client.force_login(staff)
+    url = reverse("admin:integrations_healthoverview_change", args=[world["healthy"].pk])
+    body = client.get(url).content.decode()
+    assert "Connections by health" in body and "label-ext-1" not in body
+    staff.user_permissions.clear()
+    assert client.get(url).status_code == 403
