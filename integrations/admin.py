@@ -20,6 +20,7 @@ from django.forms.models import BaseInlineFormSet
 from django.http import Http404, HttpRequest, HttpResponse
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
+from django.utils import timezone
 from django.utils.html import format_html
 from django.utils.http import urlencode
 from django.utils.text import Truncator
@@ -29,6 +30,7 @@ from thinkalike.admin import ReadOnlyAdmin, ReadOnlyPermissionsMixin
 from .credentials import credential_unreadable
 from .diagnostics import connection_diagnostics
 from .exceptions import IntegrationError
+from .health_report import health_overview
 from .models import (
     ActionRun,
     ApiCall,
@@ -36,6 +38,7 @@ from .models import (
     Connection,
     Credential,
     ExternalItem,
+    HealthOverview,
     Interest,
     OAuthClientApp,
     ProxyStat,
@@ -488,3 +491,38 @@ class OAuthClientAppAdmin(ReadOnlyAdmin):
     @admin.display(description="secret saved and readable", boolean=True)
     def has_secret(self, obj: OAuthClientApp) -> bool:
         return obj.has_secret
+
+
+HEALTH_TEMPLATE = "admin/integrations/health_overview.html"
+
+
+@admin.register(HealthOverview)
+class HealthOverviewAdmin(ReadOnlyAdmin):
+    """The staff health overview: its admin index entry opens the page instead of a list.
+
+    Staff need the "Can view health overview" permission (superusers have it); every figure is
+    a count or an aggregate, redacted error texts aside: no secret, no person's data.
+    """
+
+    def has_view_permission(self, request: HttpRequest, obj=None) -> bool:
+        return request.user.is_active and request.user.is_staff and request.user.has_perm(
+            "integrations.view_healthoverview")
+
+    def changelist_view(self, request: HttpRequest, extra_context=None) -> HttpResponse:
+        if not self.has_view_permission(request):
+            raise PermissionDenied
+        return TemplateResponse(request, HEALTH_TEMPLATE, {
+            **self.admin_site.each_context(request),
+            "opts": self.opts,
+            "title": "Health overview",
+            "overview": health_overview(now=timezone.now()),
+        })
+
+    def change_view(self, request: HttpRequest, object_id: str, form_url="",
+                    extra_context=None) -> HttpResponse:
+        """No page per connection here (connections have theirs under Connections): the
+        overview again."""
+        return self.changelist_view(request)
+
+    def history_view(self, request: HttpRequest, object_id: str, extra_context=None):
+        return self.changelist_view(request)

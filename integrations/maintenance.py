@@ -16,6 +16,7 @@ from .models import ApiCall, AuditEvent, Connection, Credential, OAuthClientApp
 from .providers.registry import UnknownProvider, get_provider
 from .reauth import connection_mark_reauth
 from .tokens import token_refresh
+from .usage import usage_purge
 
 logger = logging.getLogger(__name__)
 
@@ -62,7 +63,8 @@ def tokens_refresh_expiring(
 
 
 def api_calls_purge(*, older_than_days: int | None = None) -> int:
-    """Delete outbound request log rows (and django-q2 success rows) past the retention."""
+    """Delete outbound request log rows (and django-q2 success rows) past the retention, and
+    the daily usage counters past theirs (400 days, integrations/usage.py)."""
     days = older_than_days if older_than_days is not None else (
         settings.THINKALIKE_API_CALL_RETENTION_DAYS
     )
@@ -71,6 +73,7 @@ def api_calls_purge(*, older_than_days: int | None = None) -> int:
     from django_q.models import Success
 
     Success.objects.filter(stopped__lt=cutoff).delete()
+    usage_purge()
     return deleted
 
 

@@ -34,3 +34,9 @@ def close_stale_action_runs() -> int:
     from .actions import action_runs_close_stale
 
     return action_runs_close_stale()
+
+
+def send_staff_health_digest() -> int:
+    from .digest import staff_digest_send
+
+    return staff_digest_send()

@@ -38,6 +38,7 @@ from .exceptions import (
 from .models import ApiCall
 from .redaction import redact_text
 from .txguard import check_no_transaction
+from .usage import usage_count
 
 logger = logging.getLogger(__name__)
 
@@ -270,15 +271,23 @@ def send(
     started = time.monotonic()
     status: int | None = None
     error = ""
+    # For the usage counters (UsageDay): was anything sent, and how often and how long did a
+    # rate limit (our budget's or the provider's 429) make this request wait.
+    sent = False
+    waits, waited = 0, 0.0
     try:
         while True:
             if budget is not None:
                 try:
-                    ratelimit.acquire(budget.key, budget.limit, budget.window,
-                                      max_wait=budget_max_wait)
+                    slot_wait = ratelimit.acquire(budget.key, budget.limit, budget.window,
+                                                  max_wait=budget_max_wait)
                 except RateLimited as exc:  # its message names the budget key, not the provider
+                    waits += 1  # refused a slot: waiting longer than allowed
                     raise RateLimited(RATE_LIMITED_MESSAGE.format(name=name),
                                       retry_after=cap_wait(exc.retry_after or 0)) from None
+                if slot_wait:
+                    waits, waited = waits + 1, waited + slot_wait
+            sent = True
             try:
                 response = session.request(
                     method, url, timeout=settings.THINKALIKE_HTTP_TIMEOUT, stream=True, **kwargs
@@ -308,9 +317,11 @@ def send(
             _note_limits(budget, response, verdict)
             if verdict.verdict == Verdict.RATE_LIMITED:
                 wait = backoff_seconds(retries) if verdict.wait is None else cap_wait(verdict.wait)
+                waits += 1
                 if retries >= max_retries or wait > settings.THINKALIKE_MAX_RETRY_AFTER:
                     raise RateLimited(RATE_LIMITED_MESSAGE.format(name=name), retry_after=wait)
                 sleep(wait)
+                waited += wait
                 retries += 1
                 continue
             if (verdict.verdict == Verdict.TRY_LATER and status in RETRYABLE_STATUS
@@ -325,6 +336,9 @@ def send(
             status_code=status, duration_ms=int((time.monotonic() - started) * 1000),
             retries=retries, error=error[:200], **dict(audit or {}),
         )
+        failed = bool(error) or (status is not None and status >= 400)
+        usage_count(provider=provider_slug, connection_id=connection_id, requests=int(sent),
+                    errors=int(sent and failed), waits=waits, wait_seconds=waited)
 
 
 def _record_call(url: str, secrets: tuple[str, ...], **fields: Any) -> None:

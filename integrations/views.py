@@ -30,6 +30,7 @@ from .exceptions import (
 )
 from .forms import ActionForm, ConnectForm, ConnectionSettingsForm, PersonalAppForm
 from .health import Health, connection_health
+from .health_report import connection_sync_charts, connection_usage_chart, interest_charts
 from .models import ActionRun, Connection, SyncRun
 from .oauth_apps import (
     PersonalAppInvalid,
@@ -351,6 +352,8 @@ def connection_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "settings_form": ConnectionSettingsForm(provider=provider, connection=connection),
         "action_runs": [{"run": run, "label": action_labels.get(run.action, run.action)}
                         for run in action_runs],
+        "usage_chart": connection_usage_chart(connection=connection, today=timezone.now().date()),
+        "sync_charts": connection_sync_charts(connection=connection),
     })
 
 
@@ -526,6 +529,7 @@ def interests(request: HttpRequest) -> HttpResponse:
         for interest in shown
     ]
     return render(request, "integrations/interests.html", {
+        "charts": interest_charts(user=request.user),
         "rows": rows,
         "has_any": bool(every),
         "purposes": list(PURPOSES.values()),

@@ -249,6 +249,8 @@ THINKALIKE_CHECKPOINT_MAX_AGE_SECONDS = 6 * 3600
 # Incremental passes cannot see deletions: a full pass runs at least this often.
 THINKALIKE_FULL_SYNC_EVERY_HOURS = 24
 THINKALIKE_API_CALL_RETENTION_DAYS = 30
+# Daily usage counters (UsageDay): kept far longer than the request log, for the charts.
+THINKALIKE_USAGE_RETENTION_DAYS = 400
 # An action run still pending or running after this long was left by a dead worker: it is closed
 # as failed (never retried; a write may have reached the provider). Well past the longest a
 # request can take with its retries.

@@ -12,3 +12,6 @@ from .proxy import ProxyStat as ProxyStat
 from .ratelimit import RateBucket as RateBucket
 from .sync import StreamState as StreamState
 from .sync import SyncRun as SyncRun
+from .usage import HealthOverview as HealthOverview
+from .usage import StaffDigest as StaffDigest
+from .usage import UsageDay as UsageDay

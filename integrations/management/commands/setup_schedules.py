@@ -29,6 +29,9 @@ SCHEDULES = (
                  "integrations.tasks.refresh_expiring_tokens", Schedule.MINUTES, 10),
     ScheduleSpec("thinkalike-purge-api-calls", "integrations.tasks.purge_api_calls",
                  Schedule.DAILY),
+    # The staff health digest e-mail; sends at most once a day (integrations/digest.py).
+    ScheduleSpec("thinkalike-staff-health-digest",
+                 "integrations.tasks.send_staff_health_digest", Schedule.DAILY),
     ScheduleSpec("thinkalike-close-stale-action-runs",
                  "integrations.tasks.close_stale_action_runs", Schedule.MINUTES, 10),
     # Library pushes that failed with "try later", waited for a reconnect, or lost their queue.

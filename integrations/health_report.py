@@ -1,0 +1,293 @@
+"""Reads for the staff health overview, the daily digest and the usage charts.
+
+Every figure is aggregated in the database (GROUP BY), so the number of queries does not grow
+with the number of connections, days or requests; the only per-row work is the health state,
+which integrations/health.py judges in Python from one streamed query. Error texts are
+redacted and bounded again here: they reach staff pages and an e-mail.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+
+from django.db.models import Count, Q, QuerySet, Sum
+
+from consent.purposes import PURPOSES
+from consent.selectors import allows_from_map, consent_map
+from thinkalike.charts import Chart, bar_chart, day_labels, line_chart
+
+from .health import STATE_WORDS, STATES, connection_health
+from .models import ApiCall, Connection, ProxyStat, SyncRun, UsageDay, UserInterest
+from .providers.retired import provider_or_retired
+from .redaction import redact_text
+
+RECENT_DAYS = 7  # the errors, waits and hit rates of the overview and the digest
+CHART_DAYS = 30  # the usage charts
+TOP_ERRORS = 10
+ERROR_TEXT_MAX = 160
+CHART_RUNS = 30
+USAGE_SERIES = (("requests", "Requests"), ("errors", "Errors"),
+                ("rate_limit_waits", "Rate-limit waits"), ("cache_hits", "Cache hits"))
+
+
+def provider_name(slug: str) -> str:
+    return provider_or_retired(slug).name
+
+
+def _short(text: str) -> str:
+    text = redact_text(" ".join((text or "").split()))
+    return text if len(text) <= ERROR_TEXT_MAX else text[:ERROR_TEXT_MAX - 1] + "…"
+
+
+@dataclass
+class ProviderHealth:
+    provider: str
+    name: str
+    states: dict[str, int]  # state -> connections, every state present
+    total: int = 0
+
+
+def health_by_provider(*, now: datetime) -> list[ProviderHealth]:
+    """Connections per provider and health state (one streamed query, states judged here)."""
+    counts: dict[str, dict[str, int]] = defaultdict(lambda: dict.fromkeys(STATES, 0))
+    rows = Connection.objects.select_related("credential").order_by().iterator(chunk_size=2000)
+    for connection in rows:
+        counts[connection.provider][connection_health(connection, now=now).state] += 1
+    return [ProviderHealth(slug, provider_name(slug), states, sum(states.values()))
+            for slug, states in sorted(counts.items())]
+
+
+@dataclass(frozen=True)
+class ErrorLine:
+    source: str  # "sync" or "request"
+    provider: str
+    what: str  # redacted, bounded
+    count: int
+
+
+def top_errors(*, since: datetime, limit: int = TOP_ERRORS) -> list[ErrorLine]:
+    """The most frequent sync errors and failed outbound requests since ``since`` (2 queries)."""
+    runs = (SyncRun.objects.filter(queued_at__gte=since).exclude(error_code="")
+            .values("connection__provider", "error_code", "error_message")
+            .annotate(n=Count("pk")).order_by("-n")[:limit])
+    calls = (ApiCall.objects.filter(at__gte=since)
+             .filter(~Q(error="") | Q(status_code__gte=400))
+             .values("provider", "error", "status_code")
+             .annotate(n=Count("pk")).order_by("-n")[:limit])
+    lines = [ErrorLine("sync", row["connection__provider"],
+                       _short(f"{row['error_code']}: {row['error_message']}"), row["n"])
+             for row in runs]
+    for row in calls:
+        what = row["error"] or f"HTTP {row['status_code']}"
+        if row["error"] and row["status_code"]:
+            what = f"{row['error']} (HTTP {row['status_code']})"
+        lines.append(ErrorLine("request", row["provider"], _short(what), row["n"]))
+    lines.sort(key=lambda line: (-line.count, line.source, line.provider, line.what))
+    return lines[:limit]
+
+
+@dataclass(frozen=True)
+class ProviderUsage:
+    provider: str
+    name: str
+    requests: int
+    errors: int
+    rate_limit_waits: int
+    wait_seconds: float
+
+
+def usage_by_provider(*, since: date) -> list[ProviderUsage]:
+    """Requests, errors and rate-limit waits per provider since the day ``since`` (1 query)."""
+    rows = (UsageDay.objects.filter(day__gte=since).values("provider")
+            .annotate(r=Sum("requests"), e=Sum("errors"), w=Sum("rate_limit_waits"),
+                      s=Sum("wait_seconds")).order_by("provider"))
+    return [ProviderUsage(row["provider"], provider_name(row["provider"]), row["r"] or 0,
+                          row["e"] or 0, row["w"] or 0, round(row["s"] or 0.0, 1))
+            for row in rows]
+
+
+@dataclass(frozen=True)
+class ProviderCache:
+    provider: str
+    name: str
+    hits: int
+    answered: int  # hits, misses, refreshes and stale answers (errors left out)
+    errors: int
+
+    @property
+    def hit_rate(self) -> float | None:
+        return self.hits / self.answered if self.answered else None
+
+    @property
+    def hit_rate_text(self) -> str:
+        rate = self.hit_rate
+        return "-" if rate is None else f"{rate:.0%}"
+
+
+def cache_by_provider(*, since: date) -> list[ProviderCache]:
+    """The external-API proxy's cache hit rate per provider since ``since`` (1 query)."""
+    rows = (ProxyStat.objects.filter(day__gte=since).values("connection__provider")
+            .annotate(h=Sum("hits"), m=Sum("misses"), r=Sum("refreshes"), s=Sum("stale"),
+                      e=Sum("errors")).order_by("connection__provider"))
+    return [ProviderCache(row["connection__provider"], provider_name(row["connection__provider"]),
+                          row["h"] or 0, (row["h"] or 0) + (row["m"] or 0) + (row["r"] or 0)
+                          + (row["s"] or 0), row["e"] or 0)
+            for row in rows]
+
+
+def _usage_days(usage: QuerySet[UsageDay], stats: QuerySet[ProxyStat], key: str,
+                stat_key: str, *, since: date) -> dict[str, dict[date, dict[str, float]]]:
+    """key value -> day -> {requests, errors, rate_limit_waits, cache_hits} (2 queries)."""
+    found: dict[str, dict[date, dict[str, float]]] = defaultdict(lambda: defaultdict(dict))
+    for row in (usage.filter(day__gte=since).values(key, "day")
+                .annotate(requests=Sum("requests"), errors=Sum("errors"),
+                          rate_limit_waits=Sum("rate_limit_waits")).order_by()):
+        found[row[key]][row["day"]].update(
+            requests=row["requests"], errors=row["errors"],
+            rate_limit_waits=row["rate_limit_waits"])
+    for row in (stats.filter(day__gte=since).values(stat_key, "day")
+                .annotate(cache_hits=Sum("hits")).order_by()):
+        found[row[stat_key]][row["day"]]["cache_hits"] = row["cache_hits"]
+    return found
+
+
+def usage_chart(days: dict[date, dict[str, float]], *, today: date, title: str,
+                dom_id: str, span: int = CHART_DAYS) -> Chart:
+    """Requests, errors, rate-limit waits and cache hits a day over the ``span`` days to today."""
+    labels = day_labels(today - timedelta(days=span - 1), today)
+    series = [(words, [days.get(day, {}).get(name) or 0 for day in labels])
+              for name, words in USAGE_SERIES]
+    return line_chart([day.isoformat() for day in labels], series, title=title,
+                      what="Usage a day", dom_id=dom_id)
+
+
+@dataclass
+class ProviderChart:
+    provider: str
+    name: str
+    chart: Chart
+
+
+def usage_charts_by_provider(*, today: date, span: int = CHART_DAYS) -> list[ProviderChart]:
+    """A usage chart per provider over the last ``span`` days (2 queries)."""
+    since = today - timedelta(days=span - 1)
+    found = _usage_days(UsageDay.objects.all(), ProxyStat.objects.all(), "provider",
+                        "connection__provider", since=since)
+    return [ProviderChart(slug, provider_name(slug),
+                          usage_chart(found[slug], today=today, span=span,
+                                      title=f"{provider_name(slug)}: usage a day, last {span} days",
+                                      dom_id=f"usage-{slug}"))
+            for slug in sorted(found)]
+
+
+def connection_usage_chart(*, connection: Connection, today: date,
+                           span: int = CHART_DAYS) -> Chart:
+    """The usage chart of one connection, nothing of anyone else's (2 queries)."""
+    since = today - timedelta(days=span - 1)
+    found = _usage_days(UsageDay.objects.filter(connection=connection),
+                        ProxyStat.objects.filter(connection=connection), "connection",
+                        "connection", since=since)
+    return usage_chart(found.get(connection.pk, {}), today=today, span=span,
+                       title=f"Requests to {provider_name(connection.provider)} a day, "
+                             f"last {span} days", dom_id="connection-usage")
+
+
+@dataclass
+class SyncCharts:
+    items: Chart
+    duration: Chart
+
+
+def connection_sync_charts(*, connection: Connection, limit: int = CHART_RUNS) -> SyncCharts:
+    """Items fetched and created, and duration, of the connection's last ``limit`` finished
+    syncs, oldest first (1 query)."""
+    runs = list(SyncRun.objects.filter(connection=connection, finished_at__isnull=False)
+                .order_by("-finished_at", "-pk")
+                .values("pk", "started_at", "finished_at", "fetched", "created")[:limit])
+    runs.reverse()
+    labels = [f"{run['finished_at']:%Y-%m-%d %H:%M}" for run in runs]
+    items = line_chart(labels, [("Fetched", [run["fetched"] for run in runs]),
+                                ("Created", [run["created"] for run in runs])],
+                       title=f"Items per sync, last {limit} syncs", what="Items per sync",
+                       dom_id="sync-items")
+    seconds = [max(0.0, (run["finished_at"] - run["started_at"]).total_seconds())
+               if run["started_at"] else 0.0 for run in runs]
+    duration = line_chart(labels, [("Seconds", seconds)],
+                          title=f"Duration per sync, last {limit} syncs",
+                          what="Seconds per sync", dom_id="sync-duration")
+    return SyncCharts(items, duration)
+
+
+@dataclass
+class Overview:
+    health: list[ProviderHealth]
+    state_words: list[tuple[str, str]]
+    errors: list[ErrorLine]
+    usage: list[ProviderUsage]
+    cache: list[ProviderCache]
+    since: date
+    waits_chart: Chart | None = None
+    charts: list[ProviderChart] = field(default_factory=list)
+
+    @property
+    def totals(self) -> dict[str, int]:
+        return {state: sum(row.states[state] for row in self.health) for state in STATES}
+
+
+def health_overview(*, now: datetime, with_charts: bool = True) -> Overview:
+    """Everything the overview page and the digest show (about 7 queries, whatever the size)."""
+    today = now.date()
+    since_day = today - timedelta(days=RECENT_DAYS - 1)
+    usage = usage_by_provider(since=since_day)
+    overview = Overview(
+        health=health_by_provider(now=now),
+        state_words=[(state, STATE_WORDS[state]) for state in STATES],
+        errors=top_errors(since=now - timedelta(days=RECENT_DAYS)),
+        usage=usage,
+        cache=cache_by_provider(since=since_day),
+        since=since_day,
+    )
+    if with_charts:
+        overview.waits_chart = bar_chart(
+            [(row.name, row.rate_limit_waits) for row in usage],
+            title=f"Rate-limit waits per provider, last {RECENT_DAYS} days", what="waits",
+            dom_id="waits-per-provider")
+        overview.charts = usage_charts_by_provider(today=today)
+    return overview
+
+
+TOP_INTERESTS = 10
+
+
+@dataclass
+class PurposeChart:
+    purpose: str
+    name: str
+    chart: Chart
+
+
+def interest_charts(*, user, limit: int = TOP_INTERESTS) -> list[PurposeChart]:
+    """For the person's own My interests page: per purpose, their ``limit`` strongest interests
+    as that purpose may use them now (consent read at this moment; across connections the
+    strongest weight wins), as bar charts. A purpose with nothing to show has no chart.
+    Two queries (consent, interests), whatever the number of interests."""
+    answers = consent_map(user=user)
+    weights: dict[str, dict[str, float]] = defaultdict(dict)
+    rows = UserInterest.objects.filter(user=user, purpose__in=list(PURPOSES)).values_list(
+        "purpose", "interest__label", "connection__provider", "weight")
+    for purpose, label, provider, weight in rows:
+        if allows_from_map(answers, purpose, provider):
+            seen = weights[purpose]
+            seen[label] = max(seen.get(label, 0.0), weight)
+    charts = []
+    for slug, purpose in PURPOSES.items():
+        if not weights.get(slug):
+            continue
+        top = sorted(weights[slug].items(), key=lambda pair: (-pair[1], pair[0]))[:limit]
+        charts.append(PurposeChart(slug, purpose.name, bar_chart(
+            [(label, round(max(0.0, min(1.0, weight)) * 100)) for label, weight in top],
+            title=f"Top interests for {purpose.name}", what="strength (%)",
+            dom_id=f"interests-{slug}", value_format=lambda v: f"{v:.0f}%")))
+    return charts
