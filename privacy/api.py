@@ -11,7 +11,6 @@ from rest_framework.response import Response
 
 from integrations.api.errors import BadRequest, error_body
 from integrations.api.fields import StrictSerializer
-from integrations.api.schema import ErrorSerializer
 from integrations.api.throttling import PerTokenThrottle
 
 from .services import PURGE_ALL_REFUSED, account_delete, user_data_purge_all
@@ -45,6 +44,18 @@ class PurgeAllSerializer(serializers.Serializer):
         many=True, help_text="Connections left as they were: a sync held them.")
 
 
+class PurgeErrorDetailSerializer(serializers.Serializer):
+    code = serializers.CharField()
+    message = serializers.CharField()
+    fields = serializers.DictField(child=serializers.ListField(child=serializers.CharField()))
+
+
+class PurgeAllRefusedSerializer(PurgeAllSerializer):
+    """The one error shape, with what was deleted anyway and the connections left alone."""
+
+    error = PurgeErrorDetailSerializer()
+
+
 def _counts(counts) -> dict[str, int]:
     return {name: counts.get(name, 0) for name in COUNT_NAMES}
 
@@ -54,14 +65,16 @@ class DataPurgeView(GenericAPIView):
 
     serializer_class = PurgeAllSerializer
 
-    @extend_schema(request=None, responses={200: PurgeAllSerializer, 409: ErrorSerializer},
+    @extend_schema(request=None,
+                   responses={200: PurgeAllSerializer, 409: PurgeAllRefusedSerializer},
                    summary="Delete all your imported data, keeping the account", description=(
         "For every connection, what its purge deletes (items, interests, checkpoints, the "
         "library entries only it fed, its pushes and conflicts), each connection in its own "
         "transaction; then your library entries no service feeds (added here). Connections, "
         "credentials, settings, consent history, API tokens and OAuth apps stay. 200 with the "
         "counts; 409 sync_running when a sync held some connection: the others were purged, "
-        "and the body's error.fields.refused names the ones left as they were."))
+        "and the body's refused (and error.fields.refused, their ids) names the ones left as "
+        "they were."))
     def post(self, request: Request) -> Response:
         result = user_data_purge_all(user=request.user, actor=f"api:{request.user.pk}")
         data = PurgeAllSerializer({"deleted": _counts(result.counts),
