@@ -14,9 +14,10 @@ from dataclasses import dataclass, field
 from django.contrib.auth import get_user_model
 from django.contrib.auth.base_user import AbstractBaseUser
 from django.db import transaction
+from django.db.models import Q
 
 from integrations.exceptions import SyncInProgress
-from integrations.models import AuditEvent, Connection
+from integrations.models import ApiCall, AuditEvent, Connection
 from integrations.services import connection_data_purge, connection_disconnect
 from library.models import LibraryEntry
 
@@ -132,9 +133,13 @@ def account_delete(*, user: AbstractBaseUser) -> AccountDeletionResult:
     connection, in its own transaction. The caller must not hold a transaction open. Then one
     transaction deletes the user, with what cascades: library entries, consent, API tokens,
     personal OAuth apps, and whatever else other apps hang on the user. The audit lines outlive
-    the account (their user becomes null) stripped to provider, connection id, action and time.
+    the account (their user becomes null) stripped to provider, connection id, action and time;
+    so does the request log, without its paths.
     """
     result = AccountDeletionResult()
+    # The request log outlives the account (staff usage counts) without the paths, which can
+    # name the person (/people/<username>/...). Before the disconnects: they null the link.
+    ApiCall.objects.filter(Q(connection__user=user) | Q(caller=user)).update(path="")
     for connection in Connection.objects.filter(user=user).order_by("pk"):
         name, label, slug = connection.provider_name, connection.account_label, connection.provider
         # Never refused for a running sync (see connection_disconnect).

@@ -15,6 +15,7 @@ from consent.services import consent_set
 from integrations import txguard
 from integrations.api_tokens import api_token_create
 from integrations.models import (
+    ApiCall,
     ApiToken,
     AuditEvent,
     Connection,
@@ -206,6 +207,8 @@ def octo(sandbox, client, settings, mocked_responses, no_sleep):
     AuditEvent.objects.create(user=user, provider="github", connection_ref=github.pk,
                               action=AuditEvent.Action.ACTION_SUCCEEDED,
                               message="star: Personal title", actor=f"user:{user.pk}")
+    ApiCall.objects.create(connection=spotify, provider="spotify", method="GET",
+                           host="api.spotify.com", path="/v1/users/octo/playlists", status_code=200)
     app = settings.SOCIALACCOUNT_PROVIDERS["github"]["APPS"][0]
     seen_in_transaction = []
 
@@ -266,6 +269,9 @@ def test_the_audit_lines_outlive_the_account_without_personal_data(octo):
     for line in lines:
         assert "Personal title" not in line.message
         assert not line.actor.startswith("user:") and "@" not in line.actor
+    # The request log stays (staff counts) without the path that named the person.
+    logged = ApiCall.objects.get(host="api.spotify.com")
+    assert logged.path == "" and logged.connection is None and logged.status_code == 200
 
 
 def test_a_failed_revocation_is_reported_and_keeps_no_data(octo, settings):
