@@ -6,6 +6,7 @@ import json
 import pytest
 from allauth.socialaccount.models import SocialAccount
 from django.contrib.auth import get_user_model
+from django.core.cache import cache
 from django.test import Client
 from django.urls import reverse
 from rest_framework.test import APIClient
@@ -41,6 +42,14 @@ pytestmark = pytest.mark.django_db
 
 PASSWORD = "pw-0123456789"  # make_user's
 GITHUB_TOKEN = "gho_fake_github_token_0001"
+
+
+@pytest.fixture(autouse=True)
+def _fresh_throttles():
+    """The password tries are counted in the cache, which on Redis outlives a test."""
+    cache.clear()
+    yield
+    cache.clear()
 
 
 @pytest.fixture
