@@ -1,7 +1,11 @@
 """services.connection_disconnect: revoke where possible, delete everything imported."""
 
+import threading
+
 import pytest
 from allauth.socialaccount.models import SocialAccount
+from django.db import connection as db
+from django.db import connections, transaction
 
 from consent.models import ConsentGrant
 from consent.services import consent_set
@@ -164,3 +168,75 @@ def test_a_second_disconnect_of_the_same_connection_deletes_nothing_more(ada):
     result = connection_disconnect(connection=stale)
     assert result.purged is None
     assert AuditEvent.objects.filter(action=AuditEvent.Action.DISCONNECTED).count() == 1
+
+
+def lock_waiters_appear() -> bool:
+    """Whether another session of this database comes to wait on a lock (within 10 s)."""
+    for _ in range(200):
+        with db.cursor() as cursor:
+            cursor.execute("SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock'"
+                           " AND datname = current_database()")
+            if cursor.fetchone()[0]:
+                return True
+        threading.Event().wait(0.05)
+    return False
+
+
+@pytest.mark.skipif(db.vendor != "postgresql",
+                    reason="threads that wait on row locks need PostgreSQL (CI's second leg)")
+@pytest.mark.django_db(transaction=True)
+def test_a_sync_write_in_flight_cannot_land_in_a_disconnect(user, monkeypatch):
+    """A sync page written but not committed when the disconnect starts. PostgreSQL checks the
+    foreign key (taking its lock on the connection row) at commit: the disconnect's row lock
+    makes that commit wait, then fail on the missing row, so nothing of it remains. (Without
+    the lock the page commits between the deletion's reads and the connection's delete, and
+    the disconnect fails on the foreign key instead.)"""
+    from integrations import services
+
+    connection = make_connection(user, "spotify")
+    written, release, purged, proceed = (threading.Event() for _ in range(4))
+    page_errors, disconnect_errors = [], []
+    real_purge_rows = services._purge_rows
+
+    def purge_rows_then_pause(target):
+        result = real_purge_rows(target)
+        purged.set()
+        proceed.wait(10)
+        return result
+
+    monkeypatch.setattr(services, "_purge_rows", purge_rows_then_pause)
+
+    def sync_page():
+        try:
+            with transaction.atomic():
+                ExternalItem.objects.create(connection_id=connection.pk, kind="track",
+                                            external_id="late", title="Late", content_hash="h")
+                written.set()
+                release.wait(10)
+        except Exception as exc:  # the commit's foreign key check
+            page_errors.append(exc)
+        finally:
+            connections.close_all()
+
+    def disconnect():
+        try:
+            connection_disconnect(connection=Connection.objects.get(pk=connection.pk))
+        except Exception as exc:
+            disconnect_errors.append(exc)
+        finally:
+            connections.close_all()
+
+    page, gone = threading.Thread(target=sync_page), threading.Thread(target=disconnect)
+    page.start()
+    assert written.wait(10)
+    gone.start()
+    assert purged.wait(10)
+    release.set()  # the page commits now, in the middle of the disconnect
+    assert lock_waiters_appear(), "the page's commit did not wait for the disconnect"
+    proceed.set()
+    page.join(10)
+    gone.join(10)
+    assert disconnect_errors == []
+    assert [type(exc).__name__ for exc in page_errors] == ["IntegrityError"]
+    assert not Connection.objects.filter(pk=connection.pk).exists()
+    assert not ExternalItem.objects.exists()
