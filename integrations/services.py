@@ -238,6 +238,7 @@ def connection_test(*, connection: Connection) -> AccountInfo:
 class DisconnectResult:
     revoked: bool
     revoke_note: str  # why not, when not revoked
+    purged: PurgeResult | None = None  # what was deleted with it (None: it was already gone)
 
 
 def _provider_for_disconnect(connection: Connection) -> tuple[Provider, str]:
@@ -253,8 +254,18 @@ def _provider_for_disconnect(connection: Connection) -> tuple[Provider, str]:
 
 
 def connection_disconnect(*, connection: Connection, actor: str = "") -> DisconnectResult:
-    """Revoke at the provider where it can be, then delete the credential, the allauth account,
-    the imported items and interests. An audit line remains."""
+    """Revoke at the provider where it can be, then delete the connection and everything the
+    purge deletes (connection_data_purge: items, interests, checkpoints, the library entries
+    only it fed, its pushes and conflicts), its credential, runs and allauth account. Audit
+    lines remain.
+
+    The revocation is a request to the provider, so it happens before the transaction, never
+    inside it. Unlike the purge, a disconnect is never refused while a sync holds the
+    connection: the connection row goes too, so a running sync cannot bring anything back
+    (its later writes fail on the missing row and it ends), and a stuck sync must not keep
+    a person connected. The row is locked first, so a sync's write that was in flight has
+    committed (and is deleted here) or waits and fails.
+    """
     provider, note = _provider_for_disconnect(connection)
     revoked = False
     if provider.supports_revoke and credential_unreadable(connection):
@@ -271,22 +282,24 @@ def connection_disconnect(*, connection: Connection, actor: str = "") -> Disconn
             note = REVOKE_CRASHED.format(name=provider.name)
             logger.exception("revocation crashed for connection %s", connection.pk)
     with transaction.atomic():
+        if not Connection.objects.select_for_update().filter(pk=connection.pk).exists():
+            # Disconnected meanwhile (a second click): nothing left to delete.
+            return DisconnectResult(revoked=revoked, revoke_note=note, purged=None)
         if revoked:
             audit(connection, AuditEvent.Action.REVOKED, actor=actor)
         elif provider.supports_revoke:
             audit(connection, AuditEvent.Action.REVOKE_FAILED, note, actor)
-        kept = connection.items.filter(deleted_at__isnull=True).count()
-        audit(connection, AuditEvent.Action.DISCONNECTED, f"{kept} imported items deleted", actor)
+        purged = _purge_rows(connection)
+        audit(connection, AuditEvent.Action.DISCONNECTED,
+              f"{purged.items} imported items deleted{_extra_words(purged.other)}", actor)
         social_account_id = connection.social_account_id
-        UserInterest.objects.filter(connection=connection).delete()
-        ExternalItem.objects.filter(connection=connection).delete()
-        connection.delete()  # cascades to the credential, runs and stream states
+        connection.delete()  # cascades to the credential, runs and what the purge left
         if social_account_id:
             SocialAccount.objects.filter(pk=social_account_id).delete()
         consent_clear_provider(
             user=connection.user, provider=provider.slug, source=ConsentEvent.Source.DISCONNECT
         )
-    return DisconnectResult(revoked=revoked, revoke_note=note)
+    return DisconnectResult(revoked=revoked, revoke_note=note, purged=purged)
 
 
 @dataclass(frozen=True)
@@ -297,6 +310,27 @@ class PurgeResult:
     interests: int
     checkpoints: int
     other: Mapping[str, int]
+
+
+def _purge_rows(connection: Connection) -> PurgeResult:
+    """Delete what ``connection`` imported and what was derived from it, inside the caller's
+    transaction, with the connection row locked. Shared by the purge and the disconnect, so
+    the two can never delete different things."""
+    other: dict[str, int] = {}
+    for _receiver, counts in data_purging.send(sender=Connection, connection=connection):
+        for name, count in (counts or {}).items():
+            other[name] = other.get(name, 0) + count
+    # Counts per model: a delete's total includes what cascaded.
+    _, deleted = UserInterest.objects.filter(connection=connection).delete()
+    interests = deleted.get(UserInterest._meta.label, 0)
+    _, deleted = ExternalItem.objects.filter(connection=connection).delete()
+    items = deleted.get(ExternalItem._meta.label, 0)
+    checkpoints, _ = connection.stream_states.all().delete()
+    return PurgeResult(items=items, interests=interests, checkpoints=checkpoints, other=other)
+
+
+def _extra_words(other: Mapping[str, int]) -> str:
+    return "".join(f", {count} {name.replace('_', ' ')}" for name, count in sorted(other.items()))
 
 
 @transaction.atomic
@@ -313,20 +347,11 @@ def connection_data_purge(*, connection: Connection, actor: str = "") -> PurgeRe
     Connection.objects.select_for_update().only("pk").get(pk=connection.pk)
     if sync_holds(connection_pk=connection.pk):
         raise SyncInProgress(PURGE_WHILE_SYNCING)
-    other: dict[str, int] = {}
-    for _receiver, counts in data_purging.send(sender=Connection, connection=connection):
-        for name, count in (counts or {}).items():
-            other[name] = other.get(name, 0) + count
-    # Counts per model: a delete's total includes what cascaded.
-    _, deleted = UserInterest.objects.filter(connection=connection).delete()
-    interests = deleted.get(UserInterest._meta.label, 0)
-    _, deleted = ExternalItem.objects.filter(connection=connection).delete()
-    items = deleted.get(ExternalItem._meta.label, 0)
-    checkpoints, _ = connection.stream_states.all().delete()
-    extra = "".join(f", {count} {name.replace('_', ' ')}" for name, count in sorted(other.items()))
+    result = _purge_rows(connection)
     audit(connection, AuditEvent.Action.DATA_PURGED,
-          f"{items} items, {interests} interests{extra}", actor)
-    return PurgeResult(items=items, interests=interests, checkpoints=checkpoints, other=other)
+          f"{result.items} items, {result.interests} interests{_extra_words(result.other)}",
+          actor)
+    return result
 
 
 @transaction.atomic

@@ -81,6 +81,7 @@ DISCONNECTED = (
     "Disconnected {name}. Its stored credential, {items} imported items and its interests "
     "were deleted."
 )
+DISCONNECTED_ENTRIES = "{entries} library entries only {name} fed were deleted too."
 REVOKED = "Access was also revoked at {name}."
 NOT_REVOKED = "Access was not revoked at {name}: {note}"
 NOTHING_TO_REVOKE = "{name} only shared public data, so there was no access to revoke."
@@ -482,6 +483,9 @@ def disconnect(request: HttpRequest, pk: int) -> HttpResponse:
         })
     result = connection_disconnect(connection=connection, actor=f"user:{request.user.pk}")
     messages.success(request, DISCONNECTED.format(name=provider.name, items=items))
+    entries = result.purged.other.get("library_entries", 0) if result.purged else 0
+    if entries:
+        messages.success(request, DISCONNECTED_ENTRIES.format(entries=entries, name=provider.name))
     if result.revoked:
         messages.success(request, REVOKED.format(name=provider.name))
     elif is_retired(provider):

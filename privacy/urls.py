@@ -6,6 +6,9 @@ app_name = "privacy"
 
 urlpatterns = [
     path("", views.your_data, name="your_data"),
+    path("delete/", views.delete_all, name="delete_all"),
+    path("delete-account/", views.delete_account, name="delete_account"),
+    path("goodbye/", views.goodbye, name="goodbye"),
     path("interests/<str:slug>/", views.interest_items, name="interest_items"),
     path("<int:pk>/<slug:stream>/", views.stream_items, name="stream_items"),
 ]

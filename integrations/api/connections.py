@@ -202,8 +202,11 @@ class ConnectionViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin,
         return Response(ConnectionSerializer(connection).data)
 
     @extend_schema(responses={200: DisconnectSerializer}, description=(
-        "Disconnect: revoke access at the provider where it can be (best effort), delete the "
-        "stored credential, the imported items and interests. 200 says whether it was revoked."))
+        "Disconnect: revoke access at the provider where it can be (best effort), then delete "
+        "the stored credential and everything the purge deletes (items, interests, checkpoints, "
+        "the library entries only this connection fed, its pushes and conflicts) and the sync "
+        "history. Never refused for a running sync: that sync can save nothing more. 200 says "
+        "whether it was revoked."))
     def destroy(self, request, pk: str):
         connection = self.get_object()
         result = connection_disconnect(connection=connection, actor=f"api:{request.user.pk}")

@@ -5,6 +5,7 @@ from rest_framework.routers import DefaultRouter
 
 from consent import api as consent_api
 from library import api as library_api
+from privacy import api as privacy_api
 
 from . import (
     connection_actions,
@@ -49,5 +50,8 @@ urlpatterns = [
             name="connection-list-sync"),
     re_path(r"^connections/(?P<id>[0-9]+)/proxy/(?P<path>.*)$",
             proxy.ConnectionProxyView.as_view(), name="connection-proxy"),
+    # Deleting everything, or the account: one action each, not collections.
+    path("data/purge/", privacy_api.DataPurgeView.as_view(), name="data-purge"),
+    path("account/", privacy_api.AccountView.as_view(), name="account"),
     re_path(r"", errors.not_found),  # last: an unknown path is a JSON 404 too
 ]

@@ -1,0 +1,161 @@
+"""Deleting a person's data: everything at once (the account stays), or the account itself.
+
+Both go through the integrations services, connection by connection, so they delete exactly
+what a per-service purge or a disconnect deletes, and nothing is ever deleted twice over in
+two ways.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import Counter
+from dataclasses import dataclass, field
+
+from django.contrib.auth import get_user_model
+from django.contrib.auth.base_user import AbstractBaseUser
+from django.db import transaction
+from django.db.models import Q
+
+from integrations.exceptions import SyncInProgress
+from integrations.models import ApiCall, AuditEvent, Connection
+from integrations.services import connection_data_purge, connection_disconnect
+from library.models import LibraryEntry
+
+logger = logging.getLogger(__name__)
+
+# Messages people see; tests import them.
+PURGE_ALL_REFUSED = (
+    "A sync of {names} is queued or running, so nothing was deleted for it. Try again when it "
+    "has finished."
+)
+
+# The audit lines that outlive a deleted account keep their action, provider, connection id
+# and time. Messages stay only on these, which hold counts and redacted provider errors, never
+# titles or names; the actor "user:<id>" is cleared.
+AUDIT_MESSAGES_KEPT = (
+    AuditEvent.Action.DISCONNECTED, AuditEvent.Action.REVOKED, AuditEvent.Action.REVOKE_FAILED,
+    AuditEvent.Action.DATA_PURGED,
+)
+ACCOUNT_DELETION_ACTOR = "account deletion"
+
+
+@dataclass(frozen=True)
+class RefusedConnection:
+    """A connection whose data was not deleted: a sync held it."""
+
+    id: int
+    provider: str
+    name: str
+    label: str
+
+
+@dataclass
+class PurgeAllResult:
+    """What "delete everything" deleted, summed over the connections, and what it could not."""
+
+    counts: Counter = field(default_factory=Counter)
+    connections: int = 0  # connections whose data was deleted
+    refused: list[RefusedConnection] = field(default_factory=list)
+
+    @property
+    def complete(self) -> bool:
+        return not self.refused
+
+
+def user_data_purge_all(*, user: AbstractBaseUser, actor: str = "") -> PurgeAllResult:
+    """Delete everything imported for ``user`` and derived from it, keeping the account, the
+    connections (with their credentials and settings), API tokens, OAuth apps and the consent
+    history: each connection's data through connection_data_purge, in its own transaction, then
+    the person's library entries no connection feeds any more (the ones added here).
+
+    A connection a sync holds is refused (SyncInProgress) and reported in ``refused``, never
+    skipped silently; the library entries its items still link stay with it.
+    """
+    result = PurgeAllResult()
+    for connection in Connection.objects.filter(user=user).order_by("pk"):
+        try:
+            purged = connection_data_purge(connection=connection, actor=actor)
+        except SyncInProgress:
+            result.refused.append(RefusedConnection(
+                id=connection.pk, provider=connection.provider, name=connection.provider_name,
+                label=connection.account_label))
+            continue
+        result.connections += 1
+        result.counts.update({"items": purged.items, "interests": purged.interests,
+                              "checkpoints": purged.checkpoints, **purged.other})
+    result.counts.update(_library_purge(user=user, actor=actor))
+    return result
+
+
+@transaction.atomic
+def _library_purge(*, user: AbstractBaseUser, actor: str) -> dict[str, int]:
+    """The library entries of ``user`` that no imported item links (added here, or left by a
+    service already purged), with their pushes and conflicts. Shared titles stay."""
+    entries = LibraryEntry.objects.filter(user=user, external_items__isnull=True)
+    _, deleted = LibraryEntry.objects.filter(pk__in=list(entries.values_list("pk", flat=True))
+                                             ).delete()
+    counts = {
+        "library_entries": deleted.get(LibraryEntry._meta.label, 0),
+        "library_pushes": deleted.get("library.LibraryPush", 0),
+        "library_conflicts": deleted.get("library.LibraryConflict", 0),
+    }
+    if counts["library_entries"]:
+        AuditEvent.objects.create(
+            user=user, action=AuditEvent.Action.DATA_PURGED, actor=actor[:100],
+            message=f"library: {counts['library_entries']} entries added here")
+    return counts
+
+
+@dataclass(frozen=True)
+class RevokeOutcome:
+    """One connection of a deleted account: whether its access was revoked at the provider,
+    and when not, why and where the person can revoke it by hand."""
+
+    provider: str
+    name: str
+    label: str
+    revoked: bool
+    note: str
+
+
+@dataclass
+class AccountDeletionResult:
+    revokes: list[RevokeOutcome] = field(default_factory=list)
+    counts: Counter = field(default_factory=Counter)
+
+
+def account_delete(*, user: AbstractBaseUser) -> AccountDeletionResult:
+    """Delete ``user``'s account and everything held about them.
+
+    Every connection goes through connection_disconnect, one at a time and outside any
+    transaction: it asks the provider to revoke the token first (best effort: a failure is
+    reported in the result and keeps no data), then deletes what the purge deletes and the
+    connection, in its own transaction. The caller must not hold a transaction open. Then one
+    transaction deletes the user, with what cascades: library entries, consent, API tokens,
+    personal OAuth apps, and whatever else other apps hang on the user. The audit lines outlive
+    the account (their user becomes null) stripped to provider, connection id, action and time;
+    so does the request log, without its paths.
+    """
+    result = AccountDeletionResult()
+    # The request log outlives the account (staff usage counts) without the paths, which can
+    # name the person (/people/<username>/...). Before the disconnects: they null the link.
+    ApiCall.objects.filter(Q(connection__user=user) | Q(caller=user)).update(path="")
+    for connection in Connection.objects.filter(user=user).order_by("pk"):
+        name, label, slug = connection.provider_name, connection.account_label, connection.provider
+        # Never refused for a running sync (see connection_disconnect).
+        outcome = connection_disconnect(connection=connection, actor=ACCOUNT_DELETION_ACTOR)
+        result.revokes.append(RevokeOutcome(provider=slug, name=name, label=label,
+                                            revoked=outcome.revoked, note=outcome.revoke_note))
+        if outcome.purged is not None:
+            result.counts.update({"items": outcome.purged.items,
+                                  "interests": outcome.purged.interests,
+                                  **outcome.purged.other})
+    with transaction.atomic():
+        lines = AuditEvent.objects.filter(user=user)
+        lines.exclude(action__in=AUDIT_MESSAGES_KEPT).update(message="")
+        # "user:<id>", "api:<id>" (or an address) name the person; "sync", "command"... do not.
+        lines.exclude(actor__regex=r"^[a-z ]*$").update(actor="")
+        _, deleted = get_user_model().objects.filter(pk=user.pk).delete()
+        result.counts["library_entries"] += deleted.get(LibraryEntry._meta.label, 0)
+    logger.info("account deleted: %s connections disconnected", len(result.revokes))
+    return result
