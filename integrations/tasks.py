@@ -34,3 +34,9 @@ def close_stale_action_runs() -> int:
     from .actions import action_runs_close_stale
 
     return action_runs_close_stale()
+
+
+def test_due_connections() -> int:
+    from .connection_tests import connection_tests_run_due
+
+    return connection_tests_run_due().tested
