@@ -21,10 +21,12 @@ THINKALIKE_CONNECTION_TESTS_PER_TICK, as are all providers together.
 Claim: a conditional UPDATE of ``next_test_at`` (still due -> the next slot), so two ticks on
 two machines test a connection once. The test runs outside any transaction.
 
-Outcomes: a refused credential (ReauthRequired) flags the connection for reconnecting through
-``connection_mark_reauth``, as a sync would. Any other failure (the provider down, a test the
-provider failed, bad data) counts as a failure like a failed sync: ``consecutive_failures`` goes
-up and ``last_error`` says why, so three in a row make it failing. A passing test changes
+Outcomes: a refused credential (ReauthRequired), or a test the provider failed
+(ConnectionTestFailed: a refused or wrong key; the API's test calls it "reconnect" too), flags
+the connection for reconnecting through ``connection_mark_reauth``, as a sync would. Any other
+failure (the provider down, bad data) is transient and counts as a failure like a failed sync:
+``consecutive_failures`` goes up and ``last_error`` says why, so three in a row make it
+failing. A passing test changes
 nothing but ``last_tested_at``: a working credential does not prove that syncing works, so
 resetting the failures stays the syncs' job. Then the health is recorded (and notified).
 
@@ -44,7 +46,7 @@ from django.db.models import F, Q
 from django.utils import timezone
 
 from . import ratelimit
-from .exceptions import IntegrationError, RateLimited, ReauthRequired
+from .exceptions import ConnectionTestFailed, IntegrationError, RateLimited, ReauthRequired
 from .health_record import connection_health_record
 from .models import Connection
 from .providers.base import Provider
@@ -175,8 +177,10 @@ def connection_test_periodic(*, connection: Connection, now: datetime) -> str:
         # Not the connection's fault: due again on the next tick, nothing recorded.
         Connection.objects.filter(pk=connection.pk).update(next_test_at=now)
         return RATE_LIMITED
-    except ReauthRequired as exc:
+    except (ReauthRequired, ConnectionTestFailed) as exc:
         # A refused renewal has flagged it already (tokens.py); a refused request has not.
+        # A test the provider failed means, as in the API's test, that only a new credential
+        # helps (a refused or wrong key, a reading log no longer public).
         if Connection.objects.filter(pk=connection.pk, status__in=TESTED_STATUSES).exists():
             connection_mark_reauth(connection=connection, reason=exc.message,
                                    actor="connection test")
