@@ -99,7 +99,7 @@ def _testable() -> Q:
              provider__in=syncing_provider_slugs())
 
 
-def tests_per_tick(provider: Provider) -> int | None:
+def tick_cap(provider: Provider) -> int | None:
     """How many tests one tick may run for ``provider`` (None: no per-provider cap)."""
     rule = provider.get_rate_limit()
     if rule is None or provider.rate_limit_per_connection:
@@ -140,7 +140,7 @@ def connection_tests_run_due(*, now: datetime | None = None) -> TickResult:
                 and ratelimit.blocked_for(ratelimit.provider_key(slug)) > 0:
             result.skipped_blocked.append(slug)
             continue
-        cap = min(room, tests_per_tick(provider) or room)
+        cap = min(room, tick_cap(provider) or room)
         due = list(Connection.objects.filter(_testable(), provider=slug, next_test_at__lte=now)
                    .order_by("next_test_at").values_list("pk", flat=True)[:cap])
         for pk in due:
