@@ -40,6 +40,7 @@ import logging
 import math
 from dataclasses import dataclass, field
 from datetime import datetime
+from time import monotonic
 
 from django.conf import settings
 from django.db.models import F, Q
@@ -132,8 +133,11 @@ def connection_tests_run_due(*, now: datetime | None = None) -> TickResult:
     now = now or timezone.now()
     result = TickResult(seeded=connection_tests_seed(now=now))
     room = settings.THINKALIKE_CONNECTION_TESTS_PER_TICK
+    # Slow providers must not make one tick overlap the next (or outlive the worker's task
+    # timeout): no test starts after most of the tick has gone; the rest stay due, unclaimed.
+    stop_at = monotonic() + settings.THINKALIKE_CONNECTION_TEST_TICK_MINUTES * 60 * 0.8
     for slug in syncing_provider_slugs():
-        if room <= 0:
+        if room <= 0 or monotonic() > stop_at:
             break
         provider = PROVIDERS[slug]
         if not provider.rate_limit_per_connection and provider.get_rate_limit() is not None \
@@ -144,6 +148,8 @@ def connection_tests_run_due(*, now: datetime | None = None) -> TickResult:
         due = list(Connection.objects.filter(_testable(), provider=slug, next_test_at__lte=now)
                    .order_by("next_test_at").values_list("pk", flat=True)[:cap])
         for pk in due:
+            if monotonic() > stop_at:
+                break
             if provider.rate_limit_per_connection and ratelimit.blocked_for(
                     ratelimit.connection_key(slug, pk)) > 0:
                 continue

@@ -249,7 +249,7 @@ THINKALIKE_CONNECTION_TEST_INTERVAL_MINUTES = int(
     os.environ.get("THINKALIKE_CONNECTION_TEST_INTERVAL_MINUTES", "360"))
 THINKALIKE_CONNECTION_TEST_TICK_MINUTES = 5  # keep equal to the schedule's (setup_schedules)
 THINKALIKE_CONNECTION_TEST_BUDGET_SHARE = 0.1
-THINKALIKE_CONNECTION_TESTS_PER_TICK = 500  # all providers together, whatever their budgets
+THINKALIKE_CONNECTION_TESTS_PER_TICK = 200  # all providers together, whatever their budgets
 # Where e-mails link to (the notices' "see the connection" link): scheme and host, no path.
 THINKALIKE_SITE_URL = os.environ.get("THINKALIKE_SITE_URL", "http://localhost:8000")
 # A claim older than this is considered lost (worker killed, Redis task dropped) and re-queued.

@@ -247,3 +247,12 @@ def test_a_passing_test_leaves_the_sync_failures_alone(tested):
     assert tick(T0).outcomes == {OK: 1}
     connection.refresh_from_db()
     assert (connection.consecutive_failures, connection.last_tested_at) == (2, T0)
+
+
+def test_no_test_starts_once_most_of_the_tick_has_gone(monkeypatch, tested):
+    many("openlibrary", 3)
+    Connection.objects.update(next_test_at=T0)
+    # The first test takes 241 s: past 80% of the 300 s tick.
+    monkeypatch.setattr(connection_tests, "monotonic", lambda: 241.0 if tested else 0.0)
+    assert tick(T0).tested == 1
+    assert Connection.objects.filter(next_test_at=T0).count() == 2  # unclaimed, still due
