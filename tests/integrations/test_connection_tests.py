@@ -1,9 +1,13 @@
 """integrations/connection_tests.py: periodic tests, spread over the interval, inside each
 provider's rate budget, claimed once, outside any transaction."""
 
+import os
+import uuid
 from datetime import UTC, datetime, timedelta
+from urllib.parse import urlsplit, urlunsplit
 
 import pytest
+import redis
 import time_machine
 from django.db import transaction
 
@@ -33,6 +37,9 @@ STRIPE = "https://api.stripe.com/v1"
 
 @pytest.fixture(autouse=True)
 def _settings(settings):
+    # The database budget, whatever the environment: its rows go with each test's rollback.
+    # (``blocked_for`` on Redis is checked on its own below.)
+    settings.REDIS_URL = ""
     settings.THINKALIKE_CONNECTION_TEST_INTERVAL_MINUTES = 360
     settings.THINKALIKE_CONNECTION_TEST_TICK_MINUTES = 5
     settings.THINKALIKE_CONNECTION_TEST_BUDGET_SHARE = 0.1
@@ -143,6 +150,23 @@ def test_a_used_up_budget_stops_the_provider_for_the_tick_and_is_no_failure(
     first = Connection.objects.get(pk=min(c.pk for c in connections))
     assert (first.next_test_at, first.consecutive_failures, first.last_tested_at) == (T0, 0, None)
     assert Connection.objects.filter(next_test_at=T0).count() == 3  # all due next tick
+
+
+@pytest.mark.parametrize("backend", ["database", "redis"])
+def test_blocked_for_reads_the_block_on_either_backend(backend, settings, fake_clock):
+    key = f"provider:test-{uuid.uuid4().hex}"
+    if backend == "redis":
+        base = urlsplit(os.environ.get("REDIS_URL") or "redis://127.0.0.1:6379/13")
+        settings.REDIS_URL = urlunsplit(base)
+        try:
+            redis.Redis.from_url(settings.REDIS_URL, socket_connect_timeout=1).ping()
+        except redis.ConnectionError as exc:
+            pytest.skip(f"Redis is not reachable: {exc}")
+    assert ratelimit.blocked_for(key) == 0
+    ratelimit.block_until(key, fake_clock.time() + 50)
+    assert ratelimit.blocked_for(key) == pytest.approx(50, abs=0.01)
+    fake_clock.advance(60)
+    assert ratelimit.blocked_for(key) == 0
 
 
 # --- claiming, the transaction, what is skipped ------------------------------------------------
