@@ -12,8 +12,7 @@ def notices_for_user(*, user: AbstractBaseUser) -> QuerySet[Notice]:
     """The person's notices, unread first, newest first within each."""
     unread_first = Case(When(read_at__isnull=True, then=Value(0)), default=Value(1),
                         output_field=IntegerField())
-    return (Notice.objects.filter(user=user).select_related("connection")
-            .order_by(unread_first, "-created_at", "-pk"))
+    return Notice.objects.filter(user=user).order_by(unread_first, "-created_at", "-pk")
 
 
 def unread_count(*, user: AbstractBaseUser) -> int:
