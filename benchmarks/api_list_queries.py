@@ -219,6 +219,21 @@ FIXED_LENGTH = frozenset({"providers", "actions"})
 
 # What each list shows, by the last literal segment of its path. A list endpoint added
 # without a seeder here is reported, and fails tests/api/test_query_counts.py.
+def seed_notices(user, n: int):
+    """``n`` notices about one connection (its id is shown on each)."""
+    from django.utils import timezone
+
+    from notices.models import Notice
+
+    connection = _connection(user)
+    Notice.objects.bulk_create([
+        Notice(user=user, connection=connection, provider=connection.provider, kind="failing",
+               title=f"Failing {i}", body="down", created_at=timezone.now())
+        for i in range(n)
+    ])
+    return None
+
+
 SEEDERS: dict[str, Callable] = {
     "connections": seed_connections,
     "providers": seed_connections,  # the catalog is fixed; the person's connections vary
@@ -231,6 +246,7 @@ SEEDERS: dict[str, Callable] = {
     "interests": seed_interests,
     "library": seed_library,  # /library/: entries
     "conflicts": seed_library,  # /library/conflicts/: one per entry
+    "notices": seed_notices,
 }
 
 

@@ -97,6 +97,12 @@ def block_until(key: str, until: float) -> None:
     _backend().block_until(key, until)
 
 
+def blocked_for(key: str) -> float:
+    """Seconds before any request for ``key`` may start because the provider said so (a
+    Retry-After made ``block_until``); 0 when not blocked. Reads only, grants nothing."""
+    return _backend().blocked_for(key)
+
+
 def _grants() -> dict[str, float]:
     if not hasattr(_local, "grants"):
         _local.grants = {}
@@ -143,6 +149,10 @@ class _Database:
             if until > bucket.blocked_until:
                 bucket.blocked_until = until
                 bucket.save(update_fields=["blocked_until", "updated_at"])
+
+    def blocked_for(self, key: str) -> float:
+        until = RateBucket.objects.filter(key=key).values_list("blocked_until", flat=True).first()
+        return max(0.0, (until or 0.0) - self._now())
 
     @staticmethod
     def _now() -> float:
@@ -215,6 +225,7 @@ class _Redis:
 
     def __init__(self, url: str) -> None:
         client = redis.Redis.from_url(url)
+        self._client = client
         self._acquire = client.register_script(_ACQUIRE_LUA)
         self._remove = client.register_script(_REMOVE_LUA)
         self._block = client.register_script(_BLOCK_LUA)
@@ -243,6 +254,17 @@ class _Redis:
 
     def remove(self, key: str, stamp: float) -> None:
         self._remove(keys=self._keys(key)[:1], args=[round(stamp * 1e6)])
+
+    def blocked_for(self, key: str) -> float:
+        until = self._client.get(self._keys(key)[1])
+        if until is None:
+            return 0.0
+        now = clock.time() if not clock.server_time_allowed() else self._server_now()
+        return max(0.0, int(until) / 1e6 - now)
+
+    def _server_now(self) -> float:
+        seconds, micros = self._client.time()
+        return seconds + micros / 1e6
 
     def block_until(self, key: str, until: float) -> None:
         self._block(keys=self._keys(key)[1:], args=[round(until * 1e6), self._now_arg()])

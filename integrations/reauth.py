@@ -7,6 +7,7 @@ another lazily.
 from django.db import transaction
 from django.utils import timezone
 
+from .health_record import connection_health_record
 from .models import AuditEvent, Connection
 from .redaction import redact_text
 
@@ -28,3 +29,4 @@ def connection_mark_reauth(*, connection: Connection, reason: str, actor: str = 
     )
     connection.status = Connection.Status.NEEDS_REAUTH
     audit(connection, AuditEvent.Action.MARKED_REAUTH, reason, actor)
+    connection_health_record(connection=connection, now=timezone.now())

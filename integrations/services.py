@@ -24,6 +24,7 @@ from .exceptions import (
     ReauthRequired,
     SyncInProgress,
 )
+from .health_record import connection_health_record
 from .http import ApiClient
 from .interests import interests_recompute
 from .models import (
@@ -129,6 +130,7 @@ def connection_store_oauth(
     credential.save()
     audit(connection, AuditEvent.Action.CONNECTED if is_new else AuditEvent.Action.RECONNECTED)
     _queue_first_sync(connection)
+    connection_health_record(connection=connection, now=timezone.now())
     return connection
 
 
@@ -161,6 +163,7 @@ def connection_store_credentials(
     credential.save()
     audit(connection, AuditEvent.Action.CONNECTED if is_new else AuditEvent.Action.RECONNECTED)
     _queue_first_sync(connection)
+    connection_health_record(connection=connection, now=timezone.now())
     return connection
 
 
@@ -220,18 +223,31 @@ def _queue_first_sync(connection: Connection) -> None:
     sync_request(connection=connection, trigger=SyncRun.Trigger.CONNECT)
 
 
-def connection_test(*, connection: Connection) -> AccountInfo:
-    """A cheap authenticated call. Raises IntegrationError with a message for people."""
+def connection_test(
+    *, connection: Connection, budget_max_wait: float | None = None
+) -> AccountInfo:
+    """A cheap authenticated call. Raises IntegrationError with a message for people.
+
+    Must be called with no transaction open (it calls the provider). Records the
+    connection's health afterwards, whatever the outcome: a token the provider refused on
+    renewal has flagged it for reconnecting by then (tokens.py). ``budget_max_wait`` bounds
+    the wait for the provider's shared rate budget (None: the transport's default); past it,
+    RateLimited.
+    """
     try:
         provider = get_provider(connection.provider)
     except UnknownProvider:
         raise IntegrationError(f"Provider {connection.provider!r} is not installed here.") from None
-    credential = credential_for_use(connection=connection)
-    client = ApiClient(provider, connection=connection, secrets=secret_values(credential))
     try:
-        return provider.test_connection(client, connection)
+        credential = credential_for_use(connection=connection)
+        client = ApiClient(provider, connection=connection, secrets=secret_values(credential),
+                           budget_max_wait=budget_max_wait)
+        try:
+            return provider.test_connection(client, connection)
+        finally:
+            client.close()
     finally:
-        client.close()
+        connection_health_record(connection=connection, now=timezone.now())
 
 
 @dataclass(frozen=True)
@@ -424,4 +440,5 @@ def connection_update_settings(
         audit(current, AuditEvent.Action.SETTINGS_CHANGED, "; ".join(changes), actor)
     for name in ("sync_enabled", "auto_sync", "stream_settings", "next_sync_at", "updated_at"):
         setattr(connection, name, getattr(current, name))
+    connection_health_record(connection=connection, now=timezone.now())
     return connection

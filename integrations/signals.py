@@ -12,3 +12,11 @@ items_changed = Signal()
 # from them and returns {what: count}; a receiver's error rolls the purge back, so a purge
 # never half happens. The library deletes the entries only this connection fed.
 data_purging = Signal()
+
+# Sent by health_record.connection_health_record when a connection's recorded health changes,
+# inside the transaction of that change, with ``connection``, ``old`` (the state recorded
+# before, "" when none was), ``health`` (the new health.Health) and ``at``. Sent once per
+# change however many workers saw it (the change is a conditional UPDATE). The notices app
+# writes its notice here and sends its e-mail on commit. A receiver's error is logged, never
+# the caller's.
+health_changed = Signal()

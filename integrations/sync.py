@@ -25,6 +25,7 @@ from consent.selectors import allows_from_map, consent_map
 from . import clock
 from .credentials import credential_for_use
 from .exceptions import IntegrationError, LeaseLost, RateLimited, ReauthRequired, TryLater
+from .health_record import connection_health_record
 from .http import ApiClient
 from .interests import interests_recompute
 from .models import Connection, SyncRun
@@ -353,5 +354,6 @@ def _finish(run: SyncRun, connection: Connection, outcome: RunOutcome) -> SyncRu
         mine = mine.filter(sync_claim_token=run.claim_token)
         updates["sync_claim_token"] = None
     mine.update(**updates)
+    connection_health_record(connection=connection, now=now)
     logger.info("sync run %s of connection %s: %s", run.pk, connection.pk, status)
     return run

@@ -40,3 +40,9 @@ def send_staff_health_digest() -> int:
     from .digest import staff_digest_send
 
     return staff_digest_send()
+
+
+def test_due_connections() -> int:
+    from .connection_tests import connection_tests_run_due
+
+    return connection_tests_run_due().tested

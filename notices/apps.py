@@ -7,3 +7,6 @@ class NoticesConfig(AppConfig):
     name = "notices"
     verbose_name = "Notices"
     default_auto_field = "django.db.models.BigAutoField"
+
+    def ready(self) -> None:
+        from . import receivers  # noqa: F401  # connects the health_changed receiver

@@ -84,6 +84,7 @@ TEMPLATES = [
                 "django.template.context_processors.request",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
+                "notices.context_processors.notices",
             ],
         },
     },
@@ -240,6 +241,17 @@ THINKALIKE_REFRESH_WAIT_SECONDS = 60  # past a dead holder's lease (50 s with th
 THINKALIKE_FORBID_NETWORK_IN_TRANSACTION = env_bool(
     "THINKALIKE_FORBID_NETWORK_IN_TRANSACTION", DEBUG)
 THINKALIKE_SYNC_INTERVAL_MINUTES = int(os.environ.get("THINKALIKE_SYNC_INTERVAL_MINUTES", "360"))
+# Every active connection is tested this often (integrations/connection_tests.py), the tests
+# spread over the interval; the schedule's tick runs every few minutes and, per provider, uses
+# at most this share of the provider's declared rate budget for the tick, so tests never starve
+# syncs.
+THINKALIKE_CONNECTION_TEST_INTERVAL_MINUTES = int(
+    os.environ.get("THINKALIKE_CONNECTION_TEST_INTERVAL_MINUTES", "360"))
+THINKALIKE_CONNECTION_TEST_TICK_MINUTES = 5  # keep equal to the schedule's (setup_schedules)
+THINKALIKE_CONNECTION_TEST_BUDGET_SHARE = 0.1
+THINKALIKE_CONNECTION_TESTS_PER_TICK = 200  # all providers together, whatever their budgets
+# Where e-mails link to (the notices' "see the connection" link): scheme and host, no path.
+THINKALIKE_SITE_URL = os.environ.get("THINKALIKE_SITE_URL", "http://localhost:8000")
 # A claim older than this is considered lost (worker killed, Redis task dropped) and re-queued.
 # A running sync renews its claim every 15 s, so only dead or never-started runs go stale; a
 # run that starts after being superseded stops at once (its claim token is no longer current).

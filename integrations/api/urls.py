@@ -5,6 +5,7 @@ from rest_framework.routers import DefaultRouter
 
 from consent import api as consent_api
 from library import api as library_api
+from notices import api as notices_api
 from privacy import api as privacy_api
 
 from . import (
@@ -35,6 +36,7 @@ router.register(f"{CONNECTION}/action-runs", connection_actions.ActionRunViewSet
 router.register("consent/history", consent_api.ConsentHistoryViewSet, basename="consent-history")
 router.register("consent", consent_api.ConsentViewSet, basename="consent")
 router.register("interests", interests.InterestViewSet, basename="interest")
+router.register("notices", notices_api.NoticeViewSet, basename="notice")
 router.register("library/conflicts", library_api.ConflictViewSet, basename="library-conflict")
 router.register("library", library_api.LibraryEntryViewSet, basename="library-entry")
 

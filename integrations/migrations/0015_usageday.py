@@ -7,7 +7,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('integrations', '0013_personal_oauth_apps'),
+        ('integrations', '0014_connection_health_state'),
     ]
 
     operations = [

@@ -2,6 +2,13 @@ from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
+# The states of integrations/health.py (which imports this module, so they are repeated here;
+# a test checks both lists agree).
+HEALTH_CHOICES = [
+    ("healthy", _("Healthy")), ("degraded", _("Degraded")), ("failing", _("Failing")),
+    ("needs_reconnect", _("Needs reconnecting")), ("idle", _("Not checked")),
+]
+
 
 class Connection(models.Model):
     """One person's link to one outside service: identity, sync settings and health.
@@ -51,6 +58,17 @@ class Connection(models.Model):
     # Which claim holds the connection: the running task renews the lease (sync_claimed_at)
     # only while the token is still its own, so a run whose lease was taken over stops.
     sync_claim_token = models.UUIDField(_("sync claim token"), null=True, blank=True)
+    # The health last recorded (integrations/health_record.py), so a change is noticed once:
+    # the notices app tells the person when it changes to failing or needs reconnecting.
+    # Blank until first recorded.
+    health_state = models.CharField(
+        _("health"), max_length=20, blank=True, default="", choices=HEALTH_CHOICES,
+    )
+    health_changed_at = models.DateTimeField(_("health changed"), null=True, blank=True)
+    # The periodic connection test (integrations/connection_tests.py): when it last ran, and
+    # when it is due next (spread over the interval, claimed by a conditional UPDATE).
+    last_tested_at = models.DateTimeField(_("last tested"), null=True, blank=True)
+    next_test_at = models.DateTimeField(_("next test"), null=True, blank=True)
     created_at = models.DateTimeField(_("created"), auto_now_add=True)
     updated_at = models.DateTimeField(_("updated"), auto_now=True)
 
@@ -66,6 +84,8 @@ class Connection(models.Model):
         indexes = [
             # The dispatcher's "which connections are due" query.
             models.Index(fields=["status", "next_sync_at"], name="integrations_conn_due"),
+            # The periodic test's "which connections are due for a test" query.
+            models.Index(fields=["status", "next_test_at"], name="integrations_conn_test_due"),
         ]
 
     def __str__(self) -> str:

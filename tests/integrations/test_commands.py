@@ -277,7 +277,7 @@ def test_setup_schedules_is_idempotent():
     second = run("setup_schedules")
 
     schedules = {s.name: s for s in Schedule.objects.all()}
-    assert len(schedules) == Schedule.objects.count() == len(SCHEDULES) == 6
+    assert len(schedules) == Schedule.objects.count() == len(SCHEDULES)
     dispatch = schedules["thinkalike-dispatch-due-syncs"]
     assert (dispatch.func, dispatch.schedule_type, dispatch.minutes, dispatch.repeats) == (
         "integrations.tasks.dispatch_due_syncs", Schedule.MINUTES, 1, -1)
@@ -291,8 +291,10 @@ def test_setup_schedules_is_idempotent():
     digest = schedules["thinkalike-staff-health-digest"]
     assert (digest.func, digest.schedule_type) == (
         "integrations.tasks.send_staff_health_digest", Schedule.DAILY)
-    assert first.count("created") == 6
-    assert second.count("unchanged") == 6
+    tests = schedules["thinkalike-test-connections"]
+    assert (tests.func, tests.minutes) == ("integrations.tasks.test_due_connections", 5)
+    assert first.count("created") == len(SCHEDULES)
+    assert second.count("unchanged") == len(SCHEDULES)
 
 
 @pytest.mark.django_db

@@ -34,6 +34,10 @@ SCHEDULES = (
                  "integrations.tasks.send_staff_health_digest", Schedule.DAILY),
     ScheduleSpec("thinkalike-close-stale-action-runs",
                  "integrations.tasks.close_stale_action_runs", Schedule.MINUTES, 10),
+    # Periodic connection tests, spread over THINKALIKE_CONNECTION_TEST_INTERVAL_MINUTES; keep
+    # the minutes equal to THINKALIKE_CONNECTION_TEST_TICK_MINUTES (the per-tick budget share).
+    ScheduleSpec("thinkalike-test-connections", "integrations.tasks.test_due_connections",
+                 Schedule.MINUTES, 5),
     # Library pushes that failed with "try later", waited for a reconnect, or lost their queue.
     ScheduleSpec("thinkalike-retry-library-pushes", "library.tasks.retry_pushes",
                  Schedule.MINUTES, 5),

@@ -1,0 +1,207 @@
+"""Periodic connection tests: each active connection once per interval, spread over it, inside
+each provider's rate budget. The schedule ``thinkalike-test-connections`` runs
+``connection_tests_run_due`` every few minutes (a tick).
+
+Spread: a connection's slots are fixed points in time, one interval apart, at a phase derived
+from its pk (a multiplicative hash modulo the interval): N connections fall evenly over the
+interval however and whenever they were created, and stay so, since after each test the next
+slot is the same phase one interval on. ``next_test_at`` holds the next slot; a tick gives one
+to each connection that has none (a new connection is first tested within one interval; it has
+just synced). Changing THINKALIKE_CONNECTION_TEST_INTERVAL_MINUTES takes effect at each
+connection's next test.
+
+Budget: per tick and provider, at most THINKALIKE_CONNECTION_TEST_BUDGET_SHARE of what the
+provider's declared rate limit allows in a tick (at least one test), and none while its budget
+is blocked by a Retry-After. A test takes its request from the same shared budget as syncs
+(ApiClient) but never waits for a slot: when the budget is used up it raises RateLimited, the
+connection is due again on the next tick (not a failure) and the provider gets no more tests
+this tick. Providers limited per connection (or not at all) are bounded by
+THINKALIKE_CONNECTION_TESTS_PER_TICK, as are all providers together.
+
+Claim: a conditional UPDATE of ``next_test_at`` (still due -> the next slot), so two ticks on
+two machines test a connection once. The test runs outside any transaction.
+
+Outcomes: a refused credential (ReauthRequired), or a test the provider failed
+(ConnectionTestFailed: a refused or wrong key; the API's test calls it "reconnect" too), flags
+the connection for reconnecting through ``connection_mark_reauth``, as a sync would. Any other
+failure (the provider down, bad data) is transient and counts as a failure like a failed sync:
+``consecutive_failures`` goes up and ``last_error`` says why, so three in a row make it
+failing. A passing test changes
+nothing but ``last_tested_at``: a working credential does not prove that syncing works, so
+resetting the failures stays the syncs' job. Then the health is recorded (and notified).
+
+Skipped: connections not active or in error (disabled, needs reconnecting), with sync off,
+whose provider has nothing to sync or is no longer installed.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+from dataclasses import dataclass, field
+from datetime import datetime
+from time import monotonic
+
+from django.conf import settings
+from django.db.models import F, Q
+from django.utils import timezone
+
+from . import ratelimit
+from .exceptions import ConnectionTestFailed, IntegrationError, RateLimited, ReauthRequired
+from .health_record import connection_health_record
+from .models import Connection
+from .providers.base import Provider
+from .providers.registry import PROVIDERS, syncing_provider_slugs
+from .reauth import connection_mark_reauth
+from .redaction import redact_text
+from .services import connection_test
+
+logger = logging.getLogger(__name__)
+
+TEST_TASK = "integrations.tasks.test_due_connections"  # in Schedule.func: keep the name
+TESTED_STATUSES = (Connection.Status.ACTIVE, Connection.Status.ERROR)
+# Knuth's multiplicative hash: consecutive pks land far apart in the interval.
+SPREAD_MULTIPLIER = 2654435761
+SEED_BATCH = 1000
+
+OK, FAILED, RECONNECT, RATE_LIMITED, CRASHED = (
+    "ok", "failed", "reconnect", "rate_limited", "crashed")
+
+
+@dataclass
+class TickResult:
+    seeded: int = 0
+    outcomes: dict[str, int] = field(default_factory=dict)  # outcome -> count
+    per_provider: dict[str, int] = field(default_factory=dict)  # slug -> tests run
+    skipped_blocked: list[str] = field(default_factory=list)  # providers blocked this tick
+
+    @property
+    def tested(self) -> int:
+        return sum(self.per_provider.values())
+
+
+def _interval_seconds() -> int:
+    return settings.THINKALIKE_CONNECTION_TEST_INTERVAL_MINUTES * 60
+
+
+def next_slot(pk: int, after: datetime) -> datetime:
+    """The first of the connection's test slots strictly after ``after``."""
+    interval = _interval_seconds()
+    phase = (pk * SPREAD_MULTIPLIER) % interval
+    moment = after.timestamp()
+    slot = math.floor((moment - phase) / interval) * interval + phase
+    if slot <= moment:
+        slot += interval
+    return datetime.fromtimestamp(slot, tz=after.tzinfo)
+
+
+def _testable() -> Q:
+    return Q(status__in=TESTED_STATUSES, sync_enabled=True,
+             provider__in=syncing_provider_slugs())
+
+
+def tick_cap(provider: Provider) -> int | None:
+    """How many tests one tick may run for ``provider`` (None: no per-provider cap)."""
+    rule = provider.get_rate_limit()
+    if rule is None or provider.rate_limit_per_connection:
+        return None
+    limit, window = rule
+    tick = settings.THINKALIKE_CONNECTION_TEST_TICK_MINUTES * 60
+    allowed = settings.THINKALIKE_CONNECTION_TEST_BUDGET_SHARE * limit * tick / window
+    return max(1, math.floor(allowed))
+
+
+def connection_tests_seed(*, now: datetime) -> int:
+    """Give every testable connection without a next test its first slot."""
+    seeded = 0
+    while True:
+        rows = list(Connection.objects.filter(_testable(), next_test_at__isnull=True)
+                    .only("pk")[:SEED_BATCH])
+        for row in rows:
+            row.next_test_at = next_slot(row.pk, now)
+        Connection.objects.bulk_update(rows, ["next_test_at"])
+        seeded += len(rows)
+        if len(rows) < SEED_BATCH:
+            return seeded
+
+
+def connection_tests_run_due(*, now: datetime | None = None) -> TickResult:
+    """One tick: test the connections whose slot has come, within each provider's share.
+
+    Must be called with no transaction open (each test calls the provider).
+    """
+    now = now or timezone.now()
+    result = TickResult(seeded=connection_tests_seed(now=now))
+    room = settings.THINKALIKE_CONNECTION_TESTS_PER_TICK
+    # Slow providers must not make one tick overlap the next (or outlive the worker's task
+    # timeout): no test starts after most of the tick has gone; the rest stay due, unclaimed.
+    stop_at = monotonic() + settings.THINKALIKE_CONNECTION_TEST_TICK_MINUTES * 60 * 0.8
+    for slug in syncing_provider_slugs():
+        if room <= 0 or monotonic() > stop_at:
+            break
+        provider = PROVIDERS[slug]
+        if not provider.rate_limit_per_connection and provider.get_rate_limit() is not None \
+                and ratelimit.blocked_for(ratelimit.provider_key(slug)) > 0:
+            result.skipped_blocked.append(slug)
+            continue
+        cap = min(room, tick_cap(provider) or room)
+        due = list(Connection.objects.filter(_testable(), provider=slug, next_test_at__lte=now)
+                   .order_by("next_test_at").values_list("pk", flat=True)[:cap])
+        for pk in due:
+            if monotonic() > stop_at:
+                break
+            if provider.rate_limit_per_connection and ratelimit.blocked_for(
+                    ratelimit.connection_key(slug, pk)) > 0:
+                continue
+            outcome = _claim_and_test(pk, now=now)
+            if outcome is None:
+                continue  # another tick claimed it
+            result.outcomes[outcome] = result.outcomes.get(outcome, 0) + 1
+            result.per_provider[slug] = result.per_provider.get(slug, 0) + 1
+            room -= 1
+            if outcome == RATE_LIMITED and not provider.rate_limit_per_connection:
+                break  # the provider's budget is used up: the rest wait for the next tick
+    logger.info("connection tests: %s", result)
+    return result
+
+
+def _claim_and_test(pk: int, *, now: datetime) -> str | None:
+    claimed = Connection.objects.filter(_testable(), pk=pk, next_test_at__lte=now).update(
+        next_test_at=next_slot(pk, now))
+    if not claimed:
+        return None
+    connection = Connection.objects.select_related("user").get(pk=pk)
+    return connection_test_periodic(connection=connection, now=now)
+
+
+def connection_test_periodic(*, connection: Connection, now: datetime) -> str:
+    """Test ``connection`` for the schedule and act on the outcome (see the module's
+    docstring). Returns the outcome. No transaction may be open."""
+    try:
+        connection_test(connection=connection, budget_max_wait=0)
+    except RateLimited:
+        # Not the connection's fault: due again on the next tick, nothing recorded.
+        Connection.objects.filter(pk=connection.pk).update(next_test_at=now)
+        return RATE_LIMITED
+    except (ReauthRequired, ConnectionTestFailed) as exc:
+        # A refused renewal has flagged it already (tokens.py); a refused request has not.
+        # A test the provider failed means, as in the API's test, that only a new credential
+        # helps (a refused or wrong key, a reading log no longer public).
+        if Connection.objects.filter(pk=connection.pk, status__in=TESTED_STATUSES).exists():
+            connection_mark_reauth(connection=connection, reason=exc.message,
+                                   actor="connection test")
+        outcome = RECONNECT
+    except IntegrationError as exc:
+        Connection.objects.filter(pk=connection.pk).update(
+            consecutive_failures=F("consecutive_failures") + 1,
+            last_error=redact_text(exc.message)[:1000], updated_at=timezone.now())
+        outcome = FAILED
+    except Exception:  # a bug in one provider's test must not stop the others
+        logger.exception("the periodic test of connection %s crashed", connection.pk)
+        outcome = CRASHED
+    else:
+        outcome = OK
+    Connection.objects.filter(pk=connection.pk).update(last_tested_at=now)
+    connection_health_record(connection=connection, now=now)
+    return outcome
+

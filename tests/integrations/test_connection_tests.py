@@ -1,0 +1,282 @@
+"""integrations/connection_tests.py: periodic tests, spread over the interval, inside each
+provider's rate budget, claimed once, outside any transaction."""
+
+import os
+import uuid
+from datetime import UTC, datetime, timedelta
+from urllib.parse import urlsplit, urlunsplit
+
+import pytest
+import redis
+import time_machine
+from django.db import transaction
+
+from integrations import connection_tests, health, ratelimit, txguard
+from integrations.connection_tests import (
+    CRASHED,
+    FAILED,
+    OK,
+    RATE_LIMITED,
+    RECONNECT,
+    connection_tests_run_due,
+    next_slot,
+    tick_cap,
+)
+from integrations.exceptions import ProviderUnavailable
+from integrations.models import Connection, RateBucket
+from integrations.providers.registry import PROVIDERS
+from notices.models import Notice
+from tests.factories import make_connection, make_user
+
+pytestmark = pytest.mark.django_db
+
+T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
+OL = "https://openlibrary.org"
+STRIPE = "https://api.stripe.com/v1"
+
+
+@pytest.fixture(autouse=True)
+def _settings(settings):
+    # The database budget, whatever the environment: its rows go with each test's rollback.
+    # (``blocked_for`` on Redis is checked on its own below.)
+    settings.REDIS_URL = ""
+    settings.THINKALIKE_CONNECTION_TEST_INTERVAL_MINUTES = 360
+    settings.THINKALIKE_CONNECTION_TEST_TICK_MINUTES = 5
+    settings.THINKALIKE_CONNECTION_TEST_BUDGET_SHARE = 0.1
+    settings.THINKALIKE_CONNECTION_TESTS_PER_TICK = 500
+
+
+@pytest.fixture
+def tested(monkeypatch):
+    """Record which connections are tested instead of calling the provider."""
+    pks = []
+    monkeypatch.setattr(connection_tests, "connection_test",
+                        lambda *, connection, budget_max_wait: pks.append(connection.pk))
+    return pks
+
+
+def many(provider, count, *, start=0):
+    users = [make_user(f"p{start + i}@example.com") for i in range(count)]
+    return [make_connection(user, provider, external_id=f"acct-{i}", expires_in=None)
+            for i, user in enumerate(users)]
+
+
+def tick(moment):
+    with time_machine.travel(moment, tick=False):
+        return connection_tests_run_due(now=moment)
+
+
+# --- the spread --------------------------------------------------------------------------------
+
+def test_a_slot_is_the_same_phase_every_interval():
+    first = next_slot(42, T0)
+    assert T0 < first <= T0 + timedelta(minutes=360)
+    assert next_slot(42, first) == first + timedelta(minutes=360)
+    assert next_slot(42, first - timedelta(seconds=1)) == first
+
+
+def test_connections_are_tested_once_per_interval_spread_over_it(tested):
+    connections = many("openlibrary", 144)
+    seeded = tick(T0)
+    assert seeded.seeded == 144 and seeded.tested == 0  # first slots lie in the interval ahead
+    per_tick = []
+    moment = T0
+    for _ in range(72):  # 72 ticks of 5 minutes: one interval of 6 hours
+        moment += timedelta(minutes=5)
+        per_tick.append(tick(moment).tested)
+    assert sorted(tested) == sorted(c.pk for c in connections)  # each once
+    # 144 over 72 ticks is 2 a tick on average; a spread keeps every tick near it.
+    assert max(per_tick) <= 4
+    assert sum(1 for n in per_tick if n) >= 66
+    # The next interval tests them all again, once.
+    tested.clear()
+    for _ in range(72):
+        moment += timedelta(minutes=5)
+        tick(moment)
+    assert sorted(tested) == sorted(c.pk for c in connections)
+
+
+# --- the budget --------------------------------------------------------------------------------
+
+def test_the_cap_is_a_share_of_the_declared_budget():
+    # AniList: 30 a minute, so 150 in a 5-minute tick; a tenth of it.
+    assert tick_cap(PROVIDERS["anilist"]) == 15
+    assert tick_cap(PROVIDERS["openlibrary"]) == 90  # 3 a second
+    assert tick_cap(PROVIDERS["spotify"]) is None  # nothing declared
+    assert tick_cap(PROVIDERS["github"]) is None  # a budget per connection
+
+
+def test_a_tick_tests_no_more_than_the_providers_cap(tested):
+    many("anilist", 40)
+    Connection.objects.update(next_test_at=T0)
+    result = tick(T0)
+    assert result.per_provider == {"anilist": 15}
+    assert Connection.objects.filter(next_test_at__lte=T0).count() == 25  # left for later
+    assert tick(T0 + timedelta(minutes=5)).per_provider == {"anilist": 15}
+
+
+def test_the_overall_cap_holds_across_providers(tested, settings):
+    settings.THINKALIKE_CONNECTION_TESTS_PER_TICK = 10
+    many("anilist", 8)
+    many("openlibrary", 8, start=100)
+    Connection.objects.update(next_test_at=T0)
+    assert tick(T0).tested == 10
+
+
+def test_a_blocked_budget_tests_nothing_for_that_provider(tested, fake_clock):
+    anilist = many("anilist", 3)
+    others = many("openlibrary", 2, start=100)
+    Connection.objects.update(next_test_at=T0)
+    ratelimit.block_until(ratelimit.provider_key("anilist"), fake_clock.time() + 120)
+    result = tick(T0)
+    assert result.skipped_blocked == ["anilist"]
+    assert sorted(tested) == sorted(c.pk for c in others)
+    assert Connection.objects.filter(pk__in=[c.pk for c in anilist],
+                                     next_test_at=T0).count() == 3  # still due
+
+
+def test_a_used_up_budget_stops_the_provider_for_the_tick_and_is_no_failure(
+        mocked_responses, fake_clock, settings):
+    settings.THINKALIKE_RATE_BUDGETS = True
+    connections = many("openlibrary", 3)
+    Connection.objects.update(next_test_at=T0)
+    # The last second already holds Open Library's 3 requests (syncs took them).
+    now = fake_clock.time()
+    RateBucket.objects.create(key=ratelimit.provider_key("openlibrary"),
+                              stamps=[now - 0.3, now - 0.2, now - 0.1])
+    result = tick(T0)
+    assert result.outcomes == {RATE_LIMITED: 1}  # the first refusal ends the provider's turn
+    assert len(mocked_responses.calls) == 0
+    first = Connection.objects.get(pk=min(c.pk for c in connections))
+    assert (first.next_test_at, first.consecutive_failures, first.last_tested_at) == (T0, 0, None)
+    assert Connection.objects.filter(next_test_at=T0).count() == 3  # all due next tick
+
+
+@pytest.mark.parametrize("backend", ["database", "redis"])
+def test_blocked_for_reads_the_block_on_either_backend(backend, settings, fake_clock):
+    key = f"provider:test-{uuid.uuid4().hex}"
+    if backend == "redis":
+        base = urlsplit(os.environ.get("REDIS_URL") or "redis://127.0.0.1:6379/13")
+        settings.REDIS_URL = urlunsplit(base)
+        try:
+            redis.Redis.from_url(settings.REDIS_URL, socket_connect_timeout=1).ping()
+        except redis.ConnectionError as exc:
+            pytest.skip(f"Redis is not reachable: {exc}")
+    assert ratelimit.blocked_for(key) == 0
+    ratelimit.block_until(key, fake_clock.time() + 50)
+    assert ratelimit.blocked_for(key) == pytest.approx(50, abs=0.01)
+    fake_clock.advance(60)
+    assert ratelimit.blocked_for(key) == 0
+
+
+# --- claiming, the transaction, what is skipped ------------------------------------------------
+
+def test_two_ticks_at_once_test_each_connection_once(tested):
+    many("openlibrary", 5)
+    Connection.objects.update(next_test_at=T0)
+    tick(T0)
+    tick(T0)
+    assert len(tested) == len(set(tested)) == 5
+    assert not Connection.objects.filter(next_test_at__lte=T0).exists()
+
+
+def test_tests_call_the_provider_outside_any_transaction(mocked_responses):
+    connections = many("openlibrary", 2)
+    Connection.objects.update(next_test_at=T0)
+    for i in range(2):
+        mocked_responses.get(f"{OL}/people/acct-{i}/books/want-to-read.json",
+                             json={"page": 1, "numFound": 0, "reading_log_entries": []})
+    result = tick(T0)
+    assert result.outcomes == {OK: 2}
+    assert len(mocked_responses.calls) == 2
+    assert txguard.violations == []
+    for connection in connections:
+        connection.refresh_from_db()
+        assert connection.last_tested_at == T0
+        assert connection.next_test_at == next_slot(connection.pk, T0)
+
+
+def test_inside_a_transaction_the_guard_would_have_refused(mocked_responses):
+    # The guard the previous test relies on does see a test made inside a transaction.
+    connection = many("openlibrary", 1)[0]
+    mocked_responses.get(f"{OL}/people/acct-0/books/want-to-read.json", json={})
+    with transaction.atomic():
+        outcome = connection_tests.connection_test_periodic(connection=connection, now=T0)
+    assert outcome == CRASHED
+    assert txguard.violations
+    txguard.violations.clear()
+
+
+def test_skipped_connections(tested):
+    user = make_user()
+    kept = make_connection(user, "openlibrary", external_id="kept", expires_in=None)
+    erroring = make_connection(make_user("e@example.com"), "openlibrary", expires_in=None,
+                               status=Connection.Status.ERROR)
+    make_connection(make_user("d@example.com"), "openlibrary", expires_in=None,
+                    status=Connection.Status.DISABLED)
+    make_connection(make_user("r@example.com"), "openlibrary", expires_in=None,
+                    status=Connection.Status.NEEDS_REAUTH)
+    off = make_connection(make_user("o@example.com"), "openlibrary", expires_in=None)
+    Connection.objects.filter(pk=off.pk).update(sync_enabled=False)
+    make_connection(user, "retired-service", expires_in=None)
+    assert not PROVIDERS["telegram"].streams
+    make_connection(user, "telegram", expires_in=None)  # actions only: nothing to sync
+    Connection.objects.update(next_test_at=T0)
+    tick(T0)
+    assert sorted(tested) == sorted([kept.pk, erroring.pk])
+
+
+# --- outcomes ----------------------------------------------------------------------------------
+
+def test_a_refused_key_asks_for_a_reconnect_and_notifies(mocked_responses, mailoutbox,
+                                                         django_capture_on_commit_callbacks):
+    user = make_user()
+    connection = make_connection(user, "stripe", secret='{"token": "rk_test_FAKEKEY01"}',
+                                 access_token="", refresh_token="", expires_in=None)
+    Connection.objects.filter(pk=connection.pk).update(next_test_at=T0)
+    mocked_responses.get(f"{STRIPE}/balance", status=401,
+                         json={"error": {"type": "invalid_request_error",
+                                         "message": "Invalid API Key provided"}})
+    with django_capture_on_commit_callbacks(execute=True):
+        result = tick(T0)
+    assert result.outcomes == {RECONNECT: 1}
+    connection.refresh_from_db()
+    assert connection.status == Connection.Status.NEEDS_REAUTH
+    assert connection.health_state == health.NEEDS_RECONNECT
+    assert Notice.objects.get().kind == Notice.Kind.NEEDS_RECONNECT
+    assert len(mailoutbox) == 1
+    assert "rk_test_FAKEKEY01" not in mailoutbox[0].body
+
+
+def test_a_transient_failure_counts_like_a_failed_sync(monkeypatch):
+    connection = many("openlibrary", 1)[0]
+
+    def down(*, connection, budget_max_wait):
+        raise ProviderUnavailable("Open Library answered 503; will try again later.")
+
+    monkeypatch.setattr(connection_tests, "connection_test", down)
+    for _ in range(3):
+        Connection.objects.filter(pk=connection.pk).update(next_test_at=T0)
+        assert tick(T0).outcomes == {FAILED: 1}
+    connection.refresh_from_db()
+    assert connection.consecutive_failures == 3
+    assert connection.last_error == "Open Library answered 503; will try again later."
+    assert connection.health_state == health.FAILING
+    assert Notice.objects.filter(kind=Notice.Kind.FAILING).count() == 1
+
+
+def test_a_passing_test_leaves_the_sync_failures_alone(tested):
+    connection = many("openlibrary", 1)[0]
+    Connection.objects.filter(pk=connection.pk).update(next_test_at=T0, consecutive_failures=2)
+    assert tick(T0).outcomes == {OK: 1}
+    connection.refresh_from_db()
+    assert (connection.consecutive_failures, connection.last_tested_at) == (2, T0)
+
+
+def test_no_test_starts_once_most_of_the_tick_has_gone(monkeypatch, tested):
+    many("openlibrary", 3)
+    Connection.objects.update(next_test_at=T0)
+    # The first test takes 241 s: past 80% of the 300 s tick.
+    monkeypatch.setattr(connection_tests, "monotonic", lambda: 241.0 if tested else 0.0)
+    assert tick(T0).tested == 1
+    assert Connection.objects.filter(next_test_at=T0).count() == 2  # unclaimed, still due

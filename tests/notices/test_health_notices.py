@@ -1,0 +1,180 @@
+"""A change of health to failing or needs reconnecting: one notice and one e-mail, not one per
+attempt (notices/services.py, through integrations/health_record.py)."""
+
+import logging
+
+import pytest
+from django.urls import reverse
+from django.utils import timezone
+
+from consent.services import consent_set
+from integrations import health
+from integrations.health_record import connection_health_record
+from integrations.models import Connection, SyncRun
+from integrations.reauth import connection_mark_reauth
+from integrations.services import connection_update_settings
+from integrations.sync import sync_execute, sync_request
+from notices.models import Notice
+from notices.services import EMAIL_SUBJECT, TITLES, notification_settings_update
+from tests.factories import make_connection, make_user
+
+pytestmark = pytest.mark.django_db
+
+OL = "https://openlibrary.org"
+SHELVES = ("want-to-read", "currently-reading", "already-read")
+PRIVATE = "Shelf want-to-read not found or not accessible"
+
+
+@pytest.fixture(autouse=True)
+def _queued(monkeypatch):
+    monkeypatch.setattr("integrations.sync.enqueue_many", lambda func, batch: None)
+
+
+@pytest.fixture
+def user():
+    user = make_user()
+    consent_set(user=user, purpose="matching", granted=True)
+    return user
+
+
+@pytest.fixture
+def connection(user):
+    return make_connection(user, "openlibrary", external_id="reader", access_token="",
+                           refresh_token="", expires_in=None)
+
+
+@pytest.fixture
+def sync(mocked_responses, django_capture_on_commit_callbacks):
+    """Run one sync of the connection against a working or a private reading log, committing
+    (so e-mails queued on commit are sent)."""
+
+    def run(connection, *, works: bool) -> SyncRun:
+        mocked_responses.reset()
+        for shelf in SHELVES:
+            body = ({"page": 1, "numFound": 0, "reading_log_entries": []} if works
+                    else {"error": PRIVATE})
+            mocked_responses.get(f"{OL}/people/reader/books/{shelf}.json", json=body)
+        with django_capture_on_commit_callbacks(execute=True):
+            queued = sync_request(connection=connection, trigger=SyncRun.Trigger.MANUAL)
+            return sync_execute(run_id=queued.pk)
+
+    return run
+
+
+def state_of(connection) -> str:
+    return Connection.objects.get(pk=connection.pk).health_state
+
+
+def test_three_failed_syncs_make_one_notice_and_one_email_and_a_fourth_adds_nothing(
+        connection, sync, mailoutbox):
+    assert sync(connection, works=True).status == SyncRun.Status.SUCCEEDED
+    assert state_of(connection) == health.HEALTHY
+    for _ in range(2):
+        sync(connection, works=False)
+    assert state_of(connection) == health.DEGRADED
+    assert not Notice.objects.exists() and mailoutbox == []
+
+    sync(connection, works=False)  # the third in a row: failing
+    assert state_of(connection) == health.FAILING
+    notice = Notice.objects.get()
+    assert (notice.kind, notice.state, notice.provider) == ("failing", "open", "openlibrary")
+    assert notice.title == TITLES["failing"].format(name="Open Library")
+    assert notice.body.startswith("The last 3 syncs failed: ") and PRIVATE in notice.body
+    assert len(mailoutbox) == 1
+    mail = mailoutbox[0]
+    assert mail.to == ["ada@example.com"]
+    assert mail.subject == EMAIL_SUBJECT.format(title=notice.title)
+    assert reverse("integrations:connection_detail", args=[connection.pk]) in mail.body
+    assert PRIVATE in mail.body
+    notice.refresh_from_db()
+    assert notice.emailed_at is not None
+
+    sync(connection, works=False)  # a fourth: still failing, nothing new
+    assert state_of(connection) == health.FAILING
+    assert Notice.objects.count() == 1 and len(mailoutbox) == 1
+
+
+def test_needs_reconnect_notifies_once(connection, sync, mailoutbox,
+                                       django_capture_on_commit_callbacks):
+    sync(connection, works=True)
+    for _ in range(2):
+        with django_capture_on_commit_callbacks(execute=True):
+            connection_mark_reauth(connection=connection, reason="Open Library refused the key")
+    assert state_of(connection) == health.NEEDS_RECONNECT
+    notice = Notice.objects.get()
+    assert notice.kind == Notice.Kind.NEEDS_RECONNECT
+    assert "refused the key" in notice.body
+    assert len(mailoutbox) == 1
+    assert mailoutbox[0].subject.endswith("Open Library needs reconnecting")
+
+
+def test_a_recovery_resolves_the_notice_and_a_new_failure_notifies_again(
+        connection, sync, mailoutbox):
+    for _ in range(3):
+        sync(connection, works=False)
+    first = Notice.objects.get()
+    sync(connection, works=True)
+    assert state_of(connection) == health.HEALTHY
+    first.refresh_from_db()
+    assert first.state == Notice.State.RESOLVED and first.resolved_at is not None
+    recovered = Notice.objects.get(kind=Notice.Kind.RECOVERED)
+    assert recovered.title == "Open Library is working again"
+    assert recovered.emailed_at is None and len(mailoutbox) == 1  # no e-mail for good news
+
+    for _ in range(3):
+        sync(connection, works=False)
+    assert Notice.objects.filter(kind=Notice.Kind.FAILING).count() == 2
+    assert Notice.objects.filter(kind=Notice.Kind.FAILING, state="open").count() == 1
+    assert len(mailoutbox) == 2
+
+
+def test_opting_out_still_makes_the_notice_but_sends_no_email(user, connection, sync,
+                                                               mailoutbox):
+    notification_settings_update(user=user, email_on_health=False)
+    for _ in range(3):
+        sync(connection, works=False)
+    notice = Notice.objects.get()
+    assert notice.kind == Notice.Kind.FAILING and notice.emailed_at is None
+    assert mailoutbox == []
+
+
+def test_an_email_that_cannot_be_sent_is_logged_not_raised_nor_retried(
+        connection, sync, monkeypatch, caplog):
+    attempts = []
+
+    def broken(*args, **kwargs):
+        attempts.append(args)
+        raise ConnectionRefusedError("smtp.example.com refused")
+
+    monkeypatch.setattr("notices.services.send_mail", broken)
+    with caplog.at_level(logging.WARNING, logger="notices.services"):
+        for _ in range(4):
+            run = sync(connection, works=False)
+    assert run.status == SyncRun.Status.FAILED  # the sync itself ended normally
+    notice = Notice.objects.get()
+    assert notice.emailed_at is None
+    assert len(attempts) == 1
+    assert "could not be sent (ConnectionRefusedError)" in caplog.text
+
+
+def test_turning_sync_off_resolves_the_open_notice_without_a_new_one(connection, sync,
+                                                                    mailoutbox):
+    for _ in range(3):
+        sync(connection, works=False)
+    connection_update_settings(connection=connection, sync_enabled=False)
+    assert state_of(connection) == health.IDLE
+    assert list(Notice.objects.values_list("kind", "state")) == [("failing", "resolved")]
+
+
+def test_no_secret_reaches_the_notice_or_the_email(user, mailoutbox,
+                                                   django_capture_on_commit_callbacks):
+    connection = make_connection(user, "openlibrary", external_id="reader",
+                                 access_token="AT-fake-access-SECRET", expires_in=None)
+    Connection.objects.filter(pk=connection.pk).update(
+        consecutive_failures=3, last_error="upstream said token=AT-fake-access-SECRET")
+    with django_capture_on_commit_callbacks(execute=True):
+        connection_health_record(connection=connection, now=timezone.now())
+    notice = Notice.objects.get()
+    assert notice.body.startswith("The last 3 syncs failed: upstream said token=")
+    assert "AT-fake-access-SECRET" not in notice.body
+    assert len(mailoutbox) == 1 and "AT-fake-access-SECRET" not in mailoutbox[0].body
