@@ -1,9 +1,12 @@
 from django.urls import path
 
-from . import views
+from . import views, views_export
 
 app_name = "privacy"
 
 urlpatterns = [
     path("", views.your_data, name="your_data"),
+    path("export/", views_export.export, name="export"),
+    path("export/<int:pk>/status/", views_export.export_status, name="export_status"),
+    path("export/<int:pk>/download/", views_export.export_download, name="export_download"),
 ]

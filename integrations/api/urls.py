@@ -5,6 +5,7 @@ from rest_framework.routers import DefaultRouter
 
 from consent import api as consent_api
 from library import api as library_api
+from privacy import api as privacy_api
 
 from . import (
     connection_actions,
@@ -47,6 +48,9 @@ urlpatterns = [
     re_path(r"^connections/(?P<id>[0-9]{1,18})/list-sync/$",
             library_api.ListSyncViewSet.as_view({"get": "retrieve", "patch": "partial_update"}),
             name="connection-list-sync"),
+    # The caller's own export, one at a time: no id, not a router route.
+    path("export/", privacy_api.ExportView.as_view(), name="export"),
+    path("export/download/", privacy_api.ExportDownloadView.as_view(), name="export-download"),
     re_path(r"^connections/(?P<id>[0-9]+)/proxy/(?P<path>.*)$",
             proxy.ConnectionProxyView.as_view(), name="connection-proxy"),
     re_path(r"", errors.not_found),  # last: an unknown path is a JSON 404 too

@@ -277,7 +277,7 @@ def test_setup_schedules_is_idempotent():
     second = run("setup_schedules")
 
     schedules = {s.name: s for s in Schedule.objects.all()}
-    assert len(schedules) == Schedule.objects.count() == len(SCHEDULES) == 5
+    assert len(schedules) == Schedule.objects.count() == len(SCHEDULES)
     dispatch = schedules["thinkalike-dispatch-due-syncs"]
     assert (dispatch.func, dispatch.schedule_type, dispatch.minutes, dispatch.repeats) == (
         "integrations.tasks.dispatch_due_syncs", Schedule.MINUTES, 1, -1)
@@ -288,8 +288,10 @@ def test_setup_schedules_is_idempotent():
     assert (stale.func, stale.minutes) == ("integrations.tasks.close_stale_action_runs", 10)
     pushes = schedules["thinkalike-retry-library-pushes"]
     assert (pushes.func, pushes.minutes) == ("library.tasks.retry_pushes", 5)
-    assert first.count("created") == 5
-    assert second.count("unchanged") == 5
+    exports = schedules["thinkalike-expire-exports"]
+    assert (exports.func, exports.minutes) == ("privacy.tasks.expire_exports", 15)
+    assert first.count("created") == len(SCHEDULES)
+    assert second.count("unchanged") == len(SCHEDULES)
 
 
 @pytest.mark.django_db
