@@ -48,6 +48,7 @@ def main() -> int:
     from benchmarks import (
         api_list_queries,
         dispatcher,
+        export,
         library,
         page_queries,
         proxy,
@@ -67,6 +68,7 @@ def main() -> int:
         sections.append(("rate_budget", rate_budget))
     sections.append(("proxy", proxy))
     sections.append((library.SECTION, library))
+    sections.append((export.SECTION, export))
     tables = [f"Benchmarks, {results['date']}, {results['cores']} cores"]
     for name, module in sections:
         print(f"running {name}...", file=sys.stderr, flush=True)

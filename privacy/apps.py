@@ -7,3 +7,12 @@ class PrivacyConfig(AppConfig):
     name = "privacy"
     verbose_name = "Your data"
     default_auto_field = "django.db.models.BigAutoField"
+
+    def ready(self) -> None:
+        from django.db.models.signals import post_delete
+
+        from .models import DataExport
+        from .receivers import delete_export_file
+
+        post_delete.connect(delete_export_file, sender=DataExport,
+                            dispatch_uid="privacy.delete_export_file")

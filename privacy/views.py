@@ -18,9 +18,6 @@ from .selectors import (
 )
 from .services import PURGE_ALL_REFUSED, account_delete, user_data_purge_all
 
-# Where the export lives (privacy:export, built separately); a path so this page does not
-# depend on that URL name existing yet.
-EXPORT_PATH = "/your-data/export/"
 # Messages people see; tests import them.
 PURGED_ALL = (
     "Deleted {items} imported items, {interests} interests and {entries} library entries. "
@@ -34,7 +31,6 @@ GOODBYE_SESSION_KEY = "privacy_goodbye"
 def your_data(request: HttpRequest) -> HttpResponse:
     return render(request, "privacy/your_data.html", {
         "data": your_data_for_owner(user=request.user),
-        "export_path": EXPORT_PATH,
     })
 
 

@@ -267,6 +267,14 @@ THINKALIKE_USAGE_RETENTION_DAYS = 400
 # as failed (never retried; a write may have reached the provider). Well past the longest a
 # request can take with its retries.
 THINKALIKE_ACTION_STALE_SECONDS = int(os.environ.get("THINKALIKE_ACTION_STALE_SECONDS", "600"))
+# Exports (privacy/export.py): zips written to this private directory, never served by a static
+# or media URL (only the owner's download view reads them), and deleted this long after they
+# are ready.
+THINKALIKE_EXPORT_DIR = Path(os.environ.get("THINKALIKE_EXPORT_DIR", BASE_DIR / "var" / "exports"))
+THINKALIKE_EXPORT_TTL_HOURS = int(os.environ.get("THINKALIKE_EXPORT_TTL_HOURS", "24"))
+# An export whose worker has not renewed its lease for this long was left by a dead worker: the
+# next request (or the expiry schedule) queues it again.
+THINKALIKE_EXPORT_LEASE_SECONDS = 300
 THINKALIKE_USER_AGENT = "ThinkAlikeConnectedServices/0.1 (+https://thinkalike.example/contact)"
 THINKALIKE_CONSENT_POLICY_VERSION = "2026-11"
 # Hosts or CIDRs (comma-separated) that user-given base URLs may reach although they are not

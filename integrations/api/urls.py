@@ -7,6 +7,7 @@ from consent import api as consent_api
 from library import api as library_api
 from notices import api as notices_api
 from privacy import api as privacy_api
+from privacy import export_api as privacy_export_api
 
 from . import (
     connection_actions,
@@ -50,6 +51,10 @@ urlpatterns = [
     re_path(r"^connections/(?P<id>[0-9]{1,18})/list-sync/$",
             library_api.ListSyncViewSet.as_view({"get": "retrieve", "patch": "partial_update"}),
             name="connection-list-sync"),
+    # The caller's own export, one at a time: no id, not a router route.
+    path("export/", privacy_export_api.ExportView.as_view(), name="export"),
+    path("export/download/", privacy_export_api.ExportDownloadView.as_view(),
+         name="export-download"),
     re_path(r"^connections/(?P<id>[0-9]+)/proxy/(?P<path>.*)$",
             proxy.ConnectionProxyView.as_view(), name="connection-proxy"),
     # Deleting everything, or the account: one action each, not collections.

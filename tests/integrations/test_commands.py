@@ -293,6 +293,8 @@ def test_setup_schedules_is_idempotent():
         "integrations.tasks.send_staff_health_digest", Schedule.DAILY)
     tests = schedules["thinkalike-test-connections"]
     assert (tests.func, tests.minutes) == ("integrations.tasks.test_due_connections", 5)
+    exports = schedules["thinkalike-expire-exports"]
+    assert (exports.func, exports.minutes) == ("privacy.tasks.expire_exports", 15)
     assert first.count("created") == len(SCHEDULES)
     assert second.count("unchanged") == len(SCHEDULES)
 

@@ -41,6 +41,9 @@ SCHEDULES = (
     # Library pushes that failed with "try later", waited for a reconnect, or lost their queue.
     ScheduleSpec("thinkalike-retry-library-pushes", "library.tasks.retry_pushes",
                  Schedule.MINUTES, 5),
+    # Exports past their expiry lose their file; exports left by a dead worker are queued again.
+    ScheduleSpec("thinkalike-expire-exports", "privacy.tasks.expire_exports",
+                 Schedule.MINUTES, 15),
 )
 
 

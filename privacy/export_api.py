@@ -1,0 +1,94 @@
+"""/api/v1/export/: start an export of everything held about the caller, follow it, fetch it.
+
+* ``POST /export/`` queues one (202); while one is queued or running it returns that one.
+* ``GET /export/`` the latest export: status, progress, expiry, and the download URL once ready
+  (404 ``no_export`` before the first).
+* ``GET /export/download/`` the latest ready zip, while it has not expired (404
+  ``no_export_file`` otherwise).
+
+Only the caller's own exports are ever read: there is no id to guess.
+"""
+
+from __future__ import annotations
+
+from django.urls import reverse
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiResponse, extend_schema
+from rest_framework import serializers, status
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from integrations.api.errors import ApiError
+from integrations.api.schema import ErrorSerializer
+
+from .export_selectors import export_downloadable, export_latest_for_user
+from .export_services import export_request
+from .models import DataExport
+from .views_export import export_file_response
+
+NO_EXPORT = "You have not asked for an export yet."
+NO_FILE = "No export is ready to download: it expired, or is still being prepared."
+
+
+class ExportSerializer(serializers.ModelSerializer):
+    percent = serializers.IntegerField(read_only=True, help_text="0 to 100.")
+    download_url = serializers.SerializerMethodField(
+        help_text="Where to fetch the zip, while it is ready and not expired; else null.")
+
+    class Meta:
+        model = DataExport
+        fields = ["id", "status", "progress_done", "progress_total", "percent", "created_at",
+                  "started_at", "finished_at", "expires_at", "size_bytes", "error",
+                  "download_url"]
+        read_only_fields = fields
+        extra_kwargs = {
+            "progress_done": {"help_text": "Rows written so far."},
+            "progress_total": {"help_text": "Rows to write, counted when the export started."},
+            "expires_at": {"help_text": "When the file is deleted (null until ready)."},
+        }
+
+    def get_download_url(self, export: DataExport) -> str | None:
+        if not export_downloadable(export):
+            return None
+        return self.context["request"].build_absolute_uri(reverse("api:export-download"))
+
+
+def _not_found(message: str, code: str) -> ApiError:
+    return ApiError(status_code=status.HTTP_404_NOT_FOUND, code=code, message=message)
+
+
+class ExportView(APIView):
+    """The caller's export."""
+
+    @extend_schema(responses={200: ExportSerializer,
+                              404: OpenApiResponse(ErrorSerializer, description=NO_EXPORT)},
+                   summary="The latest export", operation_id="export_retrieve")
+    def get(self, request: Request) -> Response:
+        export = export_latest_for_user(user=request.user)
+        if export is None:
+            raise _not_found(NO_EXPORT, "no_export")
+        return Response(ExportSerializer(export, context={"request": request}).data)
+
+    @extend_schema(request=None, responses={202: ExportSerializer},
+                   summary="Start an export (or get the one being prepared)",
+                   operation_id="export_create")
+    def post(self, request: Request) -> Response:
+        export = export_request(user=request.user)
+        return Response(ExportSerializer(export, context={"request": request}).data,
+                        status=status.HTTP_202_ACCEPTED)
+
+
+class ExportDownloadView(APIView):
+    """The latest ready export's zip."""
+
+    @extend_schema(responses={
+        (200, "application/zip"): OpenApiResponse(OpenApiTypes.BINARY,
+                                                  description="The zip (an attachment)."),
+        404: OpenApiResponse(ErrorSerializer, description=NO_FILE),
+    }, summary="Download the export", operation_id="export_download")
+    def get(self, request: Request):
+        export = export_latest_for_user(user=request.user)
+        if not export_downloadable(export):
+            raise _not_found(NO_FILE, "no_export_file")
+        return export_file_response(export)
