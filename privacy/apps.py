@@ -11,8 +11,12 @@ class PrivacyConfig(AppConfig):
     def ready(self) -> None:
         from django.db.models.signals import post_delete
 
+        from integrations.signals import data_purging
+
         from .models import DataExport
-        from .receivers import delete_export_file
+        from .receivers import delete_export_file, discard_exports_with_data
 
         post_delete.connect(delete_export_file, sender=DataExport,
                             dispatch_uid="privacy.delete_export_file")
+        data_purging.connect(discard_exports_with_data,
+                             dispatch_uid="privacy.discard_exports_with_data")

@@ -14,6 +14,7 @@ would run as a formula is prefixed with a quote.
 from __future__ import annotations
 
 import csv
+import heapq
 import io
 import json
 import shutil
@@ -25,13 +26,16 @@ from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
-from django.db.models import Q, QuerySet
+from allauth.socialaccount.models import SocialAccount
+from django.contrib.auth import get_user_model
+from django.db.models import QuerySet
 
 from consent.models import ConsentEvent, ConsentGrant
 from integrations.models import (
     ActionRun,
     ApiCall,
     ApiToken,
+    AuditEvent,
     Connection,
     ExternalItem,
     SyncRun,
@@ -39,7 +43,8 @@ from integrations.models import (
 )
 from integrations.providers.registry import PROVIDERS
 from integrations.redaction import redact_text
-from library.models import LibraryEntry
+from library.models import LibraryConflict, LibraryEntry, LibraryPush
+from notices.models import Notice, NotificationSettings
 
 CHUNK = 2000
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
@@ -55,7 +60,9 @@ class Table:
     about: str
     # (column in the files, ORM lookup read with values_list)
     columns: tuple[tuple[str, str], ...]
-    rows: Callable[[Any], QuerySet]
+    # One queryset, or several disjoint ones (each an indexed read) merged by id: then the
+    # first column must be the id.
+    rows: Callable[[Any], QuerySet | tuple[QuerySet, ...]]
     clean: Callable[[dict], dict] | None = None
 
     @property
@@ -90,7 +97,29 @@ def _redact(field: str) -> Callable[[dict], dict]:
     return clean
 
 
+def _outbound_requests(user) -> tuple[QuerySet, QuerySet]:
+    """The calls made for the person's connections, then the proxy calls they asked for on no
+    connection of theirs: two indexed reads (connection_id, caller_id) instead of one OR that
+    scans the whole request log on PostgreSQL, with no call in both."""
+    theirs = Connection.objects.filter(user=user).values("pk")
+    return (ApiCall.objects.filter(connection_id__in=theirs),
+            ApiCall.objects.filter(caller=user).exclude(connection_id__in=theirs))
+
+
 TABLES: tuple[Table, ...] = (
+    Table("account", "Your account: e-mail address, username, name, when you joined and last "
+          "signed in. Never your password (only a hash of it is stored, and it is not "
+          "exported).",
+          (("id", "pk"), ("username", "username"), ("email", "email"),
+           ("first_name", "first_name"), ("last_name", "last_name"),
+           ("date_joined", "date_joined"), ("last_login", "last_login")),
+          lambda user: get_user_model().objects.filter(pk=user.pk)),
+    Table("social_accounts", "The accounts you sign in with (provider, your id there, when "
+          "linked, last sign-in). Not the profile data the provider sent at sign-in "
+          "(extra_data), which may hold tokens.",
+          (("id", "pk"), ("provider", "provider"), ("uid", "uid"),
+           ("date_joined", "date_joined"), ("last_login", "last_login")),
+          lambda user: SocialAccount.objects.filter(user=user)),
     Table("connections", "The services you connected: account, status, scopes granted, sync "
           "settings and health. Never a token, key or password.",
           (("id", "pk"), ("provider", "provider"), ("account_label", "account_label"),
@@ -150,7 +179,7 @@ TABLES: tuple[Table, ...] = (
            ("method", "method"), ("host", "host"), ("path", "path"),
            ("status_code", "status_code"), ("at", "at"), ("duration_ms", "duration_ms"),
            ("retries", "retries"), ("error", "error")),
-          lambda user: ApiCall.objects.filter(Q(connection__user=user) | Q(caller=user))),
+          _outbound_requests),
     Table("library_entries", "Your anime and manga library: each title with its status, "
           "progress and score (0 to 100).",
           (("id", "pk"), ("kind", "title__kind"), ("titles", "title__titles"),
@@ -173,6 +202,37 @@ TABLES: tuple[Table, ...] = (
           (("name", "name"), ("created", "created"), ("expiry", "expiry"),
            ("last_used_at", "last_used_at")),
           lambda user: ApiToken.objects.filter(user=user)),
+    Table("audit_log", "The audit trail of changes to your connections: connected, "
+          "disconnected, revoked, data deleted, settings changed (message redacted).",
+          (("id", "pk"), ("action", "action"), ("provider", "provider"),
+           ("connection_id", "connection_ref"), ("message", "message"), ("at", "at")),
+          lambda user: AuditEvent.objects.filter(user=user), _redact("message")),
+    Table("notices", "The notices shown to you in the app (a connection failing, say): "
+          "title, text, kind, state and when read, e-mailed, resolved.",
+          (("id", "pk"), ("kind", "kind"), ("state", "state"), ("provider", "provider"),
+           ("connection_id", "connection_id"), ("title", "title"), ("body", "body"),
+           ("created_at", "created_at"), ("read_at", "read_at"),
+           ("emailed_at", "emailed_at"), ("resolved_at", "resolved_at")),
+          lambda user: Notice.objects.filter(user=user)),
+    Table("notification_settings", "What you asked to be told by e-mail (no row: the "
+          "defaults).",
+          (("email_on_health", "email_on_health"), ("updated_at", "updated_at")),
+          lambda user: NotificationSettings.objects.filter(user=user)),
+    Table("library_conflicts", "Each time a library entry changed both here and on a "
+          "service: the two values, which won, when.",
+          (("id", "pk"), ("library_entry_id", "entry_id"), ("provider", "provider"),
+           ("field", "field"), ("local_value", "local_value"),
+           ("remote_value", "remote_value"), ("local_changed_at", "local_changed_at"),
+           ("remote_changed_at", "remote_changed_at"), ("winner", "winner"),
+           ("detected_at", "detected_at"), ("seen_at", "seen_at")),
+          lambda user: LibraryConflict.objects.filter(entry__user=user)),
+    Table("library_pushes", "Each change of your library sent (or on its way) to a service: "
+          "the values, state, attempts and error (redacted).",
+          (("id", "pk"), ("library_entry_id", "entry_id"), ("connection_id", "connection_id"),
+           ("provider", "connection__provider"), ("values", "values"), ("state", "state"),
+           ("attempts", "attempts"), ("error", "error"), ("created_at", "created_at"),
+           ("updated_at", "updated_at"), ("sent_at", "sent_at")),
+          lambda user: LibraryPush.objects.filter(entry__user=user), _redact("error")),
 )
 
 
@@ -197,12 +257,24 @@ def csv_cell(value: Any) -> str:
     return "'" + text if text.startswith(FORMULA_STARTS) else text
 
 
+def _parts(table: Table, user) -> tuple[QuerySet, ...]:
+    rows = table.rows(user)
+    return rows if isinstance(rows, tuple) else (rows,)
+
+
+def _first(values: tuple) -> Any:
+    return values[0]
+
+
 def _rows(table: Table, user) -> Iterable[dict]:
     names = table.headers
     lookups = [lookup for _, lookup in table.columns]
-    # Ordered by id: an index walk, and the files come out oldest first.
-    query = table.rows(user).order_by("pk").values_list(*lookups)
-    for values in query.iterator(chunk_size=CHUNK):
+    # Ordered by id: an index walk, and the files come out oldest first. Several parts are
+    # merged by id, one chunk of each in memory at a time.
+    streams = [part.order_by("pk").values_list(*lookups).iterator(chunk_size=CHUNK)
+               for part in _parts(table, user)]
+    merged = streams[0] if len(streams) == 1 else heapq.merge(*streams, key=_first)
+    for values in merged:
         row = dict(zip(names, values, strict=True))
         yield table.clean(row) if table.clean else row
 
@@ -215,7 +287,8 @@ def readme() -> str:
         "rows, UTF-8, a header line first). Times are ISO 8601 in UTC. In the CSV files, a",
         "nested value is written as JSON, and a text starting with = + - @ or a tab is",
         "prefixed with ' so a spreadsheet shows it instead of running it.",
-        "No token, key, password or client secret is ever part of an export.",
+        "No token, key, password or client secret is ever part of an export. Text that is",
+        "not valid Unicode (a lone surrogate sent by a service) is written as ?.",
         "",
     ]
     for table in TABLES:
@@ -226,7 +299,7 @@ def readme() -> str:
 
 def export_count(user) -> int:
     """Rows the export of ``user`` will write (one COUNT per table)."""
-    return sum(table.rows(user).count() for table in TABLES)
+    return sum(part.count() for table in TABLES for part in _parts(table, user))
 
 
 def export_write(*, user, path: Path, progress: Progress | None = None) -> int:
@@ -243,11 +316,14 @@ def export_write(*, user, path: Path, progress: Progress | None = None) -> int:
         zf.writestr("README.txt", readme())
         for table in TABLES:
             with tempfile.TemporaryFile("w+b") as spool:
-                csv_text = io.TextIOWrapper(spool, encoding="utf-8", newline="")
+                # errors="replace": a lone surrogate (stored provider text can hold one)
+                # becomes "?" instead of failing the whole export.
+                csv_text = io.TextIOWrapper(spool, encoding="utf-8", newline="",
+                                            errors="replace")
                 writer = csv.writer(csv_text)
                 writer.writerow(table.headers)
                 with zf.open(f"{table.name}.json", "w", force_zip64=True) as raw:
-                    out = io.TextIOWrapper(raw, encoding="utf-8")
+                    out = io.TextIOWrapper(raw, encoding="utf-8", errors="replace")
                     out.write("[")
                     for n, row in enumerate(_rows(table, user)):
                         out.write(",\n" if n else "\n")

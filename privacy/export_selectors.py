@@ -1,5 +1,8 @@
 """Reads of exports, always among the caller's own (another person's export is a 404)."""
 
+from datetime import datetime, timedelta
+
+from django.conf import settings
 from django.http import Http404
 from django.utils import timezone
 
@@ -8,6 +11,26 @@ from .models import DataExport
 
 def export_latest_for_user(*, user) -> DataExport | None:
     return DataExport.objects.filter(user=user).order_by("-created_at", "-pk").first()
+
+
+def export_latest_ready_for_user(*, user) -> DataExport | None:
+    """The newest ready export not yet past its expiry (a newer one may be on its way)."""
+    return (DataExport.objects.filter(user=user, status=DataExport.Status.READY,
+                                      expires_at__gt=timezone.now())
+            .order_by("-finished_at", "-pk").first())
+
+
+def export_next_allowed_at(*, user) -> datetime | None:
+    """When the person may start a new export, or None when they may now: one per
+    THINKALIKE_EXPORT_COOLDOWN_MINUTES after the last one finished (a failed one does not
+    count: it was not theirs to wait for)."""
+    last = (DataExport.objects.filter(user=user, finished_at__isnull=False)
+            .exclude(status=DataExport.Status.FAILED)
+            .order_by("-finished_at").values_list("finished_at", flat=True).first())
+    if last is None:
+        return None
+    allowed = last + timedelta(minutes=settings.THINKALIKE_EXPORT_COOLDOWN_MINUTES)
+    return allowed if allowed > timezone.now() else None
 
 
 def export_get_for_user(*, user, pk: int) -> DataExport:

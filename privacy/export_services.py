@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 import os
+import re
 import uuid
 from datetime import timedelta
 from pathlib import Path
@@ -23,17 +24,29 @@ from django.utils import timezone
 from integrations.queue import enqueue_many
 
 from .export import export_write
+from .export_selectors import export_next_allowed_at
 from .models import DataExport
 
 logger = logging.getLogger(__name__)
 
 EXPORT_TASK = "privacy.tasks.export_build_task"  # stored in queued payloads: keep the name
 BUILD_FAILED = "The export could not be prepared. Please try again."
+NO_STORAGE = ("The export could not be written: the server's export storage is unavailable. "
+              "Please try again later.")
+DISCARDED = "Your data was deleted while this export was being prepared. Prepare a new one."
 LOST = "The worker preparing this export stopped; it was queued again."
 
 
 class LeaseLost(Exception):
     """Another worker took this export over: stop writing."""
+
+
+class ExportCooldown(Exception):
+    """The person's last export finished too recently to start another."""
+
+    def __init__(self, retry_at):
+        super().__init__(f"next export allowed at {retry_at.isoformat()}")
+        self.retry_at = retry_at
 
 
 def _stale_before():
@@ -58,9 +71,14 @@ def _requeue_if_stale(export_pk: int) -> bool:
 
 
 def export_request(*, user) -> DataExport:
-    """The person's export being prepared, or a new one queued. Never two at once."""
+    """The person's export being prepared, or a new one queued. Never two at once, and a new
+    one at most once per THINKALIKE_EXPORT_COOLDOWN_MINUTES after the last finished (raises
+    ExportCooldown)."""
     active = DataExport.objects.filter(user=user, status__in=DataExport.ACTIVE).first()
     if active is None:
+        retry_at = export_next_allowed_at(user=user)
+        if retry_at is not None:
+            raise ExportCooldown(retry_at)
         try:
             with transaction.atomic():
                 export = DataExport.objects.create(user=user, heartbeat_at=timezone.now())
@@ -103,9 +121,15 @@ def export_build(*, export_id: int) -> DataExport | None:
         return DataExport.objects.filter(pk=export_id).first()
     token, export = claim
     final = export.path
-    final.parent.mkdir(parents=True, exist_ok=True)
     part = final.with_suffix(".part")
     mine = DataExport.objects.filter(pk=export_id, claim_token=token)
+    try:
+        final.parent.mkdir(parents=True, exist_ok=True)
+    except OSError:
+        logger.exception("export %s: export directory %s unusable", export_id, final.parent)
+        mine.update(status=DataExport.Status.FAILED, finished_at=timezone.now(),
+                    claim_token=None, file_name="", error=NO_STORAGE)
+        return DataExport.objects.filter(pk=export_id).first()
 
     def report(done: int, total: int) -> None:
         # One UPDATE per chunk: progress and the lease together.
@@ -118,13 +142,20 @@ def export_build(*, export_id: int) -> DataExport | None:
     except LeaseLost:
         part.unlink(missing_ok=True)
         return DataExport.objects.filter(pk=export_id).first()
-    except Exception:  # a bug must still end the export and free the person's slot
+    except Exception as exc:  # a bug must still end the export and free the person's slot
         logger.exception("export %s failed", export_id)
         part.unlink(missing_ok=True)
         mine.update(status=DataExport.Status.FAILED, finished_at=timezone.now(),
-                    claim_token=None, file_name="", error=BUILD_FAILED)
+                    claim_token=None, file_name="",
+                    error=NO_STORAGE if isinstance(exc, OSError) else BUILD_FAILED)
         return DataExport.objects.filter(pk=export_id).first()
-    os.replace(part, final)
+    if not mine.exists():  # discarded (a purge) or taken over while the last rows went out
+        part.unlink(missing_ok=True)
+        return DataExport.objects.filter(pk=export_id).first()
+    try:
+        os.replace(part, final)
+    except FileNotFoundError:  # a purge committed meanwhile and removed the file
+        return DataExport.objects.filter(pk=export_id).first()
     now = timezone.now()
     finished = mine.update(
         status=DataExport.Status.READY, finished_at=now, claim_token=None, error="",
@@ -162,7 +193,67 @@ def exports_expire() -> int:
     return sum(_expire(pk) for pk in due.values_list("pk", flat=True))
 
 
-def export_file_delete(*, path: Path | None) -> None:
-    """Remove an export's file once the deleting transaction commits (a rollback keeps it)."""
-    if path is not None:
-        transaction.on_commit(lambda: path.unlink(missing_ok=True))
+def _export_files(export_pk: int) -> list[Path]:
+    """Every file of one export in the export dir: its zip, and the ``.part`` of any worker
+    (each claim names its files after its own token)."""
+    folder = Path(settings.THINKALIKE_EXPORT_DIR)
+    if not folder.is_dir():
+        return []
+    return [path for path in folder.glob(f"export-{export_pk}-*") if path.is_file()]
+
+
+def export_files_delete(*, export_pk: int) -> None:
+    """Remove every file of an export once the current transaction commits (a rollback keeps
+    them). Matched by the export's id, not its recorded name: a killed worker's ``.part`` is
+    recorded nowhere."""
+    def delete() -> None:
+        for path in _export_files(export_pk):
+            path.unlink(missing_ok=True)
+
+    transaction.on_commit(delete)
+
+
+def exports_discard_for_user(*, user_id: int) -> int:
+    """A person's data is being deleted: none of their exports may outlive it. Inside the
+    deleting transaction: ready ones are expired, a queued or running one is ended with its
+    lease token dropped (its worker's later writes change nothing and it deletes its own
+    file), and every file goes once the transaction commits. Returns the exports discarded."""
+    now = timezone.now()
+    pks = list(DataExport.objects.filter(
+        user_id=user_id, status__in=[*DataExport.ACTIVE, DataExport.Status.READY],
+    ).values_list("pk", flat=True))
+    if not pks:
+        return 0
+    DataExport.objects.filter(pk__in=pks, status=DataExport.Status.READY).update(
+        status=DataExport.Status.EXPIRED, file_name="", expires_at=now)
+    DataExport.objects.filter(pk__in=pks, status__in=DataExport.ACTIVE).update(
+        status=DataExport.Status.FAILED, claim_token=None, file_name="", finished_at=now,
+        error=DISCARDED)
+    for pk in pks:
+        export_files_delete(export_pk=pk)
+    return len(pks)
+
+
+EXPORT_FILE = re.compile(r"^export-(\d+)-")
+
+
+def exports_orphans_delete() -> int:
+    """Delete every ``export-<pk>-*`` file in the export dir that no live export names: a
+    killed worker's ``.part``, a file left by a crash between two steps. The files are listed
+    before the rows are read, so a worker's file created meanwhile is never among them."""
+    folder = Path(settings.THINKALIKE_EXPORT_DIR)
+    if not folder.is_dir():
+        return 0
+    files = [path for path in folder.iterdir()
+             if path.is_file() and EXPORT_FILE.match(path.name)]
+    if not files:
+        return 0
+    live = {Path(name).stem for name in DataExport.objects.filter(
+        status__in=[*DataExport.ACTIVE, DataExport.Status.READY]).exclude(file_name="")
+        .values_list("file_name", flat=True)}
+    deleted = 0
+    for path in files:
+        if path.stem not in live:
+            path.unlink(missing_ok=True)
+            deleted += 1
+    return deleted

@@ -13,8 +13,11 @@ def export_build_task(export_id: int) -> str:
 
 
 def expire_exports() -> int:
-    """Expired files deleted; exports left by a dead worker queued again."""
-    from .export_services import exports_expire, exports_requeue_stale
+    """Expired files deleted; exports left by a dead worker queued again; files no live export
+    names (a killed worker's partial zip) deleted."""
+    from .export_services import exports_expire, exports_orphans_delete, exports_requeue_stale
 
     exports_requeue_stale()
-    return exports_expire()
+    expired = exports_expire()
+    exports_orphans_delete()
+    return expired

@@ -275,6 +275,8 @@ THINKALIKE_EXPORT_TTL_HOURS = int(os.environ.get("THINKALIKE_EXPORT_TTL_HOURS", 
 # An export whose worker has not renewed its lease for this long was left by a dead worker: the
 # next request (or the expiry schedule) queues it again.
 THINKALIKE_EXPORT_LEASE_SECONDS = 300
+# A person starts at most one export per this many minutes after the last one finished.
+THINKALIKE_EXPORT_COOLDOWN_MINUTES = int(os.environ.get("THINKALIKE_EXPORT_COOLDOWN_MINUTES", "10"))
 THINKALIKE_USER_AGENT = "ThinkAlikeConnectedServices/0.1 (+https://thinkalike.example/contact)"
 THINKALIKE_CONSENT_POLICY_VERSION = "2026-11"
 # Hosts or CIDRs (comma-separated) that user-given base URLs may reach although they are not

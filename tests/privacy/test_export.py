@@ -15,6 +15,8 @@ from datetime import date, datetime, timedelta
 
 import pytest
 import time_machine
+from allauth.socialaccount.models import SocialAccount, SocialToken
+from django.contrib.auth import get_user_model
 from django.db import connection as db
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
@@ -28,6 +30,7 @@ from integrations.models import (
     ActionRun,
     ApiCall,
     ApiToken,
+    AuditEvent,
     Connection,
     ExternalItem,
     Interest,
@@ -35,7 +38,8 @@ from integrations.models import (
     SyncRun,
     UserInterest,
 )
-from library.models import LibraryEntry, MediaTitle
+from library.models import LibraryConflict, LibraryEntry, LibraryPush, MediaTitle
+from notices.models import Notice, NotificationSettings
 from privacy import export as writer
 from privacy import export_services as services
 from privacy.export_services import export_build, export_request, exports_expire
@@ -51,6 +55,8 @@ REFRESH = "RT-planted-refresh-77b2e0"
 API_KEY = "SK-planted-api-key-0c4d19"
 CLIENT_SECRET = "CS-planted-client-secret-a81f"
 CONFIG_SECRET = "CFG-planted-config-secret-3e6b"
+SOCIAL_EXTRA = "XD-planted-social-extra-9d02"
+SOCIAL_TOKEN = "ST-planted-social-token-41aa"
 HOSTILE = ["=HYPERLINK(\"http://evil.example\",\"x\")", "+1+1", "-2+3", "@SUM(A1)",
            "\tcmd", "\rcmd"]
 
@@ -99,6 +105,24 @@ def _seed(user, *, label: str, mal_id: int) -> dict:
     ExternalItem.objects.create(connection=mal, kind="anime", external_id=str(mal_id),
                                 title=f"{label} A", content_hash="h", library_entry=entry,
                                 synced={"status": "watching", "score": 8})
+    LibraryConflict.objects.create(entry=entry, field="score", local_value=80, remote_value=70,
+                                   local_changed_at=now, remote_changed_at=now, winner="local",
+                                   provider="myanimelist")
+    LibraryPush.objects.create(entry=entry, connection=mal, values={"score": 8}, state="failed",
+                               attempts=2, error=f"{label} push failed")
+    AuditEvent.objects.create(user=user, provider="spotify", connection_ref=spotify.pk,
+                              action="data_purged", message=f"{label} 3 items",
+                              actor=f"user:{user.pk}")
+    Notice.objects.create(user=user, connection=spotify, provider="spotify", kind="failing",
+                          title=f"{label} Spotify is failing", body=f"{label} body",
+                          created_at=now, emailed_at=now)
+    NotificationSettings.objects.create(user=user, email_on_health=False)
+    social = SocialAccount.objects.create(user=user, provider="google", uid=f"{label}-uid",
+                                          extra_data={"access_token": f"{SOCIAL_EXTRA}-{label}",
+                                                      "name": f"{label} Lovelace"})
+    SocialToken.objects.create(account=social, token=f"{SOCIAL_TOKEN}-{label}")
+    user.last_login = now
+    user.save(update_fields=["last_login"])
     return {"plain_token": plain_token}
 
 
@@ -149,7 +173,17 @@ def _cell(value) -> str:
 
 def _expected(user) -> dict[str, list[dict]]:
     conns = Connection.objects.filter(user=user).order_by("pk")
+    account = get_user_model().objects.get(pk=user.pk)
     return {
+        "account": [{
+            "id": account.pk, "username": account.username, "email": account.email,
+            "first_name": account.first_name, "last_name": account.last_name,
+            "date_joined": _iso(account.date_joined), "last_login": _iso(account.last_login),
+        }],
+        "social_accounts": [{
+            "id": s.pk, "provider": s.provider, "uid": s.uid,
+            "date_joined": _iso(s.date_joined), "last_login": _iso(s.last_login),
+        } for s in SocialAccount.objects.filter(user=user).order_by("pk")],
         "connections": [{
             "id": c.pk, "provider": c.provider, "account_label": c.account_label,
             "external_account_id": c.external_account_id, "status": c.status,
@@ -222,6 +256,32 @@ def _expected(user) -> dict[str, list[dict]]:
             "name": t.name, "created": _iso(t.created), "expiry": _iso(t.expiry),
             "last_used_at": _iso(t.last_used_at),
         } for t in ApiToken.objects.filter(user=user).order_by("pk")],
+        "audit_log": [{
+            "id": a.pk, "action": a.action, "provider": a.provider,
+            "connection_id": a.connection_ref, "message": a.message, "at": _iso(a.at),
+        } for a in AuditEvent.objects.filter(user=user).order_by("pk")],
+        "notices": [{
+            "id": n.pk, "kind": n.kind, "state": n.state, "provider": n.provider,
+            "connection_id": n.connection_id, "title": n.title, "body": n.body,
+            "created_at": _iso(n.created_at), "read_at": _iso(n.read_at),
+            "emailed_at": _iso(n.emailed_at), "resolved_at": _iso(n.resolved_at),
+        } for n in Notice.objects.filter(user=user).order_by("pk")],
+        "notification_settings": [{
+            "email_on_health": s.email_on_health, "updated_at": _iso(s.updated_at),
+        } for s in NotificationSettings.objects.filter(user=user)],
+        "library_conflicts": [{
+            "id": c.pk, "library_entry_id": c.entry_id, "provider": c.provider,
+            "field": c.field, "local_value": c.local_value, "remote_value": c.remote_value,
+            "local_changed_at": _iso(c.local_changed_at),
+            "remote_changed_at": _iso(c.remote_changed_at), "winner": c.winner,
+            "detected_at": _iso(c.detected_at), "seen_at": _iso(c.seen_at),
+        } for c in LibraryConflict.objects.filter(entry__user=user).order_by("pk")],
+        "library_pushes": [{
+            "id": p.pk, "library_entry_id": p.entry_id, "connection_id": p.connection_id,
+            "provider": p.connection.provider, "values": p.values, "state": p.state,
+            "attempts": p.attempts, "error": p.error, "created_at": _iso(p.created_at),
+            "updated_at": _iso(p.updated_at), "sent_at": _iso(p.sent_at),
+        } for p in LibraryPush.objects.filter(entry__user=user).order_by("pk")],
     }
 
 
@@ -256,9 +316,14 @@ def test_no_other_persons_row_and_no_secret_anywhere_in_the_zip(built, people):
     assert b"FOREIGN" not in blob
     assert b"Mine" in blob  # the check above can fail: the person's own label is there
     digests = list(ApiToken.objects.values_list("digest", flat=True))
-    for secret in [ACCESS, REFRESH, API_KEY, CLIENT_SECRET, CONFIG_SECRET, mine["plain_token"],
-                   theirs["plain_token"], *digests]:
+    for secret in [ACCESS, REFRESH, API_KEY, CLIENT_SECRET, CONFIG_SECRET, SOCIAL_EXTRA,
+                   SOCIAL_TOKEN, mine["plain_token"], theirs["plain_token"], *digests]:
         assert secret.encode() not in blob, secret
+    # Never the password hash (nor the profile a sign-in provider sent, extra_data).
+    password = get_user_model().objects.get(pk=people[0].pk).password
+    assert password and password.encode() not in blob
+    assert b"Mine Lovelace" not in blob
+    assert b"extra_data" in _files(export)["README.txt"]  # said why it is left out
 
 
 def test_hostile_titles_are_quoted_in_csv_and_kept_as_they_are_in_json(built):
@@ -412,7 +477,8 @@ def test_the_ttl_is_a_setting(people, settings, q_sync, django_capture_on_commit
 def test_a_new_export_replaces_the_previous_file(built, q_sync,
                                                  django_capture_on_commit_callbacks):
     user, first = built
-    second = _build(user, django_capture_on_commit_callbacks)
+    with time_machine.travel(first.finished_at + timedelta(minutes=11), tick=False):
+        second = _build(user, django_capture_on_commit_callbacks)
     first.refresh_from_db()
     assert second.status == DataExport.Status.READY
     assert first.status == DataExport.Status.EXPIRED and not first.file_name
