@@ -74,4 +74,10 @@ def test_prepare_download_an_export_then_delete_a_services_data(
     expect(page.get_by_role("main")).to_contain_text(f"Deleted {len(titles)} imported items")
     expect(page.locator("#imported")).to_contain_text("Nothing imported yet")
     assert ExternalItem.objects.filter(connection=connection).count() == 0
+    # The zip of the deleted data went with it.
+    export = DataExport.objects.get(user__email=EMAIL)
+    assert export.status == DataExport.Status.EXPIRED and not export.file_name
+    assert not list(settings.THINKALIKE_EXPORT_DIR.glob("export-*"))
+    page.goto(f"{base}/your-data/export/")
+    expect(page.get_by_role("link", name="Download my export")).to_have_count(0)
     assert console_errors == []
