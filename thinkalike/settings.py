@@ -263,6 +263,9 @@ THINKALIKE_FULL_SYNC_EVERY_HOURS = 24
 THINKALIKE_API_CALL_RETENTION_DAYS = 30
 # Daily usage counters (UsageDay): kept far longer than the request log, for the charts.
 THINKALIKE_USAGE_RETENTION_DAYS = 400
+# The staff health digest (integrations/digest.py) goes out at the first hourly run from this
+# hour (UTC) on; a failed or partial send is completed by the following runs that day.
+THINKALIKE_DIGEST_HOUR = int(os.environ.get("THINKALIKE_DIGEST_HOUR", "7"))
 # An action run still pending or running after this long was left by a dead worker: it is closed
 # as failed (never retried; a write may have reached the provider). Well past the longest a
 # request can take with its retries.
