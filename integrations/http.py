@@ -61,8 +61,14 @@ class ApiClient:
         access_token: str = "",
         audit: Mapping[str, Any] | None = None,
         budget_max_wait: float | None = None,
+        retry: bool = True,
+        timeout: float | tuple[float, float] | None = None,
     ) -> None:
         self.provider = provider
+        # The periodic connection tests: no retries and a short timeout, so one slow or down
+        # provider cannot hold a tick (None: THINKALIKE_HTTP_TIMEOUT).
+        self.retry = retry
+        self.timeout = timeout
         # How long a request may wait for a slot of the shared budget (None: the transport's
         # THINKALIKE_MAX_RETRY_AFTER); a person waiting on the answer cannot wait a minute.
         self.budget_max_wait = budget_max_wait
@@ -153,6 +159,7 @@ class ApiClient:
                 secrets=self._known_secrets(access_token), budget=self.budget,
                 idempotent=idempotent, classify_response=self.classify,
                 display_name=name, audit=self.audit, budget_max_wait=self.budget_max_wait,
+                retry=self.retry, timeout=self.timeout,
                 **kwargs,
             )
             status = response.status_code

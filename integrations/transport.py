@@ -238,6 +238,7 @@ def send(
     display_name: str = "",
     audit: Mapping[str, Any] | None = None,
     budget_max_wait: float | None = None,
+    timeout: float | tuple[float, float] | None = None,
     **kwargs: Any,
 ) -> requests.Response:
     """Send one logical request with the retry policy and write its ApiCall row.
@@ -252,7 +253,8 @@ def send(
     ProviderTimeout (a ProviderUnavailable). ``audit`` adds fields to the ApiCall row (the
     proxy's caller and cache outcome). ``budget_max_wait`` bounds the wait for a slot of the
     budget (THINKALIKE_MAX_RETRY_AFTER by default): past it, RateLimited at once (the proxy,
-    whose caller is waiting, passes 1 s).
+    whose caller is waiting, passes 1 s). ``timeout`` replaces THINKALIKE_HTTP_TIMEOUT (the
+    periodic connection tests pass a short one).
     """
     method = method.upper()
     # Host only: a path may carry a secret (bot tokens live in it).
@@ -290,7 +292,8 @@ def send(
             sent = True
             try:
                 response = session.request(
-                    method, url, timeout=settings.THINKALIKE_HTTP_TIMEOUT, stream=True, **kwargs
+                    method, url, timeout=timeout or settings.THINKALIKE_HTTP_TIMEOUT,
+                    stream=True, **kwargs
                 )
                 status = response.status_code
                 _read_body(response, name)
