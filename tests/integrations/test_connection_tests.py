@@ -74,7 +74,7 @@ def pace(monkeypatch):
     return clock
 
 
-class TestedPks(list):
+class PksTested(list):
     """The pks tested, in order; ``at``: when on the tick's clock; ``providers``: whose."""
 
     def __init__(self):
@@ -86,7 +86,7 @@ class TestedPks(list):
 def tested(monkeypatch, pace):
     """Record which connections are tested (and when, on the tick's clock) instead of calling
     the provider."""
-    pks = TestedPks()
+    pks = PksTested()
 
     def fake(*, connection, budget_max_wait, quick):
         assert (budget_max_wait, quick) == (0, True)

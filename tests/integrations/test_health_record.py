@@ -100,7 +100,7 @@ def test_the_first_record_of_a_row_from_before_0014_is_silent(heard, mailoutbox,
 
 
 def test_a_new_connection_is_recorded_at_connect_so_its_first_failure_notifies(
-        heard, monkeypatch, mailoutbox, django_capture_on_commit_callbacks):
+        heard, monkeypatch, mailoutbox, q_sync, django_capture_on_commit_callbacks):
     monkeypatch.setattr("integrations.sync.enqueue_many", lambda func, batch: None)
     user = make_user()
     with django_capture_on_commit_callbacks(execute=True):
