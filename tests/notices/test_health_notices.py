@@ -231,3 +231,12 @@ def test_smtp_has_a_timeout(monkeypatch):
         importlib.reload(base)
     smtp = get_connection("django.core.mail.backends.smtp.EmailBackend")
     assert smtp.timeout == 10
+
+
+def test_a_successful_sync_ends_the_failed_tests_in_a_row_a_failed_one_does_not(connection,
+                                                                               sync):
+    Connection.objects.filter(pk=connection.pk).update(consecutive_test_failures=2)
+    sync(connection, works=False)
+    assert Connection.objects.get(pk=connection.pk).consecutive_test_failures == 2
+    sync(connection, works=True)
+    assert Connection.objects.get(pk=connection.pk).consecutive_test_failures == 0
