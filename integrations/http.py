@@ -144,6 +144,8 @@ class ApiClient:
         if not same_origin(url, self.base_url):
             raise ProviderDataError(FOREIGN_URL.format(name=name))
         extra_headers = kwargs.pop("headers", {})
+        retry = kwargs.pop("retry", self.retry) and self.retry  # the client's "no" wins
+        timeout = kwargs.pop("timeout", None) or self.timeout
         access_token = self._access_token()
         refreshed = False
         while True:
@@ -159,7 +161,7 @@ class ApiClient:
                 secrets=self._known_secrets(access_token), budget=self.budget,
                 idempotent=idempotent, classify_response=self.classify,
                 display_name=name, audit=self.audit, budget_max_wait=self.budget_max_wait,
-                retry=self.retry, timeout=self.timeout,
+                retry=retry, timeout=timeout,
                 **kwargs,
             )
             status = response.status_code
