@@ -8,6 +8,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 import pytest
 import redis
+import requests
 import time_machine
 from django.core.cache import cache
 from django.db import transaction
@@ -420,6 +421,28 @@ def test_a_periodic_test_is_quick_no_retry_and_a_short_timeout(mocked_responses,
     assert tick(T0).outcomes == {UNAVAILABLE: 1}
     assert len(mocked_responses.calls) == 1  # not retried
     assert mocked_responses.calls[0].request.req_kwargs["timeout"] == (2.0, 7.0)
+
+
+def test_a_periodic_tests_body_gets_its_short_read_timeout_in_all(
+        mocked_responses, settings, fake_clock, monkeypatch):
+    # THINKALIKE_HTTP_TIMEOUT would let a dripped body take 20 s; a test's takes 7 at most.
+    settings.THINKALIKE_CONNECTION_TEST_HTTP_TIMEOUT = (2.0, 7.0)
+    many("openlibrary", 1)
+    Connection.objects.update(next_test_at=T0)
+    mocked_responses.get(f"{OL}/people/acct-0/books/want-to-read.json",
+                         body=b'{"page": 1}' + b" " * 600_000, content_type="application/json")
+    real_iter = requests.Response.iter_content
+    chunks = []
+
+    def drip(self, chunk_size=1, decode_unicode=False):
+        for chunk in real_iter(self, chunk_size, decode_unicode):
+            fake_clock.advance(3)
+            chunks.append(chunk)
+            yield chunk
+
+    monkeypatch.setattr(requests.Response, "iter_content", drip)
+    assert tick(T0).outcomes == {UNAVAILABLE: 1}
+    assert len(chunks) == 3  # 9 s > 7 s: no more waited for (with 20 s, 7 chunks)
 
 
 def test_a_tick_started_while_another_runs_does_nothing(monkeypatch):
