@@ -8,6 +8,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from allauth.socialaccount.models import SocialAccount
+from django.conf import settings
 from django.contrib.auth.base_user import AbstractBaseUser
 from django.db import transaction
 from django.utils import timezone
@@ -73,6 +74,7 @@ def _activate(connection: Connection, provider: Provider) -> None:
     connection.status = Connection.Status.ACTIVE
     connection.last_error = ""
     connection.consecutive_failures = 0
+    connection.consecutive_test_failures = 0
     connection.next_sync_at = timezone.now() if provider.streams else None
 
 
@@ -224,7 +226,7 @@ def _queue_first_sync(connection: Connection) -> None:
 
 
 def connection_test(
-    *, connection: Connection, budget_max_wait: float | None = None
+    *, connection: Connection, budget_max_wait: float | None = None, quick: bool = False
 ) -> AccountInfo:
     """A cheap authenticated call. Raises IntegrationError with a message for people.
 
@@ -232,7 +234,8 @@ def connection_test(
     connection's health afterwards, whatever the outcome: a token the provider refused on
     renewal has flagged it for reconnecting by then (tokens.py). ``budget_max_wait`` bounds
     the wait for the provider's shared rate budget (None: the transport's default); past it,
-    RateLimited.
+    RateLimited. ``quick`` (the periodic tests): no retries, and
+    THINKALIKE_CONNECTION_TEST_HTTP_TIMEOUT instead of the usual timeout.
     """
     try:
         provider = get_provider(connection.provider)
@@ -241,7 +244,9 @@ def connection_test(
     try:
         credential = credential_for_use(connection=connection)
         client = ApiClient(provider, connection=connection, secrets=secret_values(credential),
-                           budget_max_wait=budget_max_wait)
+                           budget_max_wait=budget_max_wait, retry=not quick,
+                           timeout=settings.THINKALIKE_CONNECTION_TEST_HTTP_TIMEOUT if quick
+                           else None)
         try:
             return provider.test_connection(client, connection)
         finally:

@@ -172,6 +172,8 @@ SOCIALACCOUNT_REQUESTS_TIMEOUT = 10
 EMAIL_BACKEND = os.environ.get(
     "EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend"
 )
+# Seconds an SMTP connection may block (None, Django's default, waits forever).
+EMAIL_TIMEOUT = float(os.environ.get("EMAIL_TIMEOUT", "10"))
 
 # --- Encryption of secrets at rest -----------------------------------------------------------
 # Comma-separated, newest first: the first key encrypts, every key decrypts.
@@ -250,6 +252,8 @@ THINKALIKE_CONNECTION_TEST_INTERVAL_MINUTES = int(
 THINKALIKE_CONNECTION_TEST_TICK_MINUTES = 5  # keep equal to the schedule's (setup_schedules)
 THINKALIKE_CONNECTION_TEST_BUDGET_SHARE = 0.1
 THINKALIKE_CONNECTION_TESTS_PER_TICK = 200  # all providers together, whatever their budgets
+# (connect, read) seconds of one periodic test's request; it is not retried either.
+THINKALIKE_CONNECTION_TEST_HTTP_TIMEOUT = (3.0, 10.0)
 # Where e-mails link to (the notices' "see the connection" link): scheme and host, no path.
 THINKALIKE_SITE_URL = os.environ.get("THINKALIKE_SITE_URL", "http://localhost:8000")
 # A claim older than this is considered lost (worker killed, Redis task dropped) and re-queued.
