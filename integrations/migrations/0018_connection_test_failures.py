@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('integrations', '0015_usageday'),
+        ('integrations', '0017_staffdigest_delivery'),
     ]
 
     operations = [
