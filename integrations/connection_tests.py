@@ -15,7 +15,10 @@ provider's declared rate limit allows in a tick (at least one test), and none wh
 is blocked by a Retry-After. Within the tick a provider's tests are paced: after a test that
 sent N requests, its next test waits N x window / (share x limit), so in any window of the
 provider's the tests take about the share of it (at most ceil(share x limit) requests, at
-least one), not a burst at the start of the tick. A test takes its requests from the same
+least one), not a burst at the start of the tick. The waits happen in the worker, so a tick
+waits at most THINKALIKE_CONNECTION_TEST_MAX_PACING_SECONDS (60) in all: a backlog of a slow-paced
+provider (AniList: one test every 20 s) then takes several ticks rather than hold, four minutes
+in five, one of the workers that syncs need. A test takes its requests from the same
 shared budget as syncs (ApiClient) but never waits for a slot: when the budget is used up it
 raises RateLimited, the connection is due again on the next tick (not a failure) and the
 provider gets no more tests this tick. Providers limited per connection (or not at all) are
@@ -190,7 +193,11 @@ def _run_due(now: datetime) -> TickResult:
     room = settings.THINKALIKE_CONNECTION_TESTS_PER_TICK
     # Slow providers must not make one tick overlap the next (or outlive the worker's task
     # timeout): no test starts after most of the tick has gone; the rest stay due, unclaimed.
-    stop_at = monotonic() + _tick_seconds() * 0.8
+    started = monotonic()
+    stop_at = started + _tick_seconds() * 0.8
+    # Pacing waits in the worker: bound them, so a backlog of one paced provider keeps a worker
+    # (of THINKALIKE_WORKERS, shared with syncs) busy for at most this long a tick.
+    wait_until = started + settings.THINKALIKE_CONNECTION_TEST_MAX_PACING_SECONDS
     queues: dict[str, deque[int]] = {}
     for slug in syncing_provider_slugs():
         provider = PROVIDERS[slug]
@@ -211,7 +218,7 @@ def _run_due(now: datetime) -> TickResult:
         turn = [slug for slug in queues if ready_at[slug] <= moment]
         if not turn:  # every provider waits for its pace: wait for the first one
             first = min(ready_at[slug] for slug in queues)
-            if first > stop_at:
+            if first > min(stop_at, wait_until):
                 break
             sleep(first - moment)
             continue

@@ -252,6 +252,10 @@ THINKALIKE_CONNECTION_TEST_INTERVAL_MINUTES = int(
 THINKALIKE_CONNECTION_TEST_TICK_MINUTES = 5  # keep equal to the schedule's (setup_schedules)
 THINKALIKE_CONNECTION_TEST_BUDGET_SHARE = 0.1
 THINKALIKE_CONNECTION_TESTS_PER_TICK = 200  # all providers together, whatever their budgets
+# Seconds a tick may spend waiting between paced tests (see integrations/connection_tests.py):
+# beyond, the rest wait for the next tick rather than hold a worker that syncs need.
+THINKALIKE_CONNECTION_TEST_MAX_PACING_SECONDS = int(
+    os.environ.get("THINKALIKE_CONNECTION_TEST_MAX_PACING_SECONDS", "60"))
 # (connect, read) seconds of one periodic test's request; it is not retried either.
 THINKALIKE_CONNECTION_TEST_HTTP_TIMEOUT = (3.0, 10.0)
 # Where e-mails link to (the notices' "see the connection" link): scheme and host, no path.

@@ -151,7 +151,8 @@ def test_the_cap_is_a_share_of_the_declared_budget():
     assert tick_cap(PROVIDERS["github"]) is None  # a budget per connection
 
 
-def test_a_tick_paces_a_provider_within_its_share_of_every_window(tested, pace):
+def test_a_tick_paces_a_provider_within_its_share_of_every_window(tested, pace, settings):
+    settings.THINKALIKE_CONNECTION_TEST_MAX_PACING_SECONDS = 240
     many("anilist", 40)
     Connection.objects.update(next_test_at=T0)
     result = tick(T0)
@@ -164,7 +165,24 @@ def test_a_tick_paces_a_provider_within_its_share_of_every_window(tested, pace):
     assert tick(T0 + timedelta(minutes=5)).per_provider == {"anilist": 13}
 
 
-def test_pacing_counts_the_requests_a_test_sent(monkeypatch, pace):
+def test_a_tick_waits_no_longer_than_its_pacing_bound(tested, pace, settings):
+    settings.THINKALIKE_CONNECTION_TEST_MAX_PACING_SECONDS = 60
+    many("anilist", 40)
+    many("spotify", 5, start=100)  # not paced: all tested whatever the bound
+    Connection.objects.update(next_test_at=T0)
+
+    result = tick(T0)
+
+    # AniList's tests are 20 s apart: at 0, 20, 40 and 60 s, then the bound stops the waiting.
+    assert result.per_provider == {"anilist": 4, "spotify": 5}
+    assert sum(pace.waits) <= 60
+    anilist_at = [t for t, p in zip(tested.at, tested.providers, strict=True) if p == "anilist"]
+    assert anilist_at == [0, 20, 40, 60]
+    assert Connection.objects.filter(provider="anilist", next_test_at__lte=T0).count() == 36
+
+
+def test_pacing_counts_the_requests_a_test_sent(monkeypatch, pace, settings):
+    settings.THINKALIKE_CONNECTION_TEST_MAX_PACING_SECONDS = 240
     connections = many("anilist", 3)
     Connection.objects.update(next_test_at=T0)
     at = []
