@@ -131,7 +131,7 @@ def test_a_connection_whose_sync_runs_is_refused_and_reported(ada):
 
 def test_the_delete_everything_page_explains_and_asks_to_confirm(ada, client):
     user = ada["user"]
-    client.force_login(user)
+    client = reauthenticated(client, user)
     url = reverse("privacy:delete_all")
     page = client.get(url).content.decode()
     assert "What stays" in page and "consent answers and their history" in page
@@ -148,7 +148,7 @@ def test_the_delete_everything_page_explains_and_asks_to_confirm(ada, client):
 
 
 def test_the_page_names_the_connections_it_could_not_purge(ada, client):
-    client.force_login(ada["user"])
+    client = reauthenticated(client, ada["user"])
     sync_request(connection=ada["anilist"], trigger=SyncRun.Trigger.MANUAL)
     done = client.post(reverse("privacy:delete_all"), {"confirm": "DELETE"}, follow=True)
     assert PURGE_ALL_REFUSED.format(names="AniList") in done.content.decode()
@@ -163,7 +163,7 @@ def test_the_delete_pages_need_a_login(client):
 def test_the_api_purges_everything(ada, grace):
     api = CheckedClient()
     api.force_authenticate(ada["user"])
-    response = api.post("/api/v1/data/purge/")
+    response = api.post("/api/v1/data/purge/", {"password": PASSWORD}, format="json")
     assert response.status_code == 200
     body = response.json()
     assert body["deleted"]["items"] == 4 and body["deleted"]["library_entries"] == 4
@@ -177,7 +177,7 @@ def test_the_api_answers_409_with_the_refused_connections(ada):
     sync_request(connection=ani, trigger=SyncRun.Trigger.MANUAL)
     api = CheckedClient()
     api.force_authenticate(ada["user"])
-    response = api.post("/api/v1/data/purge/")
+    response = api.post("/api/v1/data/purge/", {"password": PASSWORD}, format="json")
     assert response.status_code == 409
     body = response.json()
     assert body["error"]["code"] == "sync_running"
