@@ -10,6 +10,8 @@ and each request holds its own. A try is claimed before the password is checked.
 
 from __future__ import annotations
 
+import math
+
 from django.core.cache import cache
 
 from integrations import clock
@@ -28,4 +30,4 @@ def password_try_claim(*, user_id: int) -> int | None:
         key = f"{KEY_PREFIX}:{user_id}:{window}:{slot}"
         if cache.add(key, 1, timeout=WINDOW_SECONDS + 60):
             return None
-    return max(1, int((window + 1) * WINDOW_SECONDS - now))
+    return max(1, math.ceil((window + 1) * WINDOW_SECONDS - now))

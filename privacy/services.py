@@ -173,29 +173,38 @@ def account_delete(*, user: AbstractBaseUser) -> AccountDeletionResult:
     except BaseException:
         users.update(is_active=True)  # not deleted: the person can sign in and try again
         raise
-    with transaction.atomic():
-        users.select_for_update().get()
-        if Connection.objects.filter(user=user).exists():
-            users.update(is_active=True)
-            logger.warning("account %s not deleted: a connection was added during deletion",
-                           user.pk)
-            raise AccountDeletionIncomplete(result)
-        # The request log outlives the account (staff usage counts) without the paths, which
-        # can name the person (/people/<username>/...). The connections' rows were blanked by
-        # their disconnects; these are the person's own (the API caller), under the user lock.
-        ApiCall.objects.filter(Q(connection__user=user) | Q(caller=user)).exclude(
-            path="").update(path="")
-        lines = AuditEvent.objects.filter(user=user)
-        lines.exclude(action__in=AUDIT_MESSAGES_KEPT).update(message="")
-        # A provider's wording of a failed revocation may quote the account; a fixed phrase.
-        lines.filter(action=AuditEvent.Action.REVOKE_FAILED).update(
-            message=REVOKE_FAILED_KEPT)
-        # "user:<id>", "api:<id>" (or an address) name the person; "sync", "command"... do not.
-        lines.exclude(actor__regex=r"^[a-z ]*$").update(actor="")
-        _, deleted = users.delete()
-        result.counts["library_entries"] += deleted.get(LibraryEntry._meta.label, 0)
+    if not _user_delete(user=user, result=result):
+        users.update(is_active=True)  # not deleted: the person can sign in and try again
+        logger.warning("account %s not deleted: a connection was added during deletion",
+                       user.pk)
+        raise AccountDeletionIncomplete(result)
     logger.info("account deleted: %s connections disconnected", len(result.revokes))
     return result
+
+
+@transaction.atomic
+def _user_delete(*, user: AbstractBaseUser, result: AccountDeletionResult) -> bool:
+    """The user row locked, the user deleted with what cascades; False (nothing done) when a
+    connection still exists: its CASCADE would delete it unrevoked and unaudited."""
+    users = get_user_model().objects.filter(pk=user.pk)
+    users.select_for_update().get()
+    if Connection.objects.filter(user=user).exists():
+        return False
+    # The request log outlives the account (staff usage counts) without the paths, which
+    # can name the person (/people/<username>/...). The connections' rows were blanked by
+    # their disconnects; these are the person's own (the API caller), under the user lock.
+    ApiCall.objects.filter(Q(connection__user=user) | Q(caller=user)).exclude(
+        path="").update(path="")
+    lines = AuditEvent.objects.filter(user=user)
+    lines.exclude(action__in=AUDIT_MESSAGES_KEPT).update(message="")
+    # A provider's wording of a failed revocation may quote the account; a fixed phrase.
+    lines.filter(action=AuditEvent.Action.REVOKE_FAILED).update(
+        message=REVOKE_FAILED_KEPT)
+    # "user:<id>", "api:<id>" (or an address) name the person; "sync", "command"... do not.
+    lines.exclude(actor__regex=r"^[a-z ]*$").update(actor="")
+    _, deleted = users.delete()
+    result.counts["library_entries"] += deleted.get(LibraryEntry._meta.label, 0)
+    return True
 
 
 def _disconnect_into(result: AccountDeletionResult, connection: Connection) -> None:
