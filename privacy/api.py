@@ -11,6 +11,7 @@ from rest_framework.response import Response
 
 from integrations.api.errors import ApiError, BadRequest, Conflict, error_body
 from integrations.api.fields import StrictSerializer
+from integrations.api.schema import ErrorSerializer
 
 from .password_tries import PASSWORD_TRIES, password_try_claim
 from .services import (
@@ -137,7 +138,7 @@ class AccountView(GenericAPIView):
         request=PasswordSerializer,
         responses={200: inline_serializer("AccountDeleted", {
             "deleted": serializers.BooleanField(),
-            "revokes": RevokeSerializer(many=True)})},
+            "revokes": RevokeSerializer(many=True)}), 409: ErrorSerializer},
         summary="Delete your account",
         description=(
             "Body (JSON): {\"password\": \"...\"}, your account's password: a session or a token "

@@ -595,3 +595,21 @@ def test_the_tries_come_back_in_the_next_hour(octo, octo_api, fake_clock):
     assert wait is not None and 0 < wait <= 3600
     fake_clock.advance(wait)
     assert password_try_claim(user_id=user_pk) is None
+
+
+def test_a_stopped_deletion_is_told_on_the_page_and_the_api(octo, client, octo_api, monkeypatch):
+    from privacy import services as privacy_services
+    from privacy.services import ACCOUNT_DELETION_INCOMPLETE
+
+    user = octo["user"]
+    monkeypatch.setattr(privacy_services, "DISCONNECT_ROUNDS", 0)  # as if one kept coming
+    page = reauthenticated(client, user).post(reverse("privacy:delete_account"),
+                                              {"confirm": "DELETE"}, follow=True)
+    assert ACCOUNT_DELETION_INCOMPLETE in page.content.decode()
+    user.refresh_from_db()
+    assert user.is_active and Connection.objects.filter(user=user).count() == 3
+
+    response = octo_api.delete("/api/v1/account/", {"password": PASSWORD}, format="json")
+    assert response.status_code == 409
+    assert response.json()["error"]["code"] == "deletion_incomplete"
+    assert get_user_model().objects.filter(pk=user.pk, is_active=True).exists()
