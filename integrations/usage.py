@@ -73,7 +73,10 @@ def usage_fold_into_provider(*, connection_id: int) -> int:
     provider row is raised with F() expressions after an INSERT ... ON CONFLICT DO NOTHING,
     like usage_count, so a count added meanwhile to that row is never lost. Returns the rows
     folded."""
-    rows = list(UsageDay.objects.filter(connection_id=connection_id))
+    # Locked: a count of this connection committing meanwhile is in the figures read here,
+    # or waits and then finds its row gone (and is dropped, as a request of a disconnected
+    # connection).
+    rows = list(UsageDay.objects.select_for_update().filter(connection_id=connection_id))
     if not rows:
         return 0
     UsageDay.objects.bulk_create(
