@@ -185,9 +185,11 @@ def account_delete(*, user: AbstractBaseUser) -> AccountDeletionResult:
 @transaction.atomic
 def _user_delete(*, user: AbstractBaseUser, result: AccountDeletionResult) -> bool:
     """The user row locked, the user deleted with what cascades; False (nothing done) when a
-    connection still exists: its CASCADE would delete it unrevoked and unaudited."""
+    connection still exists (its CASCADE would delete it unrevoked and unaudited) or the
+    account was opened again meanwhile."""
     users = get_user_model().objects.filter(pk=user.pk)
-    users.select_for_update().get()
+    if users.select_for_update().get().is_active:
+        return False  # saved whole meanwhile (opened again): whatever did it may connect too
     if Connection.objects.filter(user=user).exists():
         return False
     # The request log outlives the account (staff usage counts) without the paths, which

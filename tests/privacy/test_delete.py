@@ -613,3 +613,17 @@ def test_a_stopped_deletion_is_told_on_the_page_and_the_api(octo, client, octo_a
     assert response.status_code == 409
     assert response.json()["error"]["code"] == "deletion_incomplete"
     assert get_user_model().objects.filter(pk=user.pk, is_active=True).exists()
+
+
+def test_an_account_saved_whole_meanwhile_stops_the_deletion(closing):
+    """A flow that saves the whole user it loaded before the account was closed (allauth's
+    connect does) opens it again: the deletion notices under the user lock and stops."""
+    from privacy.services import AccountDeletionIncomplete
+
+    user = make_user("closing@example.com")
+    make_connection(user, "spotify", external_id="s")
+    stale = get_user_model().objects.get(pk=user.pk)  # loaded while still active
+    closing.append(lambda connection: stale.save())
+    with pytest.raises(AccountDeletionIncomplete):
+        account_delete(user=user)
+    assert get_user_model().objects.filter(pk=user.pk, is_active=True).exists()
