@@ -11,11 +11,14 @@ class UsageDay(models.Model):
 
     Raised by integrations.usage.usage_count with F() expressions in one UPDATE (an INSERT
     only on the first request of a day), where the ApiCall row of a request is written.
-    Kept USAGE_RETENTION_DAYS (400) days; ApiCall rows are kept far less long.
+    Kept USAGE_RETENTION_DAYS (400) days; ApiCall rows are kept far less long. A disconnect
+    folds a connection's rows into its provider's connection-less rows
+    (integrations.usage.usage_fold_into_provider) before deleting it; SET_NULL is only the
+    backstop of a delete that did not.
     """
 
     connection = models.ForeignKey(
-        "integrations.Connection", on_delete=models.CASCADE, null=True, blank=True,
+        "integrations.Connection", on_delete=models.SET_NULL, null=True, blank=True,
         related_name="usage_days", verbose_name=_("connection"),
     )
     provider = models.CharField(_("provider"), max_length=50)
