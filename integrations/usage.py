@@ -91,3 +91,10 @@ def usage_fold_into_provider(*, connection_id: int) -> int:
             wait_seconds=F("wait_seconds") + row.wait_seconds)
     UsageDay.objects.filter(pk__in=[row.pk for row in rows]).delete()
     return len(rows)
+
+
+def fold_usage_before_delete(sender, instance, **kwargs) -> None:
+    """pre_delete of a Connection, however it is deleted: fold its counts first. Django sends
+    it inside the deletion's transaction and before its SET_NULL updates, so the connection's
+    rows are gone by then (a disconnect has folded them already: nothing left to do)."""
+    usage_fold_into_provider(connection_id=instance.pk)

@@ -13,8 +13,8 @@ class UsageDay(models.Model):
     only on the first request of a day), where the ApiCall row of a request is written.
     Kept USAGE_RETENTION_DAYS (400) days; ApiCall rows are kept far less long. A disconnect
     folds a connection's rows into its provider's connection-less rows
-    (integrations.usage.usage_fold_into_provider) before deleting it; SET_NULL is only the
-    backstop of a delete that did not.
+    (integrations.usage.usage_fold_into_provider) before deleting it, and so does every other
+    deletion of a connection (a pre_delete receiver); SET_NULL is only the backstop.
     """
 
     connection = models.ForeignKey(

@@ -240,8 +240,19 @@ def test_a_disconnect_folds_its_counts_into_the_providers_rows(conn):
     assert not UsageDay.objects.filter(connection__isnull=False).exists()
 
 
-def test_a_connection_deleted_otherwise_leaves_its_counts_unlinked(conn):
+def test_a_connection_deleted_otherwise_folds_its_counts_too(conn):
     UsageDay.objects.create(connection=conn, provider="spotify", day=date(2026, 3, 1),
                             requests=4)
-    conn.delete()  # the admin, a shell: SET_NULL keeps the row
+    conn.delete()  # the admin, a shell
     assert figures(UsageDay.objects.get(connection__isnull=True)) == (4, 0, 0, 0.0)
+
+
+def test_a_person_deleted_with_their_connections_folds_beside_an_existing_provider_row(conn):
+    day = date(2026, 3, 1)
+    UsageDay.objects.create(connection=None, provider="spotify", day=day, requests=3)
+    UsageDay.objects.create(connection=conn, provider="spotify", day=day, requests=4, errors=1)
+
+    conn.user.delete()  # the admin's user deletion cascades to the connection
+
+    assert figures(UsageDay.objects.get(connection__isnull=True, day=day)) == (7, 1, 0, 0.0)
+    assert UsageDay.objects.count() == 1
