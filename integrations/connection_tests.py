@@ -77,7 +77,7 @@ from .exceptions import (
     RateLimited,
     ReauthRequired,
 )
-from .health_record import connection_health_record
+from .health_record import connection_health_record, connections_health_baseline
 from .models import ApiCall, Connection
 from .providers.base import Provider
 from .providers.registry import PROVIDERS, syncing_provider_slugs
@@ -101,6 +101,7 @@ OK, FAILED, UNAVAILABLE, RECONNECT, RATE_LIMITED, CRASHED = (
 @dataclass
 class TickResult:
     seeded: int = 0
+    baselined: int = 0  # connections whose health was recorded for the first time
     outcomes: dict[str, int] = field(default_factory=dict)  # outcome -> count
     per_provider: dict[str, int] = field(default_factory=dict)  # slug -> tests run
     skipped_blocked: list[str] = field(default_factory=list)  # providers blocked this tick
@@ -189,7 +190,8 @@ def connection_tests_run_due(*, now: datetime | None = None) -> TickResult:
 
 
 def _run_due(now: datetime) -> TickResult:
-    result = TickResult(seeded=connection_tests_seed(now=now))
+    result = TickResult(seeded=connection_tests_seed(now=now),
+                        baselined=connections_health_baseline(now=now))
     room = settings.THINKALIKE_CONNECTION_TESTS_PER_TICK
     # Slow providers must not make one tick overlap the next (or outlive the worker's task
     # timeout): no test starts after most of the tick has gone; the rest stay due, unclaimed.

@@ -75,6 +75,22 @@ def connection_health_record(*, connection: Connection, now: datetime) -> Health
     return health
 
 
+# Connections whose health was never recorded (they predate the column, or nothing has
+# recorded them since) get their silent first record this many at a time per call.
+BASELINE_BATCH = 500
+
+
+def connections_health_baseline(*, now: datetime, limit: int = BASELINE_BATCH) -> int:
+    """Record the health of up to ``limit`` connections never recorded yet, silently (a first
+    record notifies no one), so the staff overview counts them and their next change notifies.
+    Connections that are never tested or synced (sync off, disabled) are recorded only here."""
+    pks = list(Connection.objects.filter(health_state="").order_by("pk")
+               .values_list("pk", flat=True)[:limit])
+    for pk in pks:
+        connection_health_record(connection=Connection(pk=pk), now=now)
+    return len(pks)
+
+
 def _tell(connection: Connection, old: str, health: Health, at: datetime) -> None:
     for receiver, result in health_changed.send_robust(
         sender=Connection, connection=connection, old=old, health=health, at=at,

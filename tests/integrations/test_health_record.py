@@ -142,3 +142,21 @@ def test_a_verdict_judged_on_a_stale_read_is_not_recorded(monkeypatch, heard):
     assert fresh.health_state == health.connection_health(fresh, now=now).state == health.HEALTHY
     assert heard == []
     assert connection.health_state == health.HEALTHY
+
+
+def test_a_tick_records_the_never_recorded_silently_in_batches(heard, mailoutbox):
+    from integrations.connection_tests import connection_tests_run_due
+
+    user = make_user()
+    never = failing(user, recorded="")
+    sync_off = make_connection(make_user("off@example.com"), "openlibrary", expires_in=None)
+    Connection.objects.filter(pk=sync_off.pk).update(sync_enabled=False, health_state="")
+    assert health_record.connections_health_baseline(now=timezone.now(), limit=1) == 1
+
+    result = connection_tests_run_due(now=timezone.now())
+
+    assert result.baselined == 1  # the one the first batch left
+    states = dict(Connection.objects.values_list("pk", "health_state"))
+    assert states == {never.pk: health.FAILING, sync_off.pk: health.IDLE}
+    assert heard == [] and mailoutbox == [] and not Notice.objects.exists()
+    assert connection_tests_run_due(now=timezone.now()).baselined == 0
