@@ -188,7 +188,10 @@ def _user_delete(*, user: AbstractBaseUser, result: AccountDeletionResult) -> bo
     connection still exists (its CASCADE would delete it unrevoked and unaudited) or the
     account was opened again meanwhile."""
     users = get_user_model().objects.filter(pk=user.pk)
-    if users.select_for_update().get().is_active:
+    row = users.select_for_update().first()
+    if row is None:
+        return True  # a deletion running at the same time (another tab) has finished it
+    if row.is_active:
         return False  # saved whole meanwhile (opened again): whatever did it may connect too
     if Connection.objects.filter(user=user).exists():
         return False

@@ -571,18 +571,41 @@ def test_the_password_tries_are_counted_across_both_endpoints(octo, octo_api):
     assert get_user_model().objects.filter(pk=octo["user"].pk).exists()
 
 
-def test_the_password_limit_holds_when_every_request_reads_before_any_writes(
-        octo, octo_api, monkeypatch):
-    """Parallel requests all read the try history before any of them writes it: a
-    read-check-write limit (DRF's throttle history) lets every one through. The tries are
-    claimed with one atomic cache.add each, so the reads do not matter."""
-    from django.core.cache import caches
+def test_the_password_limit_survives_a_full_cache(octo, octo_api):
+    """The tries are rows, not cache keys: filling the cache (the database cache culls a third
+    of its keys once full; anyone can fill it with proxy requests) gives no fresh tries."""
+    from django.core.cache import cache
 
-    backend = type(caches["default"])
-    monkeypatch.setattr(backend, "get", lambda self, key, default=None, version=None: default)
-    codes = [octo_api.delete("/api/v1/account/", {"password": f"guess-{n}"},
-                             format="json").status_code for n in range(8)]
+    codes = []
+    for n in range(8):
+        for k in range(400):  # more than MAX_ENTRIES (300) between two tries
+            cache.set(f"thinkalike:proxy:v1:entry:fill:{n}:{k}", "x", timeout=600)
+        codes.append(octo_api.delete("/api/v1/account/", {"password": f"guess-{n}"},
+                                     format="json").status_code)
     assert codes == [400] * 5 + [429] * 3
+
+
+def test_a_slot_is_claimed_by_one_request_only(octo, monkeypatch):
+    """Two requests that both find a slot free: the conditional UPDATE (or the unique INSERT)
+    lets one of them have it."""
+    from privacy.models import PasswordTrySlot
+    from privacy.password_tries import PASSWORD_TRIES, password_try_claim
+
+    user_pk = octo["user"].pk
+    assert all(password_try_claim(user_id=user_pk) is None for _ in range(PASSWORD_TRIES))
+    assert PasswordTrySlot.objects.filter(user_id=user_pk).count() == PASSWORD_TRIES
+    assert password_try_claim(user_id=user_pk) is not None
+
+
+def test_the_hour_slides_so_the_top_of_the_hour_gives_nothing_back(octo, fake_clock):
+    from privacy.password_tries import PASSWORD_TRIES, password_try_claim
+
+    user_pk = octo["user"].pk
+    fake_clock.advance(3600 - fake_clock.time() % 3600 - 1)  # xx:59:59
+    assert all(password_try_claim(user_id=user_pk) is None for _ in range(PASSWORD_TRIES))
+    fake_clock.advance(2)  # the next clock hour has begun
+    wait = password_try_claim(user_id=user_pk)
+    assert wait is not None and 3590 <= wait <= 3600
 
 
 def test_the_tries_come_back_in_the_next_hour(octo, octo_api, fake_clock):
@@ -627,3 +650,20 @@ def test_an_account_saved_whole_meanwhile_stops_the_deletion(closing):
     with pytest.raises(AccountDeletionIncomplete):
         account_delete(user=user)
     assert get_user_model().objects.filter(pk=user.pk, is_active=True).exists()
+
+
+def test_two_deletions_of_one_account_at_once_both_end_well(closing):
+    """A double submit or two tabs: the later one to reach the user row finds it gone, which
+    is done, not a 500."""
+    user = make_user("closing@example.com")
+    make_connection(user, "spotify", external_id="s")
+    other = get_user_model().objects.get(pk=user.pk)
+    ran = []
+
+    def other_request(connection):
+        if not ran:
+            ran.append(1)
+            account_delete(user=other)   # the other request gets through first
+    closing.append(other_request)
+    account_delete(user=user)
+    assert not get_user_model().objects.filter(pk=user.pk).exists()
