@@ -16,3 +16,11 @@ class PrivacyConfig(AppConfig):
 
         post_delete.connect(delete_export_file, sender=DataExport,
                             dispatch_uid="privacy.delete_export_file")
+
+        from django.conf import settings
+        from django.db.models.signals import pre_save
+
+        from .account_guard import refuse_saving_a_deleted_account
+
+        pre_save.connect(refuse_saving_a_deleted_account, sender=settings.AUTH_USER_MODEL,
+                         dispatch_uid="privacy.refuse_saving_a_deleted_account")

@@ -4,6 +4,7 @@ delete everything, then the user)."""
 import json
 
 import pytest
+import responses
 from allauth.socialaccount.models import SocialAccount
 from django.contrib.auth import get_user_model
 from django.core.cache import cache
@@ -667,3 +668,40 @@ def test_two_deletions_of_one_account_at_once_both_end_well(closing):
     closing.append(other_request)
     account_delete(user=user)
     assert not get_user_model().objects.filter(pk=user.pk).exists()
+
+
+def test_a_connect_callback_finishing_after_the_deletion_cannot_bring_the_account_back(
+        monkeypatch):
+    """allauth's connect saves the request's user whole: after another tab deleted the
+    account, that save would INSERT it again (active, with its password) and store a token."""
+    from allauth.socialaccount.models import SocialAccount, SocialLogin
+
+    from tests.integrations.test_connect_oauth import callback, mock_spotify, start
+
+    user = make_user("tabs@example.com")
+    browser = Client()
+    browser.force_login(user)
+    _, query = start(browser)
+    real_save = SocialLogin.save
+
+    def deleted_meanwhile(self, request, connect=False):
+        account_delete(user=get_user_model().objects.get(pk=user.pk))  # the other tab
+        return real_save(self, request, connect=connect)
+
+    monkeypatch.setattr(SocialLogin, "save", deleted_meanwhile)
+    with responses.RequestsMock() as mocked:
+        mock_spotify(mocked)
+        response = callback(browser, query["state"])
+
+    assert response.status_code in (302, 403)  # refused (allauth's error page or ours)
+    assert not get_user_model().objects.filter(pk=user.pk).exists()
+    assert not Connection.objects.filter(user_id=user.pk).exists()
+    assert not SocialAccount.objects.filter(user_id=user.pk).exists()
+
+
+def test_saving_named_fields_or_a_new_user_is_not_checked(django_assert_num_queries):
+    user = make_user("plain@example.com")
+    with django_assert_num_queries(1):
+        user.save(update_fields=["last_login"])
+    with django_assert_num_queries(2):  # the guard's SELECT, then the UPDATE
+        user.save()
