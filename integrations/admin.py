@@ -193,7 +193,9 @@ class ConnectionAdmin(ReadOnlyAdmin):
         ("Sync settings", {"fields": ["sync_enabled", "auto_sync", "stream_settings",
                                       "next_sync_at", "sync_claimed_at"]}),
         ("Health", {"fields": ["last_sync_at", "last_sync_status", "last_success_at",
-                               "consecutive_failures", "last_error"]}),
+                               "consecutive_failures", "consecutive_test_failures",
+                               "last_error", "health_state", "health_changed_at",
+                               "last_tested_at", "next_test_at"]}),
         (None, {"fields": ["created_at", "updated_at"]}),
     ]
     readonly_fields = ["runs_link", "action_runs_link", "diagnostics_link"]

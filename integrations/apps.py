@@ -28,3 +28,12 @@ class IntegrationsConfig(AppConfig):
 
         post_migrate.connect(create_cache_tables, sender=self,
                              dispatch_uid="integrations.create_cache_tables")
+        from django.db.models.signals import pre_delete
+
+        from .models import Connection
+        from .usage import fold_usage_before_delete
+
+        # Every way a connection goes (the admin, a user deleted with their connections) folds
+        # its usage counts first: SET_NULL alone would clash with the provider's own row.
+        pre_delete.connect(fold_usage_before_delete, sender=Connection,
+                           dispatch_uid="integrations.fold_usage_before_delete")

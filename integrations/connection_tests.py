@@ -12,23 +12,43 @@ connection's next test.
 
 Budget: per tick and provider, at most THINKALIKE_CONNECTION_TEST_BUDGET_SHARE of what the
 provider's declared rate limit allows in a tick (at least one test), and none while its budget
-is blocked by a Retry-After. A test takes its request from the same shared budget as syncs
-(ApiClient) but never waits for a slot: when the budget is used up it raises RateLimited, the
-connection is due again on the next tick (not a failure) and the provider gets no more tests
-this tick. Providers limited per connection (or not at all) are bounded by
-THINKALIKE_CONNECTION_TESTS_PER_TICK, as are all providers together.
+is blocked by a Retry-After. Within the tick a provider's tests are paced: after a test that
+sent N requests, its next test waits N x window / (share x limit), so in any window of the
+provider's the tests take about the share of it (at most ceil(share x limit) requests, at
+least one), not a burst at the start of the tick. The waits happen in the worker, so a tick
+waits at most THINKALIKE_CONNECTION_TEST_MAX_PACING_SECONDS (60) in all: a backlog of a slow-paced
+provider (AniList: one test every 20 s) then takes several ticks rather than hold, four minutes
+in five, one of the workers that syncs need. A test takes its requests from the same
+shared budget as syncs (ApiClient) but never waits for a slot: when the budget is used up it
+raises RateLimited, the connection is due again on the next tick (not a failure) and the
+provider gets no more tests this tick. Providers limited per connection (or not at all) are
+not paced and are bounded by THINKALIKE_CONNECTION_TESTS_PER_TICK, as are all providers
+together.
 
-Claim: a conditional UPDATE of ``next_test_at`` (still due -> the next slot), so two ticks on
-two machines test a connection once. The test runs outside any transaction.
+Fairness: the providers take turns, one test each per pass (round-robin), so a slow provider
+delays the others by one test at most; each test has a short timeout
+(THINKALIKE_CONNECTION_TEST_HTTP_TIMEOUT) and no retries, and no test starts after 80% of the
+tick. A provider that is down (ProviderUnavailable: 5xx, a timeout, unreachable) ends its own
+turn for the tick at its first such failure: the connection tested is charged it, the rest
+stay due, uncharged.
+
+One tick at a time: a tick takes a cache key (``cache.add``, shared by every worker: Redis or
+the database cache) that expires after one tick; a tick that finds it taken does nothing, so
+overlapping ticks cannot exceed a provider's cap.
+
+Claim: a conditional UPDATE of ``next_test_at`` (still due -> the next slot at least
+interval - tick ahead, so a late claim is not tested again minutes later), so two ticks on two
+machines test a connection once. The test runs outside any transaction.
 
 Outcomes: a refused credential (ReauthRequired), or a test the provider failed
 (ConnectionTestFailed: a refused or wrong key; the API's test calls it "reconnect" too), flags
 the connection for reconnecting through ``connection_mark_reauth``, as a sync would. Any other
-failure (the provider down, bad data) is transient and counts as a failure like a failed sync:
-``consecutive_failures`` goes up and ``last_error`` says why, so three in a row make it
-failing. A passing test changes
-nothing but ``last_tested_at``: a working credential does not prove that syncing works, so
-resetting the failures stays the syncs' job. Then the health is recorded (and notified).
+failure (the provider down, bad data) is transient and counts as a failed test:
+``consecutive_test_failures`` goes up and ``last_error`` says why, so three in a row make it
+failing (health.py judges on the larger of the sync and the test failures). A passing test
+resets the test failures (and clears the error when no sync failure is left) but never the
+sync failures: a working credential does not prove that syncing works. Then the health is
+recorded (and notified).
 
 Skipped: connections not active or in error (disabled, needs reconnecting), with sync off,
 whose provider has nothing to sync or is no longer installed.
@@ -38,18 +58,27 @@ from __future__ import annotations
 
 import logging
 import math
+import uuid
+from collections import deque
 from dataclasses import dataclass, field
-from datetime import datetime
-from time import monotonic
+from datetime import datetime, timedelta
+from time import monotonic, sleep
 
 from django.conf import settings
-from django.db.models import F, Q
+from django.core.cache import cache
+from django.db.models import Case, F, Q, TextField, Value, When
 from django.utils import timezone
 
 from . import ratelimit
-from .exceptions import ConnectionTestFailed, IntegrationError, RateLimited, ReauthRequired
-from .health_record import connection_health_record
-from .models import Connection
+from .exceptions import (
+    ConnectionTestFailed,
+    IntegrationError,
+    ProviderUnavailable,
+    RateLimited,
+    ReauthRequired,
+)
+from .health_record import connection_health_record, connections_health_baseline
+from .models import ApiCall, Connection
 from .providers.base import Provider
 from .providers.registry import PROVIDERS, syncing_provider_slugs
 from .reauth import connection_mark_reauth
@@ -64,16 +93,20 @@ TESTED_STATUSES = (Connection.Status.ACTIVE, Connection.Status.ERROR)
 SPREAD_MULTIPLIER = 2654435761
 SEED_BATCH = 1000
 
-OK, FAILED, RECONNECT, RATE_LIMITED, CRASHED = (
-    "ok", "failed", "reconnect", "rate_limited", "crashed")
+TICK_LOCK = "integrations:connection-tests:tick"
+OK, FAILED, UNAVAILABLE, RECONNECT, RATE_LIMITED, CRASHED = (
+    "ok", "failed", "unavailable", "reconnect", "rate_limited", "crashed")
 
 
 @dataclass
 class TickResult:
     seeded: int = 0
+    baselined: int = 0  # connections whose health was recorded for the first time
     outcomes: dict[str, int] = field(default_factory=dict)  # outcome -> count
     per_provider: dict[str, int] = field(default_factory=dict)  # slug -> tests run
     skipped_blocked: list[str] = field(default_factory=list)  # providers blocked this tick
+    requests: dict[str, int] = field(default_factory=dict)  # slug -> requests the tests sent
+    overlapped: bool = False  # another tick was running: this one did nothing
 
     @property
     def tested(self) -> int:
@@ -125,20 +158,50 @@ def connection_tests_seed(*, now: datetime) -> int:
             return seeded
 
 
+def tick_spacing(provider: Provider) -> float:
+    """Seconds between two of ``provider``'s test requests in a tick (0: not paced)."""
+    rule = provider.get_rate_limit()
+    if rule is None or provider.rate_limit_per_connection:
+        return 0.0
+    limit, window = rule
+    return window / (settings.THINKALIKE_CONNECTION_TEST_BUDGET_SHARE * limit)
+
+
+def _tick_seconds() -> int:
+    return settings.THINKALIKE_CONNECTION_TEST_TICK_MINUTES * 60
+
+
 def connection_tests_run_due(*, now: datetime | None = None) -> TickResult:
     """One tick: test the connections whose slot has come, within each provider's share.
 
-    Must be called with no transaction open (each test calls the provider).
+    Must be called with no transaction open (each test calls the provider). Does nothing
+    while another tick runs.
     """
     now = now or timezone.now()
-    result = TickResult(seeded=connection_tests_seed(now=now))
+    token = uuid.uuid4().hex
+    if not cache.add(TICK_LOCK, token, timeout=_tick_seconds()):
+        logger.info("connection tests: another tick is running; this one does nothing")
+        return TickResult(overlapped=True)
+    try:
+        return _run_due(now)
+    finally:
+        if cache.get(TICK_LOCK) == token:
+            cache.delete(TICK_LOCK)
+
+
+def _run_due(now: datetime) -> TickResult:
+    result = TickResult(seeded=connection_tests_seed(now=now),
+                        baselined=connections_health_baseline(now=now))
     room = settings.THINKALIKE_CONNECTION_TESTS_PER_TICK
     # Slow providers must not make one tick overlap the next (or outlive the worker's task
     # timeout): no test starts after most of the tick has gone; the rest stay due, unclaimed.
-    stop_at = monotonic() + settings.THINKALIKE_CONNECTION_TEST_TICK_MINUTES * 60 * 0.8
+    started = monotonic()
+    stop_at = started + _tick_seconds() * 0.8
+    # Pacing waits in the worker: bound them, so a backlog of one paced provider keeps a worker
+    # (of THINKALIKE_WORKERS, shared with syncs) busy for at most this long a tick.
+    wait_until = started + settings.THINKALIKE_CONNECTION_TEST_MAX_PACING_SECONDS
+    queues: dict[str, deque[int]] = {}
     for slug in syncing_provider_slugs():
-        if room <= 0 or monotonic() > stop_at:
-            break
         provider = PROVIDERS[slug]
         if not provider.rate_limit_per_connection and provider.get_rate_limit() is not None \
                 and ratelimit.blocked_for(ratelimit.provider_key(slug)) > 0:
@@ -147,41 +210,82 @@ def connection_tests_run_due(*, now: datetime | None = None) -> TickResult:
         cap = min(room, tick_cap(provider) or room)
         due = list(Connection.objects.filter(_testable(), provider=slug, next_test_at__lte=now)
                    .order_by("next_test_at").values_list("pk", flat=True)[:cap])
-        for pk in due:
-            if monotonic() > stop_at:
+        if due:
+            queues[slug] = deque(due)
+    ready_at = dict.fromkeys(queues, 0.0)  # monotonic time of each provider's next test
+    while queues and room > 0:
+        moment = monotonic()
+        if moment > stop_at:
+            break
+        turn = [slug for slug in queues if ready_at[slug] <= moment]
+        if not turn:  # every provider waits for its pace: wait for the first one
+            first = min(ready_at[slug] for slug in queues)
+            if first > min(stop_at, wait_until):
                 break
-            if provider.rate_limit_per_connection and ratelimit.blocked_for(
-                    ratelimit.connection_key(slug, pk)) > 0:
-                continue
-            outcome = _claim_and_test(pk, now=now)
-            if outcome is None:
-                continue  # another tick claimed it
-            result.outcomes[outcome] = result.outcomes.get(outcome, 0) + 1
-            result.per_provider[slug] = result.per_provider.get(slug, 0) + 1
-            room -= 1
-            if outcome == RATE_LIMITED and not provider.rate_limit_per_connection:
-                break  # the provider's budget is used up: the rest wait for the next tick
+            sleep(first - moment)
+            continue
+        for slug in turn:  # one test per provider per pass
+            if room <= 0 or monotonic() > stop_at:
+                break
+            provider = PROVIDERS[slug]
+            pk = queues[slug].popleft()
+            outcome, sent = _test_one(provider, pk, now=now)
+            if outcome is not None:
+                result.outcomes[outcome] = result.outcomes.get(outcome, 0) + 1
+                result.per_provider[slug] = result.per_provider.get(slug, 0) + 1
+                result.requests[slug] = result.requests.get(slug, 0) + sent
+                room -= 1
+                ready_at[slug] = monotonic() + max(sent, 1) * tick_spacing(provider)
+            ends_turn = outcome == UNAVAILABLE or (
+                outcome == RATE_LIMITED and not provider.rate_limit_per_connection)
+            if ends_turn or not queues[slug]:
+                # Used-up budget or a provider down: the rest wait for the next tick, due and
+                # uncharged.
+                del queues[slug]
     logger.info("connection tests: %s", result)
     return result
 
 
+def _test_one(provider: Provider, pk: int, *, now: datetime) -> tuple[str | None, int]:
+    """Claim and test one connection: (its outcome or None when not tested, the requests it
+    sent)."""
+    if provider.rate_limit_per_connection and ratelimit.blocked_for(
+            ratelimit.connection_key(provider.slug, pk)) > 0:
+        return None, 0
+    last = ApiCall.objects.filter(connection_id=pk).order_by("-pk").values_list(
+        "pk", flat=True).first() or 0
+    outcome = _claim_and_test(pk, now=now)
+    if outcome is None:
+        return None, 0  # another tick claimed it
+    return outcome, ApiCall.objects.filter(connection_id=pk, pk__gt=last).count()
+
+
 def _claim_and_test(pk: int, *, now: datetime) -> str | None:
     claimed = Connection.objects.filter(_testable(), pk=pk, next_test_at__lte=now).update(
-        next_test_at=next_slot(pk, now))
+        next_test_at=slot_after_test(pk, now))
     if not claimed:
         return None
     connection = Connection.objects.select_related("user").get(pk=pk)
     return connection_test_periodic(connection=connection, now=now)
 
 
+def slot_after_test(pk: int, now: datetime) -> datetime:
+    """The slot after a test claimed at ``now``: the connection's first slot at least
+    interval - tick ahead, so a claim made late (its slot long past) is not followed by
+    another test minutes later, and one made on time keeps its phase."""
+    gap = timedelta(seconds=_interval_seconds() - _tick_seconds())
+    return next_slot(pk, now + max(gap, timedelta(0)) - timedelta(microseconds=1))
+
+
 def connection_test_periodic(*, connection: Connection, now: datetime) -> str:
     """Test ``connection`` for the schedule and act on the outcome (see the module's
     docstring). Returns the outcome. No transaction may be open."""
+    mine = Connection.objects.filter(pk=connection.pk)
     try:
-        connection_test(connection=connection, budget_max_wait=0)
+        connection_test(connection=connection, budget_max_wait=0, quick=True)
     except RateLimited:
         # Not the connection's fault: due again on the next tick, nothing recorded.
-        Connection.objects.filter(pk=connection.pk).update(next_test_at=now)
+        mine.update(next_test_at=now)
         return RATE_LIMITED
     except (ReauthRequired, ConnectionTestFailed) as exc:
         # A refused renewal has flagged it already (tokens.py); a refused request has not.
@@ -192,16 +296,20 @@ def connection_test_periodic(*, connection: Connection, now: datetime) -> str:
                                    actor="connection test")
         outcome = RECONNECT
     except IntegrationError as exc:
-        Connection.objects.filter(pk=connection.pk).update(
-            consecutive_failures=F("consecutive_failures") + 1,
-            last_error=redact_text(exc.message)[:1000], updated_at=timezone.now())
-        outcome = FAILED
+        mine.update(consecutive_test_failures=F("consecutive_test_failures") + 1,
+                    last_error=redact_text(exc.message)[:1000], updated_at=timezone.now())
+        # The provider is down (a 5xx, a timeout, unreachable): its other tests would fail
+        # alike, so the tick ends its turn.
+        outcome = UNAVAILABLE if isinstance(exc, ProviderUnavailable) else FAILED
     except Exception:  # a bug in one provider's test must not stop the others
         logger.exception("the periodic test of connection %s crashed", connection.pk)
         outcome = CRASHED
     else:
+        # Failed tests are no longer in a row; the sync failures (and their error) stay.
+        mine.update(consecutive_test_failures=0, last_error=Case(
+            When(consecutive_failures=0, then=Value("")), default=F("last_error"),
+            output_field=TextField()))
         outcome = OK
-    Connection.objects.filter(pk=connection.pk).update(last_tested_at=now)
+    mine.update(last_tested_at=now)
     connection_health_record(connection=connection, now=now)
     return outcome
-

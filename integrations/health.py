@@ -30,7 +30,8 @@ STATE_WORDS = {
     NEEDS_RECONNECT: "Needs reconnecting", IDLE: "Not checked",
 }
 
-# Failed syncs in a row from which a connection is degraded, then failing.
+# Failed syncs in a row, or failed periodic tests in a row (counted apart, the larger count
+# judges), from which a connection is degraded, then failing.
 DEGRADED_AFTER_FAILURES = 1
 FAILING_AFTER_FAILURES = 3
 # Automatic sync on and no success for this many sync intervals: degraded, even with no
@@ -52,6 +53,8 @@ NEVER_WORKED = "No sync has worked yet."
 IN_ERROR = "In error: {error}"
 LAST_FAILED = "The last sync failed: {error}"
 LAST_N_FAILED = "The last {count} syncs failed: {error}"
+TEST_FAILED = "The last connection test failed: {error}"
+TEST_N_FAILED = "The last {count} connection tests failed: {error}"
 STALE = "No successful sync since {date}."
 WORKING = "Working; last synced {date}."
 
@@ -82,14 +85,21 @@ def connection_health(connection: Connection, *, now: datetime) -> Health:
         return Health(IDLE, NOTHING_TO_SYNC)
     if not connection.sync_enabled:
         return Health(IDLE, SYNC_OFF)
-    failures = connection.consecutive_failures
+    # Syncs and periodic tests fail in a row each on their own count (a passing test proves
+    # nothing about syncing, a failed one is no failed sync); the larger count judges, and the
+    # reason says which failed. Syncs win a tie: they are what the person relies on.
+    sync_failures = connection.consecutive_failures
+    test_failures = connection.consecutive_test_failures
+    failures = max(sync_failures, test_failures)
+    by_tests = test_failures > sync_failures
+    one, several = (TEST_FAILED, TEST_N_FAILED) if by_tests else (LAST_FAILED, LAST_N_FAILED)
     error = _error(connection.last_error)
     if failures >= FAILING_AFTER_FAILURES:
-        return Health(FAILING, LAST_N_FAILED.format(count=failures, error=error))
+        return Health(FAILING, several.format(count=failures, error=error))
     if connection.status == Connection.Status.ERROR:
         return Health(FAILING, IN_ERROR.format(error=error))
     if failures >= DEGRADED_AFTER_FAILURES:
-        words = LAST_FAILED if failures == 1 else LAST_N_FAILED
+        words = one if failures == 1 else several
         return Health(DEGRADED, words.format(count=failures, error=error))
     if connection.last_success_at is None:
         return Health(IDLE, NEVER_WORKED if connection.last_sync_at else NOT_SYNCED_YET)

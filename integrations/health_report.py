@@ -1,13 +1,15 @@
 """Reads for the staff health overview, the daily digest and the usage charts.
 
-Every figure is aggregated in the database (GROUP BY), so the number of queries does not grow
-with the number of connections, days or requests; the only per-row work is the health state,
-which integrations/health.py judges in Python from one streamed query. Error texts are
-redacted and bounded again here: they reach staff pages and an e-mail.
+Every figure is aggregated in the database (GROUP BY), so the number of queries and the work
+per query do not grow with the number of connections, days or requests: health is counted
+from the state recorded on each connection (integrations/health_record.py), never judged row by
+row here. Errors are shown as our error codes with a fixed description per code, never the
+provider's wording (which may name a person): they reach staff pages and an e-mail.
 """
 
 from __future__ import annotations
 
+import re
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
@@ -18,10 +20,9 @@ from consent.purposes import PURPOSES
 from consent.selectors import allows_from_map, consent_map
 from thinkalike.charts import Chart, bar_chart, day_labels, line_chart
 
-from .health import STATE_WORDS, STATES, connection_health
+from .health import STATE_WORDS, STATES
 from .models import ApiCall, Connection, ProxyStat, SyncRun, UsageDay, UserInterest
 from .providers.retired import provider_or_retired
-from .redaction import redact_text
 
 RECENT_DAYS = 7  # the errors, waits and hit rates of the overview and the digest
 CHART_DAYS = 30  # the usage charts
@@ -36,9 +37,54 @@ def provider_name(slug: str) -> str:
     return provider_or_retired(slug).name
 
 
-def _short(text: str) -> str:
-    text = redact_text(" ".join((text or "").split()))
-    return text if len(text) <= ERROR_TEXT_MAX else text[:ERROR_TEXT_MAX - 1] + "…"
+# Fixed wording per error code (integrations/exceptions.py and sync.py set the codes): the
+# overview and the digest show these, never the stored message, which may quote a provider.
+ERROR_DESCRIPTIONS = {
+    "error": "Unexpected error",
+    "internal_error": "An error in our code",
+    "internal": "An error in our code",
+    "reauth_required": "The provider refused the credential: the person must reconnect",
+    "try_later": "A temporary problem: the next run tries again",
+    "provider_unavailable": "The provider failed or did not answer in time",
+    "rate_limited": "Rate limited (the provider's or our own budget)",
+    "bad_provider_data": "The provider's answer was not what its API promises",
+    "cursor_rejected": "The provider refused the stream's cursor: everything syncs again",
+    "lease_lost": "Another run took the connection over",
+    "lost": "The worker running the sync stopped; it was queued again",
+    "unknown_provider": "The provider is no longer installed",
+    "provider_not_available": "The provider is not configured here",
+    "not_public": "The provider's data is not public",
+    "query_refused": "The provider refused the query",
+}
+OTHER_ERROR = "Other error"
+_CODE = re.compile(r"[A-Za-z0-9_.-]{1,50}")
+
+
+def _code(value: str) -> str:
+    """An error code or exception class name as stored by our code, else "other"."""
+    value = (value or "").strip()
+    return value if _CODE.fullmatch(value) else "other"
+
+
+def error_description(code: str) -> str:
+    return ERROR_DESCRIPTIONS.get(code, OTHER_ERROR)
+
+
+def _http_description(status: int | None, error: str) -> str:
+    if error:
+        return f"No usable answer (HTTP {status})" if status else "No usable answer"
+    if status == 429:
+        return "Rate limited by the provider"
+    if status in (401, 403):
+        return "Credential refused"
+    if status and status >= 500:
+        return "Provider error"
+    return "Request refused"
+
+
+UNRECORDED = "unrecorded"  # health_state blank: not judged since it was added to the row
+UNRECORDED_WORDS = "Not recorded yet"
+OVERVIEW_STATES = [*STATES, UNRECORDED]
 
 
 @dataclass
@@ -49,12 +95,18 @@ class ProviderHealth:
     total: int = 0
 
 
-def health_by_provider(*, now: datetime) -> list[ProviderHealth]:
-    """Connections per provider and health state (one streamed query, states judged here)."""
-    counts: dict[str, dict[str, int]] = defaultdict(lambda: dict.fromkeys(STATES, 0))
-    rows = Connection.objects.select_related("credential").order_by().iterator(chunk_size=2000)
-    for connection in rows:
-        counts[connection.provider][connection_health(connection, now=now).state] += 1
+def health_by_provider() -> list[ProviderHealth]:
+    """Connections per provider and recorded health state (one GROUP BY query).
+
+    The state is the one recorded at the connection's last sync, test or change
+    (``Connection.health_state``); a row never judged since counts as "not recorded yet".
+    """
+    counts: dict[str, dict[str, int]] = defaultdict(lambda: dict.fromkeys(OVERVIEW_STATES, 0))
+    rows = (Connection.objects.order_by().values("provider", "health_state")
+            .annotate(n=Count("pk")))
+    for row in rows:
+        state = row["health_state"] if row["health_state"] in STATES else UNRECORDED
+        counts[row["provider"]][state] += row["n"]
     return [ProviderHealth(slug, provider_name(slug), states, sum(states.values()))
             for slug, states in sorted(counts.items())]
 
@@ -63,28 +115,31 @@ def health_by_provider(*, now: datetime) -> list[ProviderHealth]:
 class ErrorLine:
     source: str  # "sync" or "request"
     provider: str
-    what: str  # redacted, bounded
+    code: str  # our error code, exception class name or "HTTP <status>"
+    what: str  # a fixed description: never the provider's wording
     count: int
 
 
 def top_errors(*, since: datetime, limit: int = TOP_ERRORS) -> list[ErrorLine]:
-    """The most frequent sync errors and failed outbound requests since ``since`` (2 queries)."""
+    """The most frequent sync error codes and failed outbound requests since ``since``
+    (2 queries; the runs' through the partial index on failed runs by time)."""
     runs = (SyncRun.objects.filter(queued_at__gte=since).exclude(error_code="")
-            .values("connection__provider", "error_code", "error_message")
+            .values("connection__provider", "error_code")
             .annotate(n=Count("pk")).order_by("-n")[:limit])
     calls = (ApiCall.objects.filter(at__gte=since)
              .filter(~Q(error="") | Q(status_code__gte=400))
              .values("provider", "error", "status_code")
              .annotate(n=Count("pk")).order_by("-n")[:limit])
-    lines = [ErrorLine("sync", row["connection__provider"],
-                       _short(f"{row['error_code']}: {row['error_message']}"), row["n"])
-             for row in runs]
+    found: dict[tuple[str, str, str, str], int] = defaultdict(int)
+    for row in runs:
+        code = _code(row["error_code"])
+        found["sync", row["connection__provider"], code, error_description(code)] += row["n"]
     for row in calls:
-        what = row["error"] or f"HTTP {row['status_code']}"
-        if row["error"] and row["status_code"]:
-            what = f"{row['error']} (HTTP {row['status_code']})"
-        lines.append(ErrorLine("request", row["provider"], _short(what), row["n"]))
-    lines.sort(key=lambda line: (-line.count, line.source, line.provider, line.what))
+        code = _code(row["error"]) if row["error"] else f"HTTP {row['status_code']}"
+        what = _http_description(row["status_code"], row["error"])
+        found["request", row["provider"], code, what] += row["n"]
+    lines = [ErrorLine(*key, count) for key, count in found.items()]
+    lines.sort(key=lambda line: (-line.count, line.source, line.provider, line.code))
     return lines[:limit]
 
 
@@ -223,7 +278,7 @@ def connection_sync_charts(*, connection: Connection, limit: int = CHART_RUNS) -
 @dataclass
 class Overview:
     health: list[ProviderHealth]
-    state_words: list[tuple[str, str]]
+    state_words: list[tuple[str, str]]  # every state of OVERVIEW_STATES, in order
     errors: list[ErrorLine]
     usage: list[ProviderUsage]
     cache: list[ProviderCache]
@@ -233,7 +288,8 @@ class Overview:
 
     @property
     def totals(self) -> dict[str, int]:
-        return {state: sum(row.states[state] for row in self.health) for state in STATES}
+        return {state: sum(row.states[state] for row in self.health)
+                for state in OVERVIEW_STATES}
 
 
 def health_overview(*, now: datetime, with_charts: bool = True) -> Overview:
@@ -242,8 +298,9 @@ def health_overview(*, now: datetime, with_charts: bool = True) -> Overview:
     since_day = today - timedelta(days=RECENT_DAYS - 1)
     usage = usage_by_provider(since=since_day)
     overview = Overview(
-        health=health_by_provider(now=now),
-        state_words=[(state, STATE_WORDS[state]) for state in STATES],
+        health=health_by_provider(),
+        state_words=[*((state, STATE_WORDS[state]) for state in STATES),
+                     (UNRECORDED, UNRECORDED_WORDS)],
         errors=top_errors(since=now - timedelta(days=RECENT_DAYS)),
         usage=usage,
         cache=cache_by_provider(since=since_day),
@@ -274,20 +331,27 @@ def interest_charts(*, user, limit: int = TOP_INTERESTS) -> list[PurposeChart]:
     strongest weight wins), as bar charts. A purpose with nothing to show has no chart.
     Two queries (consent, interests), whatever the number of interests."""
     answers = consent_map(user=user)
+    # Keyed by slug, as interests_for_purpose is: two interests may share a label.
     weights: dict[str, dict[str, float]] = defaultdict(dict)
+    labels: dict[str, str] = {}
     rows = UserInterest.objects.filter(user=user, purpose__in=list(PURPOSES)).values_list(
-        "purpose", "interest__label", "connection__provider", "weight")
-    for purpose, label, provider, weight in rows:
+        "purpose", "interest__slug", "interest__label", "connection__provider", "weight")
+    for purpose, slug, label, provider, weight in rows:
         if allows_from_map(answers, purpose, provider):
             seen = weights[purpose]
-            seen[label] = max(seen.get(label, 0.0), weight)
+            seen[slug] = max(seen.get(slug, 0.0), weight)
+            labels[slug] = label
     charts = []
     for slug, purpose in PURPOSES.items():
         if not weights.get(slug):
             continue
-        top = sorted(weights[slug].items(), key=lambda pair: (-pair[1], pair[0]))[:limit]
+        top = sorted(weights[slug].items(),
+                     key=lambda pair: (-pair[1], labels[pair[0]], pair[0]))[:limit]
+        shown = [labels[key] for key, _ in top]
+        bars = [(label if shown.count(label) == 1 else f"{label} ({key})",
+                 round(max(0.0, min(1.0, weight)) * 100))
+                for (key, weight), label in zip(top, shown, strict=True)]
         charts.append(PurposeChart(slug, purpose.name, bar_chart(
-            [(label, round(max(0.0, min(1.0, weight)) * 100)) for label, weight in top],
-            title=f"Top interests for {purpose.name}", what="strength (%)",
+            bars, title=f"Top interests for {purpose.name}", what="strength (%)",
             dom_id=f"interests-{slug}", value_format=lambda v: f"{v:.0f}%")))
     return charts

@@ -61,8 +61,14 @@ class ApiClient:
         access_token: str = "",
         audit: Mapping[str, Any] | None = None,
         budget_max_wait: float | None = None,
+        retry: bool = True,
+        timeout: float | tuple[float, float] | None = None,
     ) -> None:
         self.provider = provider
+        # The periodic connection tests: no retries and a short timeout, so one slow or down
+        # provider cannot hold a tick (None: THINKALIKE_HTTP_TIMEOUT).
+        self.retry = retry
+        self.timeout = timeout
         # How long a request may wait for a slot of the shared budget (None: the transport's
         # THINKALIKE_MAX_RETRY_AFTER); a person waiting on the answer cannot wait a minute.
         self.budget_max_wait = budget_max_wait
@@ -138,6 +144,8 @@ class ApiClient:
         if not same_origin(url, self.base_url):
             raise ProviderDataError(FOREIGN_URL.format(name=name))
         extra_headers = kwargs.pop("headers", {})
+        retry = kwargs.pop("retry", self.retry) and self.retry  # the client's "no" wins
+        timeout = kwargs.pop("timeout", None) or self.timeout
         access_token = self._access_token()
         refreshed = False
         while True:
@@ -153,6 +161,7 @@ class ApiClient:
                 secrets=self._known_secrets(access_token), budget=self.budget,
                 idempotent=idempotent, classify_response=self.classify,
                 display_name=name, audit=self.audit, budget_max_wait=self.budget_max_wait,
+                retry=retry, timeout=timeout,
                 **kwargs,
             )
             status = response.status_code

@@ -8,6 +8,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from allauth.socialaccount.models import SocialAccount
+from django.conf import settings
+from django.contrib.auth import get_user_model
 from django.contrib.auth.base_user import AbstractBaseUser
 from django.db import transaction
 from django.utils import timezone
@@ -28,6 +30,7 @@ from .health_record import connection_health_record
 from .http import ApiClient
 from .interests import interests_recompute
 from .models import (
+    ApiCall,
     AuditEvent,
     Connection,
     Credential,
@@ -39,6 +42,7 @@ from .models import (
 from .providers.base import AccountInfo, Provider
 from .providers.registry import UnknownProvider, get_provider
 from .providers.retired import is_retired, provider_or_retired
+from .proxy.store import connection_entries_delete
 from .reauth import audit
 from .redaction import fingerprint, redact_text
 from .signals import data_purging
@@ -50,6 +54,7 @@ from .tokens import (
     token_grant_by_password,
     token_revoke,
 )
+from .usage import usage_fold_into_provider
 
 logger = logging.getLogger(__name__)
 
@@ -61,10 +66,24 @@ REVOKE_SKIPPED_UNREADABLE = (
 CHECK_FAILED = "{reason} Nothing was saved."
 REVOKE_CRASHED = "{name} could not be asked to revoke access."
 NO_REVOCATION_API = "This provider has no revocation API."
+ACCOUNT_CLOSING = "This account is being deleted; nothing can be connected to it."
 PURGE_WHILE_SYNCING = (
     "A sync of this connection is queued or running; nothing was deleted. Try again when it "
     "has finished."
 )
+
+
+def _lock_active_user(user: AbstractBaseUser) -> None:
+    """Lock the person's row for the connect's transaction and refuse an account being deleted.
+
+    Account deletion commits ``is_active=False`` (an UPDATE of this row) before its first
+    disconnect: a connect that locked the row first commits its connection before that, so
+    the deletion's disconnects see it; one that comes after sees the account closed and saves
+    nothing (ProviderNotAvailable with ACCOUNT_CLOSING).
+    """
+    if not get_user_model().objects.select_for_update().filter(
+            pk=user.pk, is_active=True).exists():
+        raise ProviderNotAvailable(ACCOUNT_CLOSING)
 
 
 def _activate(connection: Connection, provider: Provider) -> None:
@@ -73,6 +92,7 @@ def _activate(connection: Connection, provider: Provider) -> None:
     connection.status = Connection.Status.ACTIVE
     connection.last_error = ""
     connection.consecutive_failures = 0
+    connection.consecutive_test_failures = 0
     connection.next_sync_at = timezone.now() if provider.streams else None
 
 
@@ -92,8 +112,9 @@ def connection_store_oauth(
     one, through another app it drops it; the granted scopes are recorded
     as the provider reported them (or the requested ones when it does not report them).
     ``client_app`` is the person's own app the tokens were issued to (None: the operator's);
-    refresh and revoke use it.
+    refresh and revoke use it. Refused (ProviderNotAvailable) for an account being deleted.
     """
+    _lock_active_user(user)
     connection = (
         Connection.objects.select_for_update().filter(user=user, provider=provider.slug).first()
     )
@@ -139,7 +160,11 @@ def connection_store_credentials(
     *, user: AbstractBaseUser, provider: Provider, account: AccountInfo,
     fields: Mapping[str, str], grant: TokenGrant | None = None,
 ) -> Connection:
-    """Save a tested credential-based connection (username, API key, password grant...)."""
+    """Save a tested credential-based connection (username, API key, password grant...).
+
+    Refused (ProviderNotAvailable) for an account being deleted (see _lock_active_user).
+    """
+    _lock_active_user(user)
     connection = (
         Connection.objects.select_for_update().filter(user=user, provider=provider.slug).first()
     )
@@ -224,7 +249,7 @@ def _queue_first_sync(connection: Connection) -> None:
 
 
 def connection_test(
-    *, connection: Connection, budget_max_wait: float | None = None
+    *, connection: Connection, budget_max_wait: float | None = None, quick: bool = False
 ) -> AccountInfo:
     """A cheap authenticated call. Raises IntegrationError with a message for people.
 
@@ -232,7 +257,8 @@ def connection_test(
     connection's health afterwards, whatever the outcome: a token the provider refused on
     renewal has flagged it for reconnecting by then (tokens.py). ``budget_max_wait`` bounds
     the wait for the provider's shared rate budget (None: the transport's default); past it,
-    RateLimited.
+    RateLimited. ``quick`` (the periodic tests): no retries, and
+    THINKALIKE_CONNECTION_TEST_HTTP_TIMEOUT instead of the usual timeout.
     """
     try:
         provider = get_provider(connection.provider)
@@ -241,7 +267,9 @@ def connection_test(
     try:
         credential = credential_for_use(connection=connection)
         client = ApiClient(provider, connection=connection, secrets=secret_values(credential),
-                           budget_max_wait=budget_max_wait)
+                           budget_max_wait=budget_max_wait, retry=not quick,
+                           timeout=settings.THINKALIKE_CONNECTION_TEST_HTTP_TIMEOUT if quick
+                           else None)
         try:
             return provider.test_connection(client, connection)
         finally:
@@ -308,13 +336,22 @@ def connection_disconnect(*, connection: Connection, actor: str = "") -> Disconn
         purged = _purge_rows(connection)
         audit(connection, AuditEvent.Action.DISCONNECTED,
               f"{purged.items} imported items deleted{_extra_words(purged.other)}", actor)
+        # The request log outlives the connection (its link becomes null) without the paths,
+        # which can name the person (/users/<name>/...). Here, under the row lock: a request
+        # a running sync logs later fails on the missing row instead of keeping its path.
+        ApiCall.objects.filter(connection=connection).exclude(path="").update(path="")
+        # The staff's per-day counts stay, as the provider's (connection-less) counts.
+        usage_fold_into_provider(connection_id=connection.pk)
         social_account_id = connection.social_account_id
+        connection_pk = connection.pk
         connection.delete()  # cascades to the credential, runs and what the purge left
         if social_account_id:
             SocialAccount.objects.filter(pk=social_account_id).delete()
         consent_clear_provider(
             user=connection.user, provider=provider.slug, source=ConsentEvent.Source.DISCONNECT
         )
+    # After the commit: the proxy's cached answers of this connection (not transactional).
+    connection_entries_delete(connection_pk)
     return DisconnectResult(revoked=revoked, revoke_note=note, purged=purged)
 
 
@@ -349,17 +386,25 @@ def _extra_words(other: Mapping[str, int]) -> str:
     return "".join(f", {count} {name.replace('_', ' ')}" for name, count in sorted(other.items()))
 
 
-@transaction.atomic
 def connection_data_purge(*, connection: Connection, actor: str = "") -> PurgeResult:
     """Delete everything imported from ``connection`` and derived from it, keeping the
     connection, its credential and its settings: items (the mappings), interests, stream
-    checkpoints (the next sync starts over) and, through ``data_purging``, what other apps
-    derived (the library entries only this connection fed). One audit line.
+    checkpoints (the next sync starts over), the proxy's cached answers and, through
+    ``data_purging``, what other apps derived (the library entries only this connection fed).
+    One audit line.
 
     Raises SyncInProgress while a sync holds the connection: its later pages and checkpoints
     would bring part of the data back. The row lock keeps a sync from being claimed meanwhile
     (a claim is an UPDATE of that row), so one claimed after the purge starts over.
     """
+    result = _connection_data_purge(connection=connection, actor=actor)
+    # After the commit (the cache is not transactional); a refused purge keeps them too.
+    connection_entries_delete(connection.pk)
+    return result
+
+
+@transaction.atomic
+def _connection_data_purge(*, connection: Connection, actor: str) -> PurgeResult:
     Connection.objects.select_for_update().only("pk").get(pk=connection.pk)
     if sync_holds(connection_pk=connection.pk):
         raise SyncInProgress(PURGE_WHILE_SYNCING)

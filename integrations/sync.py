@@ -347,6 +347,10 @@ def _finish(run: SyncRun, connection: Connection, outcome: RunOutcome) -> SyncRu
     }
     if healthy:
         updates["last_success_at"] = now
+        # A sync that works proves the connection works: failed periodic tests before it are
+        # no longer "in a row". (A passing test never resets the sync failures.)
+        if status == SyncRun.Status.SUCCEEDED:
+            updates["consecutive_test_failures"] = 0
     mine = Connection.objects.filter(pk=connection.pk)
     if run.claim_token is not None:
         # Only the run that holds the claim releases it and reports health; a run whose lease

@@ -134,7 +134,8 @@ def response_json(response: requests.Response, *, name: str) -> Any:
     return parse_json(response.content or b"", name=name)
 
 
-def _read_body(response: requests.Response, name: str) -> None:
+def _read_body(response: requests.Response, name: str,
+               timeout: float | tuple[float, float] | None = None) -> None:
     """Read a streamed body into ``response.content``, up to the configured size.
 
     The limit applies to the decoded bytes, so a compressed bomb stops too.
@@ -147,7 +148,7 @@ def _read_body(response: requests.Response, name: str) -> None:
         raise too_large
     # requests' read timeout bounds each socket read, not the body: a server dripping a byte
     # at a time would hold a worker (and a refresh lease) for as long as it likes.
-    deadline = clock.time() + body_seconds()
+    deadline = clock.time() + body_seconds(timeout)
     chunks, size = [], 0
     for chunk in response.iter_content(BODY_CHUNK):
         size += len(chunk)
@@ -161,9 +162,10 @@ def _read_body(response: requests.Response, name: str) -> None:
     response._content = b"".join(chunks)
 
 
-def body_seconds() -> float:
-    """How long reading one response body may take in all: the read timeout."""
-    timeout = settings.THINKALIKE_HTTP_TIMEOUT
+def body_seconds(timeout: float | tuple[float, float] | None = None) -> float:
+    """How long reading one response body may take in all: the read timeout (the request's,
+    else THINKALIKE_HTTP_TIMEOUT's)."""
+    timeout = timeout or settings.THINKALIKE_HTTP_TIMEOUT
     return float(timeout[1] if isinstance(timeout, tuple | list) else timeout)
 
 
@@ -238,6 +240,7 @@ def send(
     display_name: str = "",
     audit: Mapping[str, Any] | None = None,
     budget_max_wait: float | None = None,
+    timeout: float | tuple[float, float] | None = None,
     **kwargs: Any,
 ) -> requests.Response:
     """Send one logical request with the retry policy and write its ApiCall row.
@@ -252,7 +255,8 @@ def send(
     ProviderTimeout (a ProviderUnavailable). ``audit`` adds fields to the ApiCall row (the
     proxy's caller and cache outcome). ``budget_max_wait`` bounds the wait for a slot of the
     budget (THINKALIKE_MAX_RETRY_AFTER by default): past it, RateLimited at once (the proxy,
-    whose caller is waiting, passes 1 s).
+    whose caller is waiting, passes 1 s). ``timeout`` replaces THINKALIKE_HTTP_TIMEOUT (the
+    periodic connection tests pass a short one).
     """
     method = method.upper()
     # Host only: a path may carry a secret (bot tokens live in it).
@@ -290,10 +294,11 @@ def send(
             sent = True
             try:
                 response = session.request(
-                    method, url, timeout=settings.THINKALIKE_HTTP_TIMEOUT, stream=True, **kwargs
+                    method, url, timeout=timeout or settings.THINKALIKE_HTTP_TIMEOUT,
+                    stream=True, **kwargs
                 )
                 status = response.status_code
-                _read_body(response, name)
+                _read_body(response, name, timeout)
             except ProviderDataError:
                 error = "ResponseTooLarge"
                 raise

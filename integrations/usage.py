@@ -63,3 +63,38 @@ def usage_purge(*, older_than_days: int | None = None) -> int:
     cutoff = clock.now().date() - timedelta(days=days)
     deleted, _ = UsageDay.objects.filter(day__lt=cutoff).delete()
     return deleted
+
+
+def usage_fold_into_provider(*, connection_id: int) -> int:
+    """Move a connection's per-day counts into its provider's connection-less rows, then delete
+    them: a disconnect or an account deletion keeps the staff's figures (400 days) without the
+    link to the person. Inside the caller's transaction, with the connection row locked (a
+    concurrent usage_count of this connection then waits and fails on the missing row). Each
+    provider row is raised with F() expressions after an INSERT ... ON CONFLICT DO NOTHING,
+    like usage_count, so a count added meanwhile to that row is never lost. Returns the rows
+    folded."""
+    # Locked: a count of this connection committing meanwhile is in the figures read here,
+    # or waits and then finds its row gone (and is dropped, as a request of a disconnected
+    # connection).
+    rows = list(UsageDay.objects.select_for_update().filter(connection_id=connection_id))
+    if not rows:
+        return 0
+    UsageDay.objects.bulk_create(
+        [UsageDay(connection=None, provider=row.provider, day=row.day) for row in rows],
+        ignore_conflicts=True,
+    )
+    for row in rows:
+        UsageDay.objects.filter(connection__isnull=True, provider=row.provider,
+                                day=row.day).update(
+            requests=F("requests") + row.requests, errors=F("errors") + row.errors,
+            rate_limit_waits=F("rate_limit_waits") + row.rate_limit_waits,
+            wait_seconds=F("wait_seconds") + row.wait_seconds)
+    UsageDay.objects.filter(pk__in=[row.pk for row in rows]).delete()
+    return len(rows)
+
+
+def fold_usage_before_delete(sender, instance, **kwargs) -> None:
+    """pre_delete of a Connection, however it is deleted: fold its counts first. Django sends
+    it inside the deletion's transaction and before its SET_NULL updates, so the connection's
+    rows are gone by then (a disconnect has folded them already: nothing left to do)."""
+    usage_fold_into_provider(connection_id=instance.pk)

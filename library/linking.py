@@ -209,6 +209,17 @@ def library_link_connection(*, connection: Connection) -> LinkResult:
     total, after = LinkResult(), 0
     while True:
         with transaction.atomic():
+            # The connection row first, as a purge and a disconnect lock it: one running now
+            # has committed (its "only this service" entries were computed and deleted, and
+            # the items are gone) or waits for this chunk, whose entries it then sees. Without
+            # it, entries created here after the purge looked would be left with no item.
+            # FOR NO KEY UPDATE: it still waits for (and holds off) a purge's FOR UPDATE, but
+            # not the foreign-key checks (FOR KEY SHARE) of another service's merge inserting
+            # pushes to this connection while it holds the entries this chunk links: with a
+            # plain FOR UPDATE the two deadlock on PostgreSQL.
+            if not Connection.objects.select_for_update(no_key=True).filter(
+                    pk=connection.pk).exists():
+                return total  # disconnected meanwhile
             items = list(ExternalItem.objects.select_for_update().filter(
                 connection=connection, kind__in=statuses.KINDS, deleted_at__isnull=True,
                 library_entry__isnull=True, pk__gt=after).order_by("pk")[:CHUNK])

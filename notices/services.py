@@ -15,6 +15,8 @@ from django.utils import timezone
 from integrations import health as health_states
 from integrations.health import Health
 from integrations.models import Connection
+from integrations.providers.retired import provider_or_retired
+from integrations.queue import enqueue_many
 
 from .models import Notice, NotificationSettings
 from .selectors import email_on_health
@@ -28,6 +30,17 @@ TITLES = {
     Notice.Kind.RECOVERED: "{name} is working again",
 }
 EMAIL_SUBJECT = "ThinkAlike: {title}"
+# The e-mail says what happened in fixed words per kind: the reason (the notice's body) quotes
+# what the provider wrote, which stays in the app, behind the sign-in.
+EMAIL_REASONS = {
+    Notice.Kind.FAILING: (
+        "{name} has failed several times in a row: ThinkAlike cannot sync it for now. "
+        "What went wrong is on the connection's page."),
+    Notice.Kind.NEEDS_RECONNECT: (
+        "{name} no longer accepts ThinkAlike's access (or its stored key can no longer be "
+        "read): reconnect it to sync again."),
+}
+EMAIL_TASK = "notices.tasks.send_notice_email"  # in queued payloads: keep the name
 EMAIL_BODY = """{title}.
 
 {reason}
@@ -68,8 +81,14 @@ def notice_health_changed(
         resolved_at=at if state == Notice.State.RESOLVED else None,
     )
     if kind != Notice.Kind.RECOVERED and email_on_health(user_id=connection.user_id):
-        transaction.on_commit(lambda: notice_email_send(notice_id=notice.pk))
+        # Queued once committed, sent by a worker: an SMTP server that hangs (EMAIL_TIMEOUT
+        # bounds it there) never holds a sync, a test or a web request.
+        transaction.on_commit(lambda: notice_email_queue(notice_id=notice.pk))
     return notice
+
+
+def notice_email_queue(*, notice_id: int) -> None:
+    enqueue_many(EMAIL_TASK, [((notice_id,), f"notice-email-{notice_id}")])
 
 
 def notice_email_send(*, notice_id: int) -> bool:
@@ -81,7 +100,9 @@ def notice_email_send(*, notice_id: int) -> bool:
     site = settings.THINKALIKE_SITE_URL.rstrip("/")
     link = site + (reverse("integrations:connection_detail", args=[notice.connection_id])
                    if notice.connection_id else reverse("integrations:connected_services"))
-    body = EMAIL_BODY.format(title=notice.title, reason=notice.body, link=link,
+    reason = EMAIL_REASONS.get(notice.kind, "{name}").format(
+        name=_provider_name(notice.provider))
+    body = EMAIL_BODY.format(title=notice.title, reason=reason, link=link,
                              notices=site + reverse("notices:notices"))
     try:
         send_mail(EMAIL_SUBJECT.format(title=notice.title), body, None, [notice.user.email])
@@ -92,6 +113,10 @@ def notice_email_send(*, notice_id: int) -> bool:
     Notice.objects.filter(pk=notice.pk, emailed_at__isnull=True).update(
         emailed_at=timezone.now())
     return True
+
+
+def _provider_name(slug: str) -> str:
+    return provider_or_retired(slug).name if slug else "A connected service"
 
 
 def notices_mark_all_read(*, user: AbstractBaseUser) -> int:

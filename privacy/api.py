@@ -9,13 +9,22 @@ from rest_framework.generics import GenericAPIView
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from integrations.api.errors import BadRequest, error_body
+from integrations.api.errors import ApiError, BadRequest, Conflict, error_body
 from integrations.api.fields import StrictSerializer
-from integrations.api.throttling import PerTokenThrottle
+from integrations.api.schema import ErrorSerializer
 
-from .services import PURGE_ALL_REFUSED, account_delete, user_data_purge_all
+from .password_tries import PASSWORD_TRIES, password_try_claim
+from .services import (
+    PURGE_ALL_REFUSED,
+    AccountDeletionIncomplete,
+    account_delete,
+    user_data_purge_all,
+)
 
 WRONG_PASSWORD = "That is not your password; nothing was deleted."
+TOO_MANY_TRIES = (
+    f"More than {PASSWORD_TRIES} password tries this hour; nothing was deleted. Try again later."
+)
 COUNT_NAMES = ("items", "interests", "checkpoints", "library_entries", "library_pushes",
                "library_conflicts")
 
@@ -56,6 +65,11 @@ class PurgeAllRefusedSerializer(PurgeAllSerializer):
     error = PurgeErrorDetailSerializer()
 
 
+class PasswordSerializer(StrictSerializer):
+    password = serializers.CharField(trim_whitespace=False, max_length=4096,
+                                     style={"input_type": "password"})
+
+
 def _counts(counts) -> dict[str, int]:
     return {name: counts.get(name, 0) for name in COUNT_NAMES}
 
@@ -63,9 +77,9 @@ def _counts(counts) -> dict[str, int]:
 class DataPurgeView(GenericAPIView):
     """POST /api/v1/data/purge/"""
 
-    serializer_class = PurgeAllSerializer
+    serializer_class = PasswordSerializer
 
-    @extend_schema(request=None,
+    @extend_schema(request=PasswordSerializer,
                    responses={200: PurgeAllSerializer, 409: PurgeAllRefusedSerializer},
                    summary="Delete all your imported data, keeping the account", description=(
         "For every connection, what its purge deletes (items, interests, checkpoints, the "
@@ -74,8 +88,11 @@ class DataPurgeView(GenericAPIView):
         "credentials, settings, consent history, API tokens and OAuth apps stay. 200 with the "
         "counts; 409 sync_running when a sync held some connection: the others were purged, "
         "and the body's refused (and error.fields.refused, their ids) names the ones left as "
-        "they were."))
+        "they were. Body (JSON): {\"password\": \"...\"}, your account's password; 400 "
+        "wrong_password (nothing deleted); 429 too_many_tries after 5 tries in an hour, "
+        "counted with DELETE /api/v1/account/'s."))
     def post(self, request: Request) -> Response:
+        password_checked(request)
         result = user_data_purge_all(user=request.user, actor=f"api:{request.user.pk}")
         data = PurgeAllSerializer({"deleted": _counts(result.counts),
                                    "connections": result.connections,
@@ -88,21 +105,19 @@ class DataPurgeView(GenericAPIView):
         return Response(data)
 
 
-class PasswordSerializer(StrictSerializer):
-    password = serializers.CharField(trim_whitespace=False, max_length=4096,
-                                     style={"input_type": "password"})
-
-
-class AccountDeleteThrottle(PerTokenThrottle):
-    """Each try checks the password: a stolen token must not buy a guessing machine."""
-
-    scope = "account_delete"
-    rate = "5/hour"
-
-    def get_cache_key(self, request, view) -> str | None:
-        if request.user and request.user.is_authenticated:
-            return self.cache_format % {"scope": self.scope, "ident": f"user:{request.user.pk}"}
-        return None
+def password_checked(request: Request) -> None:
+    """The body's password, checked after claiming one of the hour's tries (password_tries):
+    a stolen token or an open session must not buy a guessing machine. Raises 429
+    too_many_tries (with Retry-After) or 400 wrong_password."""
+    body = PasswordSerializer(data=request.data)
+    body.is_valid(raise_exception=True)
+    wait = password_try_claim(user_id=request.user.pk)
+    if wait is not None:
+        raise ApiError(status_code=status.HTTP_429_TOO_MANY_REQUESTS, code="too_many_tries",
+                       message=TOO_MANY_TRIES, headers={"Retry-After": str(wait)})
+    if not request.user.check_password(body.validated_data["password"]):
+        raise BadRequest(WRONG_PASSWORD, code="wrong_password",
+                         fields={"password": [WRONG_PASSWORD]})
 
 
 class RevokeSerializer(serializers.Serializer):
@@ -119,14 +134,11 @@ class AccountView(GenericAPIView):
 
     serializer_class = PasswordSerializer
 
-    def get_throttles(self):
-        return [*super().get_throttles(), AccountDeleteThrottle()]
-
     @extend_schema(
-        request=None,
+        request=PasswordSerializer,
         responses={200: inline_serializer("AccountDeleted", {
             "deleted": serializers.BooleanField(),
-            "revokes": RevokeSerializer(many=True)})},
+            "revokes": RevokeSerializer(many=True)}), 409: ErrorSerializer},
         summary="Delete your account",
         description=(
             "Body (JSON): {\"password\": \"...\"}, your account's password: a session or a token "
@@ -134,14 +146,15 @@ class AccountView(GenericAPIView):
             "revoked at its provider where it can be, best effort: a failure keeps no data "
             "here), deletes everything held about you, then the account; the token used stops "
             "working. 200 with the revocation result per connection; 400 wrong_password (nothing "
-            "deleted); 429 after 5 tries in an hour."))
+            "deleted); 429 too_many_tries after 5 tries in an hour (counted with POST "
+            "/api/v1/data/purge/'s); 409 deletion_incomplete when a service was connected "
+            "while the account was deleted (the others were disconnected; the account stays)."))
     def delete(self, request: Request) -> Response:
-        body = PasswordSerializer(data=request.data)
-        body.is_valid(raise_exception=True)
-        if not request.user.check_password(body.validated_data["password"]):
-            raise BadRequest(WRONG_PASSWORD, code="wrong_password",
-                             fields={"password": [WRONG_PASSWORD]})
-        result = account_delete(user=request.user)
+        password_checked(request)
+        try:
+            result = account_delete(user=request.user)
+        except AccountDeletionIncomplete as exc:
+            raise Conflict(str(exc), code="deletion_incomplete") from None
         logout(request._request)
         revokes = [{"provider": r.provider, "name": r.name, "label": r.label,
                     "revoked": r.revoked, "note": r.note} for r in result.revokes]

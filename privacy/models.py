@@ -81,3 +81,29 @@ class DataExport(models.Model):
         if not self.progress_total:
             return 0
         return min(99, self.progress_done * 100 // self.progress_total)
+
+
+class PasswordTrySlot(models.Model):
+    """One of a person's PASSWORD_TRIES slots for the API's destructive endpoints
+    (privacy/password_tries.py): claimed by a try, free again an hour after its claim.
+
+    A table, not the cache: the database cache culls a third of its keys once full (and Redis
+    may evict), which would hand out fresh tries to whoever fills the cache first.
+    """
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+",
+        verbose_name=_("user"),
+    )
+    slot = models.PositiveSmallIntegerField(_("slot"))
+    claimed_at = models.DateTimeField(_("claimed at"))
+
+    class Meta:
+        verbose_name = _("password try")
+        verbose_name_plural = _("password tries")
+        constraints = [
+            models.UniqueConstraint(fields=["user", "slot"], name="privacy_passwordtry_unique"),
+        ]
+
+    def __str__(self) -> str:
+        return f"try {self.slot} of {self.user_id}"

@@ -37,6 +37,14 @@ AUDIT_MESSAGES_KEPT = (
     AuditEvent.Action.DATA_PURGED,
 )
 ACCOUNT_DELETION_ACTOR = "account deletion"
+# What a failed revocation's audit line says once its account is gone (no provider wording).
+REVOKE_FAILED_KEPT = "revocation failed"
+# How many times account deletion looks again for connections added while it disconnected.
+DISCONNECT_ROUNDS = 3
+ACCOUNT_DELETION_INCOMPLETE = (
+    "A service was connected while your account was being deleted, so the account was not "
+    "deleted; your other services were disconnected. Try again."
+)
 
 
 @dataclass(frozen=True)
@@ -124,38 +132,93 @@ class AccountDeletionResult:
     counts: Counter = field(default_factory=Counter)
 
 
+class AccountDeletionIncomplete(Exception):
+    """A connection was still there when the account was to be deleted (something made one
+    bypassing the connect paths, which refuse a closed account, faster than the disconnects):
+    the account stays, open again, and the person is told to try again."""
+
+    def __init__(self, result: AccountDeletionResult) -> None:
+        super().__init__(ACCOUNT_DELETION_INCOMPLETE)
+        self.result = result
+
+
 def account_delete(*, user: AbstractBaseUser) -> AccountDeletionResult:
     """Delete ``user``'s account and everything held about them.
 
-    Every connection goes through connection_disconnect, one at a time and outside any
-    transaction: it asks the provider to revoke the token first (best effort: a failure is
-    reported in the result and keeps no data), then deletes what the purge deletes and the
-    connection, in its own transaction. The caller must not hold a transaction open. Then one
-    transaction deletes the user, with what cascades: library entries, consent, API tokens,
-    personal OAuth apps, and whatever else other apps hang on the user. The audit lines outlive
-    the account (their user becomes null) stripped to provider, connection id, action and time;
-    so does the request log, without its paths.
+    First the account is closed (``is_active=False``, committed): sign-ins, sessions, API
+    tokens and every connect path refuse it from then on (a connect that locked the user row
+    first has committed its connection, which the disconnects below see). Then every
+    connection goes through connection_disconnect, one at a time and outside any transaction:
+    it asks the provider to revoke the token first (best effort: a failure is reported in the
+    result and keeps no data), then deletes what the purge deletes, the connection's request
+    log paths and the connection, in its own transaction; repeated until none is left
+    (DISCONNECT_ROUNDS at most). The caller must not hold a transaction open. Then one
+    transaction locks the user row and, if a connection still exists, stops
+    (AccountDeletionIncomplete, the account opened again) rather than let the CASCADE delete a
+    connection nobody revoked; otherwise deletes the user, with what cascades: library
+    entries, consent, API tokens, personal OAuth apps, and whatever else other apps hang on the
+    user. The audit lines outlive the account (their user becomes null) stripped to provider,
+    connection id, action and time; so does the request log, without its paths.
     """
     result = AccountDeletionResult()
-    # The request log outlives the account (staff usage counts) without the paths, which can
-    # name the person (/people/<username>/...). Before the disconnects: they null the link.
-    ApiCall.objects.filter(Q(connection__user=user) | Q(caller=user)).update(path="")
-    for connection in Connection.objects.filter(user=user).order_by("pk"):
-        name, label, slug = connection.provider_name, connection.account_label, connection.provider
-        # Never refused for a running sync (see connection_disconnect).
-        outcome = connection_disconnect(connection=connection, actor=ACCOUNT_DELETION_ACTOR)
-        result.revokes.append(RevokeOutcome(provider=slug, name=name, label=label,
-                                            revoked=outcome.revoked, note=outcome.revoke_note))
-        if outcome.purged is not None:
-            result.counts.update({"items": outcome.purged.items,
-                                  "interests": outcome.purged.interests,
-                                  **outcome.purged.other})
-    with transaction.atomic():
-        lines = AuditEvent.objects.filter(user=user)
-        lines.exclude(action__in=AUDIT_MESSAGES_KEPT).update(message="")
-        # "user:<id>", "api:<id>" (or an address) name the person; "sync", "command"... do not.
-        lines.exclude(actor__regex=r"^[a-z ]*$").update(actor="")
-        _, deleted = get_user_model().objects.filter(pk=user.pk).delete()
-        result.counts["library_entries"] += deleted.get(LibraryEntry._meta.label, 0)
+    users = get_user_model().objects.filter(pk=user.pk)
+    users.update(is_active=False)
+    try:
+        for _round in range(DISCONNECT_ROUNDS):
+            connections = list(Connection.objects.filter(user=user).order_by("pk"))
+            if not connections:
+                break
+            for connection in connections:
+                _disconnect_into(result, connection)
+    except BaseException:
+        users.update(is_active=True)  # not deleted: the person can sign in and try again
+        raise
+    if not _user_delete(user=user, result=result):
+        users.update(is_active=True)  # not deleted: the person can sign in and try again
+        logger.warning("account %s not deleted: a connection was added during deletion",
+                       user.pk)
+        raise AccountDeletionIncomplete(result)
     logger.info("account deleted: %s connections disconnected", len(result.revokes))
     return result
+
+
+@transaction.atomic
+def _user_delete(*, user: AbstractBaseUser, result: AccountDeletionResult) -> bool:
+    """The user row locked, the user deleted with what cascades; False (nothing done) when a
+    connection still exists (its CASCADE would delete it unrevoked and unaudited) or the
+    account was opened again meanwhile."""
+    users = get_user_model().objects.filter(pk=user.pk)
+    row = users.select_for_update().first()
+    if row is None:
+        return True  # a deletion running at the same time (another tab) has finished it
+    if row.is_active:
+        return False  # saved whole meanwhile (opened again): whatever did it may connect too
+    if Connection.objects.filter(user=user).exists():
+        return False
+    # The request log outlives the account (staff usage counts) without the paths, which
+    # can name the person (/people/<username>/...). The connections' rows were blanked by
+    # their disconnects; these are the person's own (the API caller), under the user lock.
+    ApiCall.objects.filter(Q(connection__user=user) | Q(caller=user)).exclude(
+        path="").update(path="")
+    lines = AuditEvent.objects.filter(user=user)
+    lines.exclude(action__in=AUDIT_MESSAGES_KEPT).update(message="")
+    # A provider's wording of a failed revocation may quote the account; a fixed phrase.
+    lines.filter(action=AuditEvent.Action.REVOKE_FAILED).update(
+        message=REVOKE_FAILED_KEPT)
+    # "user:<id>", "api:<id>" (or an address) name the person; "sync", "command"... do not.
+    lines.exclude(actor__regex=r"^[a-z ]*$").update(actor="")
+    _, deleted = users.delete()
+    result.counts["library_entries"] += deleted.get(LibraryEntry._meta.label, 0)
+    return True
+
+
+def _disconnect_into(result: AccountDeletionResult, connection: Connection) -> None:
+    name, label, slug = connection.provider_name, connection.account_label, connection.provider
+    # Never refused for a running sync (see connection_disconnect).
+    outcome = connection_disconnect(connection=connection, actor=ACCOUNT_DELETION_ACTOR)
+    result.revokes.append(RevokeOutcome(provider=slug, name=name, label=label,
+                                        revoked=outcome.revoked, note=outcome.revoke_note))
+    if outcome.purged is not None:
+        result.counts.update({"items": outcome.purged.items,
+                              "interests": outcome.purged.interests,
+                              **outcome.purged.other})

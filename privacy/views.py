@@ -16,7 +16,12 @@ from .selectors import (
     stream_of,
     your_data_for_owner,
 )
-from .services import PURGE_ALL_REFUSED, account_delete, user_data_purge_all
+from .services import (
+    PURGE_ALL_REFUSED,
+    AccountDeletionIncomplete,
+    account_delete,
+    user_data_purge_all,
+)
 
 # Messages people see; tests import them.
 PURGED_ALL = (
@@ -61,8 +66,11 @@ def interest_items(request: HttpRequest, slug: str) -> HttpResponse:
 
 
 @login_required
+@reauthentication_required
 @require_http_methods(["GET", "POST"])
 def delete_all(request: HttpRequest) -> HttpResponse:
+    """Behind allauth's reauthentication, like the account deletion: a session left open on a
+    shared computer must not be enough to delete everything."""
     form = ConfirmDeleteForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         result = user_data_purge_all(user=request.user, actor=f"user:{request.user.pk}")
@@ -88,7 +96,11 @@ def delete_account(request: HttpRequest) -> HttpResponse:
     enough to delete an account."""
     form = ConfirmDeleteForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
-        result = account_delete(user=request.user)
+        try:
+            result = account_delete(user=request.user)
+        except AccountDeletionIncomplete as exc:
+            messages.error(request, str(exc))
+            return redirect("privacy:delete_account")
         logout(request)
         # The goodbye page is after the redirect, in the new anonymous session: names, labels
         # and notes only (no token ever reaches this result).

@@ -152,7 +152,7 @@ def line_chart(labels: Sequence[str], series: Sequence[tuple[str, Sequence[float
     """One line per (name, values); ``labels`` name the x positions (days, runs), oldest first.
 
     Each series has one value per label. ``what`` names the values ("requests a day").
-    Nothing but zeros, or no label, is "No data".
+    Nothing but zeros, or no label, is "No data". Negative values extend the axis below 0.
     """
     labels = [clean_text(str(label), 40) for label in list(labels)[-MAX_POINTS:]]
     count = len(labels)
@@ -184,12 +184,17 @@ def line_chart(labels: Sequence[str], series: Sequence[tuple[str, Sequence[float
         x += 27 + 7.5 * min(len(name), 30) + 18
     ET.SubElement(svg, "rect", {"x": str(LEFT), "y": str(TOP), "width": str(plot_w),
                                 "height": str(plot_h), "fill": "#fbfcfe", "stroke": FRAME})
-    ticks = nice_ticks(0.0, max(values))
-    high = max(ticks[-1], max(values)) or 1.0
-    scale = plot_h / high
+    # The axis runs from 0, or from below the lowest value when one is negative, so every
+    # point stays inside the plot area.
+    ticks = nice_ticks(min(0.0, min(values)), max(0.0, max(values)))
+    low = min(ticks[0], min(values), 0.0)
+    high = max(ticks[-1], max(values))
+    if high <= low:
+        high = low + 1.0
+    scale = plot_h / (high - low)
 
     def y_of(value: float) -> float:
-        return TOP + plot_h - value * scale
+        return TOP + plot_h - (value - low) * scale
 
     def x_of(index: int) -> float:
         return LEFT + plot_w / 2 if count == 1 else LEFT + index * plot_w / (count - 1)

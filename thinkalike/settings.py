@@ -172,6 +172,8 @@ SOCIALACCOUNT_REQUESTS_TIMEOUT = 10
 EMAIL_BACKEND = os.environ.get(
     "EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend"
 )
+# Seconds an SMTP connection may block (None, Django's default, waits forever).
+EMAIL_TIMEOUT = float(os.environ.get("EMAIL_TIMEOUT", "10"))
 
 # --- Encryption of secrets at rest -----------------------------------------------------------
 # Comma-separated, newest first: the first key encrypts, every key decrypts.
@@ -250,6 +252,12 @@ THINKALIKE_CONNECTION_TEST_INTERVAL_MINUTES = int(
 THINKALIKE_CONNECTION_TEST_TICK_MINUTES = 5  # keep equal to the schedule's (setup_schedules)
 THINKALIKE_CONNECTION_TEST_BUDGET_SHARE = 0.1
 THINKALIKE_CONNECTION_TESTS_PER_TICK = 200  # all providers together, whatever their budgets
+# Seconds a tick may spend waiting between paced tests (see integrations/connection_tests.py):
+# beyond, the rest wait for the next tick rather than hold a worker that syncs need.
+THINKALIKE_CONNECTION_TEST_MAX_PACING_SECONDS = int(
+    os.environ.get("THINKALIKE_CONNECTION_TEST_MAX_PACING_SECONDS", "60"))
+# (connect, read) seconds of one periodic test's request; it is not retried either.
+THINKALIKE_CONNECTION_TEST_HTTP_TIMEOUT = (3.0, 10.0)
 # Where e-mails link to (the notices' "see the connection" link): scheme and host, no path.
 THINKALIKE_SITE_URL = os.environ.get("THINKALIKE_SITE_URL", "http://localhost:8000")
 # A claim older than this is considered lost (worker killed, Redis task dropped) and re-queued.
@@ -263,6 +271,9 @@ THINKALIKE_FULL_SYNC_EVERY_HOURS = 24
 THINKALIKE_API_CALL_RETENTION_DAYS = 30
 # Daily usage counters (UsageDay): kept far longer than the request log, for the charts.
 THINKALIKE_USAGE_RETENTION_DAYS = 400
+# The staff health digest (integrations/digest.py) goes out at the first hourly run from this
+# hour (UTC) on; a failed or partial send is completed by the following runs that day.
+THINKALIKE_DIGEST_HOUR = int(os.environ.get("THINKALIKE_DIGEST_HOUR", "7"))
 # An action run still pending or running after this long was left by a dead worker: it is closed
 # as failed (never retried; a write may have reached the provider). Well past the longest a
 # request can take with its retries.

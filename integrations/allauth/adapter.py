@@ -7,6 +7,7 @@ from allauth.socialaccount.adapter import DefaultSocialAccountAdapter
 from allauth.socialaccount.models import SocialApp
 from allauth.socialaccount.providers.base import AuthError, AuthProcess
 from django.contrib import messages
+from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
 from django.shortcuts import redirect
 from django.urls import reverse
@@ -20,6 +21,7 @@ from integrations.oauth_apps import (
 )
 from integrations.providers.registry import PROVIDERS, provider_for_allauth
 from integrations.selectors import connection_recently_connected
+from integrations.services import ACCOUNT_CLOSING
 from integrations.txguard import guard_session
 
 logger = logging.getLogger(__name__)
@@ -83,6 +85,12 @@ class ConnectOnlySocialAccountAdapter(DefaultSocialAccountAdapter):
             messages.error(request, SIGN_IN_FIRST)
             raise ImmediateHttpResponse(redirect("account_login"))
         entry = provider_for_allauth(sociallogin.account.provider)
+        if not get_user_model().objects.filter(pk=request.user.pk, is_active=True).exists():
+            # Closed by an account deletion since this request signed in. Refused here,
+            # before allauth saves the user (a full save of request.user, whose is_active is
+            # from the start of the request, would open the account again) and the account.
+            name = entry.name if entry else sociallogin.account.provider
+            _refuse(request, CONNECT_FAILED.format(provider=name, reason=ACCOUNT_CLOSING))
         if entry is None or not provider_available_for(
                 entry, oauth_app_providers(user=request.user)):
             name = entry.name if entry else sociallogin.account.provider

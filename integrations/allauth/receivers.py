@@ -16,8 +16,9 @@ from allauth.socialaccount.signals import social_account_added, social_account_u
 from django.contrib import messages
 from django.dispatch import receiver
 
-from integrations.allauth.adapter import personal_app_of
+from integrations.allauth.adapter import CONNECT_FAILED, _refuse, personal_app_of
 from integrations.allauth.oauth2 import BAD_TOKEN_ANSWER, BadProviderAnswer
+from integrations.exceptions import ProviderNotAvailable
 from integrations.providers.registry import provider_for_allauth
 from integrations.services import connection_store_oauth
 from integrations.tokens import TokenGrant
@@ -43,11 +44,14 @@ def store_tokens(request, sociallogin) -> None:
         scopes=scopes if scopes is not None else sorted(sociallogin.provider.get_scope()),
     )
     label = account.get_provider_account().to_str()
-    connection = connection_store_oauth(
-        user=request.user, provider=provider, social_account=account, grant=grant,
-        label=label if isinstance(label, str) else "",
-        client_app=personal_app_of(sociallogin.provider.app, user=request.user),
-    )
+    try:
+        connection = connection_store_oauth(
+            user=request.user, provider=provider, social_account=account, grant=grant,
+            label=label if isinstance(label, str) else "",
+            client_app=personal_app_of(sociallogin.provider.app, user=request.user),
+        )
+    except ProviderNotAvailable as exc:  # the account is being deleted: nothing is saved
+        _refuse(request, CONNECT_FAILED.format(provider=provider.name, reason=exc.message))
     messages.success(request, CONNECTED.format(provider=provider.name,
                                                label=connection.account_label))
 

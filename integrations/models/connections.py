@@ -69,6 +69,10 @@ class Connection(models.Model):
     # when it is due next (spread over the interval, claimed by a conditional UPDATE).
     last_tested_at = models.DateTimeField(_("last tested"), null=True, blank=True)
     next_test_at = models.DateTimeField(_("next test"), null=True, blank=True)
+    # Periodic tests failed in a row, apart from the syncs' count: a passing test resets it
+    # (and a successful sync, which proves the connection works), never the sync failures.
+    consecutive_test_failures = models.PositiveIntegerField(
+        _("consecutive test failures"), default=0)
     created_at = models.DateTimeField(_("created"), auto_now_add=True)
     updated_at = models.DateTimeField(_("updated"), auto_now=True)
 

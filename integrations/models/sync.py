@@ -64,6 +64,10 @@ class SyncRun(models.Model):
         indexes = [
             # "Latest run of each connection" on Connected Services and in the admin.
             models.Index(fields=["connection", "-queued_at"], name="integrations_run_latest"),
+            # The staff overview's "most common errors since ..." (health_report.top_errors):
+            # only failed runs, by time, so it reads the window's errors and nothing else.
+            models.Index(fields=["queued_at"], condition=~models.Q(error_code=""),
+                         name="integrations_run_errors"),
         ]
 
     def __str__(self) -> str:

@@ -11,11 +11,14 @@ class UsageDay(models.Model):
 
     Raised by integrations.usage.usage_count with F() expressions in one UPDATE (an INSERT
     only on the first request of a day), where the ApiCall row of a request is written.
-    Kept USAGE_RETENTION_DAYS (400) days; ApiCall rows are kept far less long.
+    Kept USAGE_RETENTION_DAYS (400) days; ApiCall rows are kept far less long. A disconnect
+    folds a connection's rows into its provider's connection-less rows
+    (integrations.usage.usage_fold_into_provider) before deleting it, and so does every other
+    deletion of a connection (a pre_delete receiver); SET_NULL is only the backstop.
     """
 
     connection = models.ForeignKey(
-        "integrations.Connection", on_delete=models.CASCADE, null=True, blank=True,
+        "integrations.Connection", on_delete=models.SET_NULL, null=True, blank=True,
         related_name="usage_days", verbose_name=_("connection"),
     )
     provider = models.CharField(_("provider"), max_length=50)
@@ -49,14 +52,19 @@ class UsageDay(models.Model):
 
 
 class StaffDigest(models.Model):
-    """The days the staff health digest went out: one row per day, so it goes once a day.
+    """The staff health digest of one day: one row per day, so it goes once a day.
 
-    The unique day is the claim: a second run that day cannot insert it and sends nothing.
+    A run holds the day while it sends (``claimed_until``, a lease a dead worker loses), adds
+    each address to ``sent_to`` as soon as its message went out, and sets ``finished_at`` once
+    every recipient has it. A run after a failure sends only to those not in ``sent_to``.
     """
 
     day = models.DateField(_("day"), unique=True)
     recipients = models.PositiveIntegerField(_("recipients"), default=0)
-    sent_at = models.DateTimeField(_("sent"), auto_now_add=True)
+    sent_at = models.DateTimeField(_("started"), auto_now_add=True)
+    sent_to = models.JSONField(_("sent to"), default=list, blank=True)
+    claimed_until = models.DateTimeField(_("being sent until"), null=True, blank=True)
+    finished_at = models.DateTimeField(_("finished"), null=True, blank=True)
 
     class Meta:
         verbose_name = _("staff health digest")

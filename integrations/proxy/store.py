@@ -15,13 +15,21 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
+import re
 import uuid
 from dataclasses import dataclass
 from typing import Any
 
-from django.core.cache import cache
+from django.core.cache import DEFAULT_CACHE_ALIAS, cache, caches
+from django.core.cache.backends.db import DatabaseCache
+from django.core.cache.backends.locmem import LocMemCache
+from django.core.cache.backends.redis import RedisCache
+from django.db import connections, router
 
 from integrations import clock
+
+logger = logging.getLogger(__name__)
 
 KEY_PREFIX = "thinkalike:proxy:v1"
 # How long the outcome of a failed fetch stays readable by the requests that waited for it.
@@ -66,7 +74,46 @@ def entry_key(connection_id: int, scope: str, method: str, path: str,
     material = json.dumps([scope, method.upper(), path, sorted(params), body],
                           sort_keys=True, separators=(",", ":"), default=str)
     digest = hashlib.sha256(material.encode()).hexdigest()
-    return f"{KEY_PREFIX}:entry:{connection_id}:{digest}"
+    return f"{_connection_prefix(connection_id)}{digest}"
+
+
+def _connection_prefix(connection_id: int) -> str:
+    return f"{KEY_PREFIX}:entry:{connection_id}:"
+
+
+def connection_entries_delete(connection_id: int) -> int:
+    """Delete every cached answer of one connection (with its lock and flight results): a
+    purge or a disconnect must not leave the provider's data served from here. Returns the
+    keys deleted (for tests and logs). Called after the deleting transaction, never inside a
+    provider call; a fetch already in flight may still store its fresh answer (for a purge the
+    connection stays and would be asked the same; for a disconnect nothing reads the id again).
+    """
+    backend = caches[DEFAULT_CACHE_ALIAS]  # the backend itself: ``cache`` is a proxy
+    prefix = backend.make_key(_connection_prefix(connection_id))
+    if isinstance(backend, RedisCache):
+        client = backend._cache.get_client(prefix, write=True)
+        pattern = re.sub(r"([\\*?\[\]])", r"\\\1", prefix) + "*"
+        keys = list(client.scan_iter(match=pattern, count=500))
+        for start in range(0, len(keys), 500):
+            client.delete(*keys[start:start + 500])
+        return len(keys)
+    if isinstance(backend, DatabaseCache):
+        db = router.db_for_write(backend.cache_model_class)
+        escaped = prefix.replace("!", "!!").replace("%", "!%").replace("_", "!_")
+        with connections[db].cursor() as cursor:
+            table = connections[db].ops.quote_name(backend._table)
+            cursor.execute(f"DELETE FROM {table} WHERE cache_key LIKE %s ESCAPE '!'",
+                           [escaped + "%"])
+            return cursor.rowcount
+    if isinstance(backend, LocMemCache):
+        with backend._lock:
+            keys = [key for key in backend._cache if key.startswith(prefix)]
+            for key in keys:
+                backend._delete(key)
+        return len(keys)
+    logger.warning("proxy entries of connection %s not deleted: unknown cache backend",
+                   connection_id)
+    return 0
 
 
 def get_entry(key: str) -> Entry | None:

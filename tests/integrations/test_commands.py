@@ -290,7 +290,7 @@ def test_setup_schedules_is_idempotent():
     assert (pushes.func, pushes.minutes) == ("library.tasks.retry_pushes", 5)
     digest = schedules["thinkalike-staff-health-digest"]
     assert (digest.func, digest.schedule_type) == (
-        "integrations.tasks.send_staff_health_digest", Schedule.DAILY)
+        "integrations.tasks.send_staff_health_digest", Schedule.HOURLY)
     tests = schedules["thinkalike-test-connections"]
     assert (tests.func, tests.minutes) == ("integrations.tasks.test_due_connections", 5)
     exports = schedules["thinkalike-expire-exports"]

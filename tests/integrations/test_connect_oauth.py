@@ -194,3 +194,32 @@ def test_sandbox_connect_through_its_real_oauth_server(auth_client, user, sandbo
     assert credential.access_token.startswith("sbx_at_")
     assert credential.refresh_token.startswith("sbx_rt_")
     assert credential.expires_at is not None
+
+
+def test_a_callback_finishing_after_the_account_was_closed_saves_nothing(
+        auth_client, user, mocked_responses):
+    """Account deletion in another tab closes the account while this callback runs (after its
+    request was signed in): the connect is refused before allauth saves anything, so the
+    account is not opened again and no connection is left to cascade unrevoked."""
+    import json
+
+    from django.contrib.auth import get_user_model
+
+    from integrations.allauth.adapter import CONNECT_FAILED
+    from integrations.services import ACCOUNT_CLOSING
+
+    _, query = start(auth_client)
+
+    def token(request):
+        get_user_model().objects.filter(pk=user.pk).update(is_active=False)
+        return 200, {}, json.dumps({"access_token": "AT-spotify-1", "expires_in": 3600,
+                                    "token_type": "Bearer", "scope": "user-top-read"})
+
+    mocked_responses.add_callback("POST", TOKEN_URL, callback=token)
+    mocked_responses.get(ME_URL, json={"id": "wizzler", "display_name": "JM", "type": "user"})
+    response = callback(auth_client, query["state"])
+    assert response.status_code == 302 and response["Location"] == CONNECTED
+    assert messages_of(response) == [
+        CONNECT_FAILED.format(provider="Spotify", reason=ACCOUNT_CLOSING)]
+    assert not Connection.objects.exists() and not SocialAccount.objects.exists()
+    assert not get_user_model().objects.get(pk=user.pk).is_active  # still closed

@@ -8,7 +8,9 @@ from urllib.parse import urlsplit, urlunsplit
 
 import pytest
 import redis
+import requests
 import time_machine
+from django.core.cache import cache
 from django.db import transaction
 
 from integrations import connection_tests, health, ratelimit, txguard
@@ -18,12 +20,14 @@ from integrations.connection_tests import (
     OK,
     RATE_LIMITED,
     RECONNECT,
+    UNAVAILABLE,
     connection_tests_run_due,
     next_slot,
+    slot_after_test,
     tick_cap,
 )
-from integrations.exceptions import ProviderUnavailable
-from integrations.models import Connection, RateBucket
+from integrations.exceptions import ProviderDataError, ProviderTimeout, ProviderUnavailable
+from integrations.models import ApiCall, Connection, RateBucket
 from integrations.providers.registry import PROVIDERS
 from notices.models import Notice
 from tests.factories import make_connection, make_user
@@ -44,14 +48,55 @@ def _settings(settings):
     settings.THINKALIKE_CONNECTION_TEST_TICK_MINUTES = 5
     settings.THINKALIKE_CONNECTION_TEST_BUDGET_SHARE = 0.1
     settings.THINKALIKE_CONNECTION_TESTS_PER_TICK = 500
+    cache.delete(connection_tests.TICK_LOCK)  # Redis outlives a test
+    yield
+    cache.delete(connection_tests.TICK_LOCK)
+
+
+class Pace:
+    """The tick's monotonic clock, moved on by its waits (and by a test's ``cost``)."""
+
+    def __init__(self):
+        self.now, self.waits, self.cost = 0.0, [], {}  # cost: provider -> seconds a test takes
+
+    def monotonic(self):
+        return self.now
+
+    def sleep(self, seconds):
+        self.waits.append(seconds)
+        self.now += seconds
+
+
+@pytest.fixture(autouse=True)
+def pace(monkeypatch):
+    clock = Pace()
+    monkeypatch.setattr(connection_tests, "monotonic", clock.monotonic)
+    monkeypatch.setattr(connection_tests, "sleep", clock.sleep)
+    return clock
+
+
+class PksTested(list):
+    """The pks tested, in order; ``at``: when on the tick's clock; ``providers``: whose."""
+
+    def __init__(self):
+        super().__init__()
+        self.at, self.providers = [], []
 
 
 @pytest.fixture
-def tested(monkeypatch):
-    """Record which connections are tested instead of calling the provider."""
-    pks = []
-    monkeypatch.setattr(connection_tests, "connection_test",
-                        lambda *, connection, budget_max_wait: pks.append(connection.pk))
+def tested(monkeypatch, pace):
+    """Record which connections are tested (and when, on the tick's clock) instead of calling
+    the provider."""
+    pks = PksTested()
+
+    def fake(*, connection, budget_max_wait, quick):
+        assert (budget_max_wait, quick) == (0, True)
+        pks.append(connection.pk)
+        pks.at.append(pace.now)
+        pks.providers.append(connection.provider)
+        pace.now += pace.cost.get(connection.provider, 0.0)
+
+    monkeypatch.setattr(connection_tests, "connection_test", fake)
     return pks
 
 
@@ -106,13 +151,52 @@ def test_the_cap_is_a_share_of_the_declared_budget():
     assert tick_cap(PROVIDERS["github"]) is None  # a budget per connection
 
 
-def test_a_tick_tests_no_more_than_the_providers_cap(tested):
+def test_a_tick_paces_a_provider_within_its_share_of_every_window(tested, pace, settings):
+    settings.THINKALIKE_CONNECTION_TEST_MAX_PACING_SECONDS = 240
     many("anilist", 40)
     Connection.objects.update(next_test_at=T0)
     result = tick(T0)
-    assert result.per_provider == {"anilist": 15}
-    assert Connection.objects.filter(next_test_at__lte=T0).count() == 25  # left for later
-    assert tick(T0 + timedelta(minutes=5)).per_provider == {"anilist": 15}
+    # A tenth of AniList's 30 a minute is 3 a minute: one test every 20 s, never a burst, and
+    # none after 80% of the 5-minute tick.
+    assert result.per_provider == {"anilist": 13}
+    assert tested.at == [20.0 * i for i in range(13)]
+    assert max(sum(1 for t in tested.at if start <= t < start + 60) for start in tested.at) == 3
+    assert Connection.objects.filter(next_test_at__lte=T0).count() == 27  # left for later
+    assert tick(T0 + timedelta(minutes=5)).per_provider == {"anilist": 13}
+
+
+def test_a_tick_waits_no_longer_than_its_pacing_bound(tested, pace, settings):
+    settings.THINKALIKE_CONNECTION_TEST_MAX_PACING_SECONDS = 60
+    many("anilist", 40)
+    many("spotify", 5, start=100)  # not paced: all tested whatever the bound
+    Connection.objects.update(next_test_at=T0)
+
+    result = tick(T0)
+
+    # AniList's tests are 20 s apart: at 0, 20, 40 and 60 s, then the bound stops the waiting.
+    assert result.per_provider == {"anilist": 4, "spotify": 5}
+    assert sum(pace.waits) <= 60
+    anilist_at = [t for t, p in zip(tested.at, tested.providers, strict=True) if p == "anilist"]
+    assert anilist_at == [0, 20, 40, 60]
+    assert Connection.objects.filter(provider="anilist", next_test_at__lte=T0).count() == 36
+
+
+def test_pacing_counts_the_requests_a_test_sent(monkeypatch, pace, settings):
+    settings.THINKALIKE_CONNECTION_TEST_MAX_PACING_SECONDS = 240
+    connections = many("anilist", 3)
+    Connection.objects.update(next_test_at=T0)
+    at = []
+
+    def two_requests(*, connection, budget_max_wait, quick):  # a token renewal, then the test
+        at.append(pace.now)
+        for _ in range(2):
+            ApiCall.objects.create(connection=connection, provider="anilist", method="GET",
+                                   host="graphql.anilist.co", path="/")
+
+    monkeypatch.setattr(connection_tests, "connection_test", two_requests)
+    result = tick(T0)
+    assert at == [0.0, 40.0, 80.0]
+    assert result.requests == {"anilist": 6} and len(connections) == 3
 
 
 def test_the_overall_cap_holds_across_providers(tested, settings):
@@ -193,7 +277,7 @@ def test_tests_call_the_provider_outside_any_transaction(mocked_responses):
     for connection in connections:
         connection.refresh_from_db()
         assert connection.last_tested_at == T0
-        assert connection.next_test_at == next_slot(connection.pk, T0)
+        assert connection.next_test_at == slot_after_test(connection.pk, T0)
 
 
 def test_inside_a_transaction_the_guard_would_have_refused(mocked_responses):
@@ -228,7 +312,7 @@ def test_skipped_connections(tested):
 
 # --- outcomes ----------------------------------------------------------------------------------
 
-def test_a_refused_key_asks_for_a_reconnect_and_notifies(mocked_responses, mailoutbox,
+def test_a_refused_key_asks_for_a_reconnect_and_notifies(mocked_responses, mailoutbox, q_sync,
                                                          django_capture_on_commit_callbacks):
     user = make_user()
     connection = make_connection(user, "stripe", secret='{"token": "rk_test_FAKEKEY01"}',
@@ -248,29 +332,170 @@ def test_a_refused_key_asks_for_a_reconnect_and_notifies(mocked_responses, mailo
     assert "rk_test_FAKEKEY01" not in mailoutbox[0].body
 
 
-def test_a_transient_failure_counts_like_a_failed_sync(monkeypatch):
+def test_a_transient_failure_counts_as_a_failed_test(monkeypatch):
     connection = many("openlibrary", 1)[0]
 
-    def down(*, connection, budget_max_wait):
+    def down(*, connection, budget_max_wait, quick):
         raise ProviderUnavailable("Open Library answered 503; will try again later.")
 
     monkeypatch.setattr(connection_tests, "connection_test", down)
     for _ in range(3):
         Connection.objects.filter(pk=connection.pk).update(next_test_at=T0)
-        assert tick(T0).outcomes == {FAILED: 1}
+        assert tick(T0).outcomes == {UNAVAILABLE: 1}
     connection.refresh_from_db()
-    assert connection.consecutive_failures == 3
+    assert (connection.consecutive_test_failures, connection.consecutive_failures) == (3, 0)
     assert connection.last_error == "Open Library answered 503; will try again later."
     assert connection.health_state == health.FAILING
-    assert Notice.objects.filter(kind=Notice.Kind.FAILING).count() == 1
+    notice = Notice.objects.get(kind=Notice.Kind.FAILING)
+    assert notice.body.startswith("The last 3 connection tests failed: Open Library answered")
+
+
+def _outcomes(monkeypatch, *results):
+    """Make the tests of one connection end as ``results`` say, one per test."""
+    queue = list(results)
+
+    def test(*, connection, budget_max_wait, quick):
+        if queue.pop(0) == FAILED:
+            raise ProviderDataError("Open Library answered something else.")
+
+    monkeypatch.setattr(connection_tests, "connection_test", test)
+
+
+def test_three_failed_tests_must_be_in_a_row(monkeypatch):
+    # Automatic sync off: only the periodic tests say anything.
+    connection = many("openlibrary", 1)[0]
+    now = T0 - timedelta(days=1)
+    Connection.objects.filter(pk=connection.pk).update(
+        auto_sync=False, last_sync_at=now, last_success_at=now, health_state=health.HEALTHY)
+    _outcomes(monkeypatch, FAILED, OK, OK, FAILED, OK, FAILED)
+    states = []
+    for _ in range(6):
+        Connection.objects.filter(pk=connection.pk).update(next_test_at=T0)
+        tick(T0)
+        states.append(Connection.objects.get(pk=connection.pk).health_state)
+    assert states == [health.DEGRADED, health.HEALTHY, health.HEALTHY, health.DEGRADED,
+                      health.HEALTHY, health.DEGRADED]
+    assert not Notice.objects.filter(kind=Notice.Kind.FAILING).exists()
+    _outcomes(monkeypatch, FAILED, FAILED)
+    for _ in range(2):
+        Connection.objects.filter(pk=connection.pk).update(next_test_at=T0)
+        tick(T0)
+    assert Connection.objects.get(pk=connection.pk).health_state == health.FAILING
 
 
 def test_a_passing_test_leaves_the_sync_failures_alone(tested):
     connection = many("openlibrary", 1)[0]
-    Connection.objects.filter(pk=connection.pk).update(next_test_at=T0, consecutive_failures=2)
+    Connection.objects.filter(pk=connection.pk).update(
+        next_test_at=T0, consecutive_failures=2, consecutive_test_failures=2,
+        last_error="a sync failed")
     assert tick(T0).outcomes == {OK: 1}
     connection.refresh_from_db()
-    assert (connection.consecutive_failures, connection.last_tested_at) == (2, T0)
+    assert (connection.consecutive_failures, connection.consecutive_test_failures,
+            connection.last_tested_at, connection.last_error) == (2, 0, T0, "a sync failed")
+
+
+# --- a provider down, a slow one, ticks that overlap ---------------------------------------------
+
+def test_a_provider_down_ends_its_turn_and_charges_only_the_one_tested(monkeypatch):
+    down = many("openlibrary", 4)
+    kept = many("stripe", 2, start=100)
+    Connection.objects.update(next_test_at=T0)
+    calls = []
+
+    def test(*, connection, budget_max_wait, quick):
+        calls.append(connection.provider)
+        if connection.provider == "openlibrary":
+            raise ProviderTimeout("Open Library did not answer in time.")
+
+    monkeypatch.setattr(connection_tests, "connection_test", test)
+    result = tick(T0)
+    assert result.per_provider == {"openlibrary": 1, "stripe": 2}
+    assert result.outcomes == {UNAVAILABLE: 1, OK: 2}
+    charged = Connection.objects.filter(pk__in=[c.pk for c in down], consecutive_test_failures=1)
+    assert charged.count() == 1
+    assert Connection.objects.filter(pk__in=[c.pk for c in down], next_test_at=T0,
+                                     consecutive_test_failures=0).count() == 3  # still due
+    assert Connection.objects.filter(pk__in=[c.pk for c in kept], last_tested_at=T0).count() == 2
+
+
+def test_providers_take_turns_so_a_slow_one_starves_none(tested, pace):
+    # Neither is paced (Spotify declares no limit, GitHub's is per connection); Spotify's
+    # tests take 100 s each.
+    many("spotify", 3)
+    many("github", 3, start=100)
+    Connection.objects.update(next_test_at=T0)
+    pace.cost = {"spotify": 100.0}
+    result = tick(T0)
+    assert tested.providers[:4] == ["spotify", "github", "spotify", "github"]
+    assert result.per_provider == {"spotify": 3, "github": 2}  # fixed order: GitHub none
+
+
+def test_a_periodic_test_is_quick_no_retry_and_a_short_timeout(mocked_responses, settings):
+    settings.THINKALIKE_HTTP_MAX_RETRIES = 3
+    settings.THINKALIKE_CONNECTION_TEST_HTTP_TIMEOUT = (2.0, 7.0)
+    many("openlibrary", 1)
+    Connection.objects.update(next_test_at=T0)
+    mocked_responses.get(f"{OL}/people/acct-0/books/want-to-read.json", status=503)
+    assert tick(T0).outcomes == {UNAVAILABLE: 1}
+    assert len(mocked_responses.calls) == 1  # not retried
+    assert mocked_responses.calls[0].request.req_kwargs["timeout"] == (2.0, 7.0)
+
+
+def test_a_periodic_tests_body_gets_its_short_read_timeout_in_all(
+        mocked_responses, settings, fake_clock, monkeypatch):
+    # THINKALIKE_HTTP_TIMEOUT would let a dripped body take 20 s; a test's takes 7 at most.
+    settings.THINKALIKE_CONNECTION_TEST_HTTP_TIMEOUT = (2.0, 7.0)
+    many("openlibrary", 1)
+    Connection.objects.update(next_test_at=T0)
+    mocked_responses.get(f"{OL}/people/acct-0/books/want-to-read.json",
+                         body=b'{"page": 1}' + b" " * 600_000, content_type="application/json")
+    real_iter = requests.Response.iter_content
+    chunks = []
+
+    def drip(self, chunk_size=1, decode_unicode=False):
+        for chunk in real_iter(self, chunk_size, decode_unicode):
+            fake_clock.advance(3)
+            chunks.append(chunk)
+            yield chunk
+
+    monkeypatch.setattr(requests.Response, "iter_content", drip)
+    assert tick(T0).outcomes == {UNAVAILABLE: 1}
+    assert len(chunks) == 3  # 9 s > 7 s: no more waited for (with 20 s, 7 chunks)
+
+
+def test_a_tick_started_while_another_runs_does_nothing(monkeypatch):
+    many("openlibrary", 3)
+    Connection.objects.update(next_test_at=T0)
+    inner, seen = [], []
+
+    def test(*, connection, budget_max_wait, quick):
+        seen.append(connection.pk)
+        if not inner:  # the next tick starts while this one is still testing
+            inner.append(connection_tests_run_due(now=T0 + timedelta(minutes=5)))
+
+    monkeypatch.setattr(connection_tests, "connection_test", test)
+    outer = tick(T0)
+    assert inner[0].overlapped and inner[0].tested == 0
+    assert outer.tested == 3 and len(seen) == len(set(seen)) == 3
+    # Once it ends the lock is given back: the next tick runs.
+    assert not tick(T0 + timedelta(minutes=5)).overlapped
+
+
+def test_a_late_claim_is_not_tested_again_minutes_later(tested):
+    connection = many("openlibrary", 1)[0]
+    # Its slot passed long ago (workers were down): tested now, next not before
+    # interval - tick from now, however close its phase's next slot is.
+    Connection.objects.filter(pk=connection.pk).update(
+        next_test_at=T0 - timedelta(minutes=350))
+    tick(T0)
+    nxt = Connection.objects.get(pk=connection.pk).next_test_at
+    assert nxt >= T0 + timedelta(minutes=355)
+    assert nxt == next_slot(connection.pk, nxt - timedelta(seconds=1))  # still on its phase
+    moment = T0
+    while moment < T0 + timedelta(minutes=350):
+        moment += timedelta(minutes=5)
+        tick(moment)
+    assert tested == [connection.pk]
 
 
 def test_no_test_starts_once_most_of_the_tick_has_gone(monkeypatch, tested):

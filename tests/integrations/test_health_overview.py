@@ -1,12 +1,14 @@
 """The staff health overview (admin), its figures against the database, and the daily digest."""
 
 import re
+import smtplib
 from datetime import UTC, datetime, timedelta
 
 import pytest
 import time_machine
-from django.contrib.auth.models import Permission
+from django.contrib.auth.models import Group, Permission
 from django.core import mail
+from django.core.mail.backends import locmem
 from django.db import connection as db_connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
@@ -32,15 +34,17 @@ def world(db):
         alice, bob = make_user("alice@example.com"), make_user("bob@example.com")
         healthy = make_connection(alice, "spotify")
         Connection.objects.filter(pk=healthy.pk).update(
-            last_success_at=NOW - timedelta(minutes=5), last_sync_at=NOW - timedelta(minutes=5))
+            last_success_at=NOW - timedelta(minutes=5), last_sync_at=NOW - timedelta(minutes=5),
+            health_state="healthy")
         failing = make_connection(bob, "spotify", external_id="ext-2",
                                   access_token="AT-fake-access-0002")
         Connection.objects.filter(pk=failing.pk).update(
             consecutive_failures=4, last_error="Spotify is having problems (HTTP 503)",
-            last_sync_at=NOW)
+            last_sync_at=NOW, health_state="failing")
         reauth = make_connection(alice, "sandbox", external_id="ext-3",
                                  status=Connection.Status.NEEDS_REAUTH,
                                  access_token="AT-fake-access-0003")
+        Connection.objects.filter(pk=reauth.pk).update(health_state="needs_reconnect")
         for _ in range(3):
             SyncRun.objects.create(connection=failing, trigger="scheduled", status="failed",
                                    error_code="try_later",
@@ -83,8 +87,10 @@ def test_the_overview_figures_match_the_database(world):
     errors = [(e.source, e.provider, e.count) for e in overview.errors]
     assert errors[0] == ("sync", "spotify", 3)
     assert ("request", "spotify", 2) in errors and ("sync", "sandbox", 1) in errors
-    assert all("ancient" not in e.what for e in overview.errors)  # older than 7 days
-    assert not any(TOKEN in e.what for e in overview.errors)  # redacted
+    assert all(e.code != "ancient" for e in overview.errors)  # older than 7 days
+    assert ("sync", "spotify", "try_later", "A temporary problem: the next run tries again",
+            3) in [(e.source, e.provider, e.code, e.what, e.count) for e in overview.errors]
+    assert not any(TOKEN in e.what for e in overview.errors)
     usage = {row.provider: (row.requests, row.errors, row.rate_limit_waits, row.wait_seconds)
              for row in overview.usage}
     assert usage == {"spotify": (50, 8, 5, 5.5)}
@@ -114,6 +120,63 @@ def test_the_overview_takes_the_same_number_of_queries_whatever_the_size(world):
     assert len(large.captured_queries) == len(small.captured_queries) <= 8
 
 
+def test_health_is_counted_from_the_recorded_state_without_reading_credentials(world):
+    """Counted in the database by (provider, health_state): no credential is read or decrypted,
+    and a connection never recorded shows as such instead of being judged row by row."""
+    make_connection(make_user("new@example.com"), "spotify", external_id="ext-new",
+                    access_token="AT-fake-access-0009")  # health_state still blank
+    # Judged now this one would be failing; the overview trusts what was recorded.
+    Connection.objects.filter(pk=world["failing"].pk).update(health_state="degraded")
+    with CaptureQueriesContext(db_connection) as queries:
+        overview = health_overview(now=NOW, with_charts=False)
+    assert not any("credential" in q["sql"].lower() for q in queries.captured_queries)
+    states = {row.provider: {k: v for k, v in row.states.items() if v}
+              for row in overview.health}
+    assert states == {"spotify": {"healthy": 1, "degraded": 1, "unrecorded": 1},
+                      "sandbox": {"needs_reconnect": 1}}
+    assert ("unrecorded", "Not recorded yet") in overview.state_words
+
+
+def test_the_recent_errors_query_uses_an_index_on_failed_runs_by_time(world):
+    """top_errors filters on queued_at and a set error_code: an index serves it, so it does
+    not scan every sync run ever recorded."""
+    since = NOW - timedelta(days=7)
+    query = SyncRun.objects.filter(queued_at__gte=since).exclude(error_code="").values("pk")
+    sql, params = query.query.sql_with_params()
+    with db_connection.cursor() as cursor:
+        if db_connection.vendor == "postgresql":
+            # A handful of rows: make the planner show the index it would use at scale.
+            cursor.execute("SET LOCAL enable_seqscan = off")
+            cursor.execute("EXPLAIN " + sql, params)
+        else:
+            cursor.execute("EXPLAIN QUERY PLAN " + sql, params)
+        plan = " ".join(str(row) for row in cursor.fetchall())
+    assert "integrations_run_errors" in plan
+
+
+def test_no_provider_wording_reaches_the_overview_or_the_digest(recipients, client, staff):
+    """A provider's error text may name a person (AniList's GraphQL errors quote the user):
+    only our code and its fixed description are shown and mailed."""
+    leaky = "User 'alice_reads' (alice@example.com) not found in GraphQL query"
+    with time_machine.travel(NOW, tick=False):
+        for _ in range(5):
+            SyncRun.objects.create(connection=make_connection(
+                make_user(f"ani-{_}@example.com"), "anilist", external_id=f"ani-{_}",
+                access_token=f"AT-fake-ani-{_:04d}"), trigger="scheduled", status="failed",
+                error_code="bad_provider_data", error_message=leaky)
+        ApiCall.objects.create(provider="anilist", method="POST", host="graphql.anilist.co",
+                               path="/", status_code=None, error="alice_reads not found")
+        staff_digest_send()
+        client.force_login(staff)
+        page = client.get(URL).content.decode()
+    body = mail.outbox[0].body
+    assert "5 x sync anilist: bad_provider_data (The provider's answer was not what its API " \
+        "promises)" in body
+    for text in (body, page):
+        assert "alice_reads" not in text and "GraphQL" not in text
+        assert "alice@example.com" not in text
+
+
 @pytest.fixture
 def staff(db):
     user = make_user("staff@example.com")
@@ -132,7 +195,8 @@ def test_staff_with_the_permission_see_the_overview(client, world, staff):
     assert "Connections by health" in body
     # Waits per provider, then the usage of spotify and of sandbox.
     assert body.count('class="svg-chart"') == 3
-    assert "Spotify is having problems (HTTP 503)" in body
+    assert "try_later" in body and "A temporary problem: the next run tries again" in body
+    assert "Spotify is having problems" not in body  # provider wording is not shown
     assert "75%" in body
     assert TOKEN not in body and "AT-fake-access-0002" not in body
     assert "alice@example.com" not in body and "bob@example.com" not in body
@@ -159,29 +223,54 @@ def test_staff_without_the_permission_are_refused(client, world, staff):
 
 @pytest.fixture
 def recipients(world, staff):
-    other = make_user("ops@example.com")
-    other.is_staff = True
-    other.save()
+    """staff@ has the permission itself, ops@ through a group, root@ is a superuser; the others
+    may not receive it: inactive, no address, or staff without the permission."""
+    ops = make_user("ops@example.com")
+    ops.is_staff = True
+    ops.save()
+    group = Group.objects.create(name="operators")
+    group.permissions.add(Permission.objects.get(codename="view_healthoverview"))
+    ops.groups.add(group)
+    root = make_user("root@example.com")
+    root.is_staff = root.is_superuser = True
+    root.save()
     gone = make_user("gone@example.com")
     gone.is_staff, gone.is_active = True, False
     gone.save()
+    gone.user_permissions.add(Permission.objects.get(codename="view_healthoverview"))
     blank = make_user("blank@example.com")
     blank.is_staff, blank.email = True, ""
     blank.save()
-    return ["ops@example.com", "staff@example.com"]
+    blank.user_permissions.add(Permission.objects.get(codename="view_healthoverview"))
+    nosy = make_user("nosy@example.com")  # staff, but may not see the overview
+    nosy.is_staff = True
+    nosy.save()
+    not_staff = make_user("member@example.com")
+    not_staff.user_permissions.add(Permission.objects.get(codename="view_healthoverview"))
+    return ["ops@example.com", "root@example.com", "staff@example.com"]
 
 
-def test_the_digest_goes_to_active_staff_with_an_email_once_a_day(recipients):
+def test_the_digest_goes_once_a_day_to_active_staff_who_may_see_the_overview(recipients):
     with time_machine.travel(NOW, tick=False):
-        assert staff_digest_send() == 2
+        assert staff_digest_send() == 3
         assert staff_digest_send() == 0  # the same day: nothing more
         assert send_staff_health_digest() == 0
     assert sorted(to for message in mail.outbox for to in message.to) == recipients
     assert all(len(message.to) == 1 for message in mail.outbox)  # nobody sees the others
-    assert StaffDigest.objects.get().day == NOW.date()
+    row = StaffDigest.objects.get()
+    assert row.day == NOW.date() and row.finished_at and row.sent_to == recipients
     with time_machine.travel(NOW + timedelta(days=1), tick=False):
-        assert send_staff_health_digest() == 2
-    assert len(mail.outbox) == 4
+        assert send_staff_health_digest() == 3
+    assert len(mail.outbox) == 6
+
+
+def test_the_digest_waits_for_the_configured_hour(recipients, settings):
+    settings.THINKALIKE_DIGEST_HOUR = 10
+    with time_machine.travel(NOW, tick=False):  # 09:00 UTC
+        assert staff_digest_send() == 0
+    assert mail.outbox == [] and not StaffDigest.objects.exists()
+    with time_machine.travel(NOW + timedelta(hours=1), tick=False):
+        assert staff_digest_send() == 3
 
 
 def test_the_digest_holds_the_figures_and_nothing_personal(recipients):
@@ -190,9 +279,13 @@ def test_the_digest_holds_the_figures_and_nothing_personal(recipients):
     message = mail.outbox[0]
     assert message.subject == "ThinkAlike connected services: health on 2026-11-25"
     body = message.body
-    assert "healthy 1, degraded 0, failing 1, needs reconnecting 1, not checked 0" in body
+    assert ("healthy 1, degraded 0, failing 1, needs reconnecting 1, not checked 0, "
+            "not recorded yet 0") in body
     assert "Spotify: healthy 1, failing 1 (all 2)" in body
-    assert "3 x sync spotify: try_later: Spotify is having problems (HTTP 503)" in body
+    assert ("3 x sync spotify: try_later (A temporary problem: the next run tries again)"
+            in body)
+    assert "2 x request spotify: HTTP 503 (Provider error)" in body
+    assert "Spotify is having problems" not in body
     assert "Spotify: 50 requests, 8 errors, 5 rate-limit waits (5.5 s)" in body
     assert "Spotify: 75% of 40 answers, 0 errors" in body
     assert "/admin/integrations/healthoverview/" in body
@@ -202,17 +295,62 @@ def test_the_digest_holds_the_figures_and_nothing_personal(recipients):
     assert not re.search(r"[\w.]+@example\.com", body)
 
 
-def test_a_failed_send_gives_the_day_back(recipients, monkeypatch):
-    def broken(*args, **kwargs):
-        raise OSError("smtp away")
+class FlakyBackend(locmem.EmailBackend):
+    """Delivers like locmem, but refuses the addresses in ``refuse`` (an SMTP error)."""
 
-    monkeypatch.setattr(digest, "send_mass_mail", broken)
-    with time_machine.travel(NOW, tick=False), pytest.raises(OSError):
+    refuse: set[str] = set()
+
+    def send_messages(self, messages):
+        for message in messages:
+            if set(message.to) & self.refuse:
+                raise smtplib.SMTPRecipientsRefused({message.to[0]: (550, b"no")})
+            super().send_messages([message])
+        return len(messages)
+
+
+FLAKY = "tests.integrations.test_health_overview.FlakyBackend"
+
+
+def test_a_failure_building_the_digest_loses_nothing(recipients, monkeypatch):
+    def broken(**kwargs):
+        raise RuntimeError("database away")
+
+    monkeypatch.setattr(digest, "health_overview", broken)
+    with time_machine.travel(NOW, tick=False), pytest.raises(RuntimeError):
         staff_digest_send()
-    assert not StaffDigest.objects.exists()
+    assert mail.outbox == [] and not StaffDigest.objects.filter(
+        finished_at__isnull=False).exists()
     monkeypatch.undo()
+    # Nothing was claimed: a retry at once (not only after a lease ran out) sends it.
+    with time_machine.travel(NOW + timedelta(minutes=1), tick=False):
+        assert send_staff_health_digest() == 3
+    assert len(mail.outbox) == 3
+
+
+def test_a_partial_send_is_completed_for_the_others_only(recipients, settings, monkeypatch):
+    settings.EMAIL_BACKEND = FLAKY
+    monkeypatch.setattr(FlakyBackend, "refuse", {"root@example.com"})
+    with time_machine.travel(NOW, tick=False), pytest.raises(smtplib.SMTPException):
+        staff_digest_send()
+    assert [m.to for m in mail.outbox] == [["ops@example.com"]]  # sent before the error
+    row = StaffDigest.objects.get()
+    assert row.sent_to == ["ops@example.com"] and row.finished_at is None
+    monkeypatch.setattr(FlakyBackend, "refuse", set())
+    with time_machine.travel(NOW + timedelta(hours=1), tick=False):
+        assert send_staff_health_digest() == 2
+        assert send_staff_health_digest() == 0
+    assert sorted(m.to[0] for m in mail.outbox) == recipients  # each exactly once
+    assert StaffDigest.objects.get().finished_at is not None
+
+
+def test_a_run_holding_the_day_is_not_doubled_but_a_dead_one_is_taken_over(recipients):
+    StaffDigest.objects.create(day=NOW.date(), claimed_until=NOW + timedelta(minutes=10),
+                               sent_to=["ops@example.com"])
     with time_machine.travel(NOW, tick=False):
-        assert staff_digest_send() == 2
+        assert staff_digest_send() == 0  # another worker is sending
+    with time_machine.travel(NOW + timedelta(hours=1), tick=False):
+        assert staff_digest_send() == 2  # its lease ran out: the others get it
+    assert sorted(m.to[0] for m in mail.outbox) == ["root@example.com", "staff@example.com"]
 
 
 def test_no_staff_no_digest(world):

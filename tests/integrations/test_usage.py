@@ -210,3 +210,49 @@ def test_usage_rows_are_kept_400_days(conn, db):
     api_calls_purge()
     assert sorted(UsageDay.objects.values_list("requests", flat=True)) == [1, 400]
 
+
+
+# --- a disconnect keeps the staff's counts, as the provider's ----------------------------------
+
+def test_a_disconnect_folds_its_counts_into_the_providers_rows(conn):
+    from integrations.services import connection_disconnect
+    from privacy.services import account_delete
+
+    day1, day2 = date(2026, 3, 1), date(2026, 3, 2)
+    UsageDay.objects.create(connection=conn, provider="spotify", day=day1, requests=5,
+                            errors=1, rate_limit_waits=2, wait_seconds=1.5)
+    UsageDay.objects.create(connection=conn, provider="spotify", day=day2, requests=7)
+    # requests made before any connection existed that first day
+    UsageDay.objects.create(connection=None, provider="spotify", day=day1, requests=3,
+                            errors=1, rate_limit_waits=0, wait_seconds=0.5)
+    other = make_connection(make_user("grace@example.com"), "spotify", external_id="g")
+    UsageDay.objects.create(connection=other, provider="spotify", day=day1, requests=11)
+
+    connection_disconnect(connection=conn)
+
+    rows = {row.day: figures(row) for row in UsageDay.objects.filter(connection__isnull=True)}
+    assert rows == {day1: (8, 2, 2, 2.0), day2: (7, 0, 0, 0.0)}
+    assert figures(UsageDay.objects.get(connection=other)) == (11, 0, 0, 0.0)
+    assert sum(UsageDay.objects.values_list("requests", flat=True)) == 5 + 7 + 3 + 11
+
+    account_delete(user=other.user)  # the account deletion goes through the same disconnect
+    assert figures(UsageDay.objects.get(connection__isnull=True, day=day1)) == (19, 2, 2, 2.0)
+    assert not UsageDay.objects.filter(connection__isnull=False).exists()
+
+
+def test_a_connection_deleted_otherwise_folds_its_counts_too(conn):
+    UsageDay.objects.create(connection=conn, provider="spotify", day=date(2026, 3, 1),
+                            requests=4)
+    conn.delete()  # the admin, a shell
+    assert figures(UsageDay.objects.get(connection__isnull=True)) == (4, 0, 0, 0.0)
+
+
+def test_a_person_deleted_with_their_connections_folds_beside_an_existing_provider_row(conn):
+    day = date(2026, 3, 1)
+    UsageDay.objects.create(connection=None, provider="spotify", day=day, requests=3)
+    UsageDay.objects.create(connection=conn, provider="spotify", day=day, requests=4, errors=1)
+
+    conn.user.delete()  # the admin's user deletion cascades to the connection
+
+    assert figures(UsageDay.objects.get(connection__isnull=True, day=day)) == (7, 1, 0, 0.0)
+    assert UsageDay.objects.count() == 1

@@ -11,7 +11,9 @@ from django.utils import timezone
 
 from consent.purposes import COMMUNITY_RECOMMENDATION, MATCHING, PURPOSES
 from consent.services import consent_set
+from integrations.health_report import interest_charts
 from integrations.models import Interest, ProxyStat, SyncRun, UsageDay, UserInterest
+from integrations.selectors import interests_for_purpose
 from tests.factories import make_connection, make_user
 
 
@@ -134,6 +136,19 @@ def test_my_interests_charts_the_strongest_per_purpose_as_consent_allows(
     # Consent off for that purpose: no chart shows it (the table below still lists it).
     assert not any("Hidden jazz" in item.chart.markup for item in charts)
     assert "secret" not in body
+
+
+def test_two_interests_with_one_label_are_two_bars_as_for_matching(client, alice, mine):
+    """Grouped by slug, as interests_for_purpose hands them out; the label is for display."""
+    consent_set(user=alice, purpose=MATCHING, granted=True)
+    for slug, weight in (("music-jazz", 0.9), ("book-jazz", 0.4)):
+        interest = Interest.objects.create(slug=slug, label="Jazz", category="genre")
+        UserInterest.objects.create(user=alice, interest=interest, connection=mine,
+                                    purpose=MATCHING, weight=weight)
+    assert interests_for_purpose(user=alice, purpose=MATCHING) == {
+        "music-jazz": 0.9, "book-jazz": 0.4}
+    charts = interest_charts(user=alice)
+    assert charts[0].chart.rows == [["Jazz (music-jazz)", "90%"], ["Jazz (book-jazz)", "40%"]]
 
 
 def test_my_interests_chart_takes_constant_queries(client, alice, mine):

@@ -15,7 +15,13 @@ from integrations.reauth import connection_mark_reauth
 from integrations.services import connection_update_settings
 from integrations.sync import sync_execute, sync_request
 from notices.models import Notice
-from notices.services import EMAIL_SUBJECT, TITLES, notification_settings_update
+from notices.services import (
+    EMAIL_REASONS,
+    EMAIL_SUBJECT,
+    EMAIL_TASK,
+    TITLES,
+    notification_settings_update,
+)
 from tests.factories import make_connection, make_user
 
 pytestmark = pytest.mark.django_db
@@ -26,7 +32,8 @@ PRIVATE = "Shelf want-to-read not found or not accessible"
 
 
 @pytest.fixture(autouse=True)
-def _queued(monkeypatch):
+def _queued(monkeypatch, q_sync):
+    # Syncs are not queued (each test runs them); the e-mail task runs inline (q_sync).
     monkeypatch.setattr("integrations.sync.enqueue_many", lambda func, batch: None)
 
 
@@ -85,7 +92,9 @@ def test_three_failed_syncs_make_one_notice_and_one_email_and_a_fourth_adds_noth
     assert mail.to == ["ada@example.com"]
     assert mail.subject == EMAIL_SUBJECT.format(title=notice.title)
     assert reverse("integrations:connection_detail", args=[connection.pk]) in mail.body
-    assert PRIVATE in mail.body
+    # Fixed words: what the provider wrote stays in the app (the notice), not in the e-mail.
+    assert EMAIL_REASONS["failing"].format(name="Open Library") in mail.body
+    assert PRIVATE not in mail.body and "reading_log" not in mail.body
     notice.refresh_from_db()
     assert notice.emailed_at is not None
 
@@ -171,10 +180,63 @@ def test_no_secret_reaches_the_notice_or_the_email(user, mailoutbox,
     connection = make_connection(user, "openlibrary", external_id="reader",
                                  access_token="AT-fake-access-SECRET", expires_in=None)
     Connection.objects.filter(pk=connection.pk).update(
-        consecutive_failures=3, last_error="upstream said token=AT-fake-access-SECRET")
+        consecutive_failures=3, last_error="upstream said token=AT-fake-access-SECRET",
+        health_state=health.DEGRADED)
     with django_capture_on_commit_callbacks(execute=True):
         connection_health_record(connection=connection, now=timezone.now())
     notice = Notice.objects.get()
     assert notice.body.startswith("The last 3 syncs failed: upstream said token=")
     assert "AT-fake-access-SECRET" not in notice.body
     assert len(mailoutbox) == 1 and "AT-fake-access-SECRET" not in mailoutbox[0].body
+
+
+def test_the_email_is_queued_on_commit_not_sent_by_the_worker_that_saw_the_change(
+        connection, mailoutbox, monkeypatch, django_capture_on_commit_callbacks):
+    from django_q.conf import Conf
+
+    monkeypatch.setattr(Conf, "SYNC", False)  # a real queue: the task waits for a worker
+    queued = []
+    monkeypatch.setattr("notices.services.enqueue_many",
+                        lambda func, calls: queued.extend((func, *call) for call in calls))
+    Connection.objects.filter(pk=connection.pk).update(
+        consecutive_failures=3, last_error="down", health_state=health.DEGRADED)
+    with django_capture_on_commit_callbacks(execute=False) as callbacks:
+        connection_health_record(connection=connection, now=timezone.now())
+    notice = Notice.objects.get()
+    assert queued == [] and mailoutbox == []  # nothing before the commit
+    for callback in callbacks:
+        callback()
+    assert queued == [(EMAIL_TASK, (notice.pk,), f"notice-email-{notice.pk}")]
+    assert mailoutbox == []  # queued, not sent here
+    from notices.tasks import send_notice_email
+
+    assert send_notice_email(notice.pk) is True  # what the worker runs
+    assert len(mailoutbox) == 1
+    assert send_notice_email(notice.pk) is False and len(mailoutbox) == 1  # once
+
+
+def test_smtp_has_a_timeout(monkeypatch):
+    import importlib
+
+    from django.core.mail import get_connection
+
+    import thinkalike.settings as base
+
+    assert base.EMAIL_TIMEOUT == 10
+    monkeypatch.setenv("EMAIL_TIMEOUT", "4")
+    try:
+        assert importlib.reload(base).EMAIL_TIMEOUT == 4
+    finally:
+        monkeypatch.delenv("EMAIL_TIMEOUT")
+        importlib.reload(base)
+    smtp = get_connection("django.core.mail.backends.smtp.EmailBackend")
+    assert smtp.timeout == 10
+
+
+def test_a_successful_sync_ends_the_failed_tests_in_a_row_a_failed_one_does_not(connection,
+                                                                               sync):
+    Connection.objects.filter(pk=connection.pk).update(consecutive_test_failures=2)
+    sync(connection, works=False)
+    assert Connection.objects.get(pk=connection.pk).consecutive_test_failures == 2
+    sync(connection, works=True)
+    assert Connection.objects.get(pk=connection.pk).consecutive_test_failures == 0

@@ -4,6 +4,7 @@ delete everything, then the user)."""
 import json
 
 import pytest
+import responses
 from allauth.socialaccount.models import SocialAccount
 from django.contrib.auth import get_user_model
 from django.core.cache import cache
@@ -131,7 +132,7 @@ def test_a_connection_whose_sync_runs_is_refused_and_reported(ada):
 
 def test_the_delete_everything_page_explains_and_asks_to_confirm(ada, client):
     user = ada["user"]
-    client.force_login(user)
+    client = reauthenticated(client, user)
     url = reverse("privacy:delete_all")
     page = client.get(url).content.decode()
     assert "What stays" in page and "consent answers and their history" in page
@@ -148,7 +149,7 @@ def test_the_delete_everything_page_explains_and_asks_to_confirm(ada, client):
 
 
 def test_the_page_names_the_connections_it_could_not_purge(ada, client):
-    client.force_login(ada["user"])
+    client = reauthenticated(client, ada["user"])
     sync_request(connection=ada["anilist"], trigger=SyncRun.Trigger.MANUAL)
     done = client.post(reverse("privacy:delete_all"), {"confirm": "DELETE"}, follow=True)
     assert PURGE_ALL_REFUSED.format(names="AniList") in done.content.decode()
@@ -163,7 +164,7 @@ def test_the_delete_pages_need_a_login(client):
 def test_the_api_purges_everything(ada, grace):
     api = CheckedClient()
     api.force_authenticate(ada["user"])
-    response = api.post("/api/v1/data/purge/")
+    response = api.post("/api/v1/data/purge/", {"password": PASSWORD}, format="json")
     assert response.status_code == 200
     body = response.json()
     assert body["deleted"]["items"] == 4 and body["deleted"]["library_entries"] == 4
@@ -177,7 +178,7 @@ def test_the_api_answers_409_with_the_refused_connections(ada):
     sync_request(connection=ani, trigger=SyncRun.Trigger.MANUAL)
     api = CheckedClient()
     api.force_authenticate(ada["user"])
-    response = api.post("/api/v1/data/purge/")
+    response = api.post("/api/v1/data/purge/", {"password": PASSWORD}, format="json")
     assert response.status_code == 409
     body = response.json()
     assert body["error"]["code"] == "sync_running"
@@ -401,3 +402,306 @@ def test_a_session_delete_without_csrf_is_refused(octo):
     response = session.delete("/api/v1/account/", {"password": PASSWORD}, format="json")
     assert response.status_code == 403
     assert get_user_model().objects.filter(pk=octo["user"].pk).exists()
+
+
+# --- review fixes: what happens meanwhile ------------------------------------------------------
+
+@pytest.fixture
+def closing(monkeypatch):
+    """Run ``during(user)`` inside every disconnect of an account deletion (before the real
+    one): what another tab or a running sync does meanwhile."""
+    from privacy import services as privacy_services
+
+    real = privacy_services.connection_disconnect
+    hooks = []
+
+    def disconnect(*, connection, actor=""):
+        for hook in hooks:
+            hook(connection)
+        return real(connection=connection, actor=actor)
+
+    monkeypatch.setattr(privacy_services, "connection_disconnect", disconnect)
+    return hooks
+
+
+def test_the_connect_paths_refuse_an_account_being_deleted(closing):
+    from integrations.exceptions import ProviderNotAvailable
+    from integrations.providers.base import AccountInfo
+    from integrations.providers.registry import get_provider
+    from integrations.services import (
+        ACCOUNT_CLOSING,
+        connection_store_credentials,
+        connection_store_oauth,
+    )
+    from integrations.tokens import TokenGrant
+
+    user = make_user("closing@example.com")
+    make_connection(user, "spotify", external_id="s")
+    refusals = []
+
+    def connect_meanwhile(connection):
+        account = SocialAccount.objects.create(user=user, provider="github", uid="77")
+        for connect in (
+            lambda: connection_store_oauth(
+                user=user, provider=get_provider("github"), social_account=account,
+                grant=TokenGrant(access_token="gho_x", refresh_token="", expires_at=None,
+                                 scopes=[]), label="octo"),
+            lambda: connection_store_credentials(
+                user=user, provider=get_provider("stripe"),
+                account=AccountInfo(external_id="acct_1", label="Stripe"),
+                fields={"token": "sk_test_x"}),
+        ):
+            with pytest.raises(ProviderNotAvailable) as caught:
+                connect()
+            refusals.append(caught.value.message)
+        account.delete()
+
+    closing.append(connect_meanwhile)
+    account_delete(user=user)
+    assert refusals == [ACCOUNT_CLOSING, ACCOUNT_CLOSING]
+    assert not get_user_model().objects.filter(pk=user.pk).exists()
+
+
+def test_a_connection_added_meanwhile_is_disconnected_and_audited_too(closing):
+    user = make_user("closing@example.com")
+    first = make_connection(user, "spotify", external_id="s")
+    added = []
+
+    def add_once(connection):  # a path that does not check the account (the admin, a shell)
+        if not added:
+            added.append(make_connection(user, "stripe", external_id="acct_late"))
+
+    closing.append(add_once)
+    result = account_delete(user=user)
+
+    assert [r.provider for r in result.revokes] == ["spotify", "stripe"]
+    disconnected = AuditEvent.objects.filter(action=AuditEvent.Action.DISCONNECTED)
+    assert set(disconnected.values_list("connection_ref", flat=True)) == {first.pk,
+                                                                         added[0].pk}
+    assert not get_user_model().objects.filter(pk=user.pk).exists()
+
+
+def test_a_connection_that_keeps_coming_back_stops_the_deletion_instead_of_cascading(closing):
+    from privacy.services import DISCONNECT_ROUNDS, AccountDeletionIncomplete
+
+    user = make_user("closing@example.com")
+    make_connection(user, "spotify", external_id="s")
+    made = []
+
+    def add_every_time(connection):
+        made.append(make_connection(user, "stripe" if len(made) % 2 == 0 else "spotify",
+                                    external_id=f"again-{len(made)}"))
+
+    closing.append(add_every_time)
+    with pytest.raises(AccountDeletionIncomplete):
+        account_delete(user=user)
+    user.refresh_from_db()
+    assert user.is_active  # not deleted: open again, the person can try again
+    assert Connection.objects.filter(user=user).count() == 1  # the last one, never cascaded
+    # one per disconnect: the first round had one connection, each later round one more
+    assert len(made) == DISCONNECT_ROUNDS
+
+
+def test_the_account_is_closed_while_its_connections_are_disconnected(closing):
+    user = make_user("closing@example.com")
+    make_connection(user, "spotify", external_id="s")
+    seen = []
+    closing.append(lambda connection: seen.append(
+        get_user_model().objects.get(pk=user.pk).is_active))
+    account_delete(user=user)
+    assert seen == [False]
+
+
+def test_a_path_a_sync_logs_during_the_deletion_is_blanked_too(closing):
+    user = make_user("closing@example.com")
+    spotify = make_connection(user, "spotify", external_id="octo")
+
+    def sync_logs(connection):  # a sync still running writes its request log meanwhile
+        ApiCall.objects.create(connection=connection, provider="spotify", method="GET",
+                               host="api.spotify.com", path="/v1/users/octo/playlists",
+                               status_code=200)
+
+    closing.append(sync_logs)
+    account_delete(user=user)
+    logged = ApiCall.objects.get(host="api.spotify.com")
+    assert logged.path == "" and logged.connection is None
+    assert not ApiCall.objects.exclude(path="").filter(connection_id=spotify.pk).exists()
+
+
+def test_a_failed_revocation_outlives_the_account_as_a_fixed_phrase(octo, settings):
+    from privacy.services import REVOKE_FAILED_KEPT
+
+    settings.THINKALIKE_SANDBOX_URL = "http://sandbox-down.test/sandbox"
+    account_delete(user=octo["user"])
+    failed = AuditEvent.objects.filter(user__isnull=True,
+                                       action=AuditEvent.Action.REVOKE_FAILED)
+    assert failed.exists()
+    assert set(failed.values_list("message", flat=True)) == {REVOKE_FAILED_KEPT}
+
+
+def test_the_delete_everything_page_needs_a_recent_authentication(ada, client):
+    user = ada["user"]
+    client.force_login(user)
+    url = reverse("privacy:delete_all")
+    for response in (client.get(url), client.post(url, {"confirm": "DELETE"})):
+        assert response.status_code == 302
+        assert response["Location"].startswith(reverse("account_reauthenticate"))
+    assert ExternalItem.objects.filter(connection__user=user).count() == 4
+
+
+def test_the_api_purge_needs_the_password(ada):
+    api = CheckedClient()
+    api.force_authenticate(ada["user"])
+    missing = api.post("/api/v1/data/purge/", {}, format="json")
+    assert missing.status_code == 400 and "password" in missing.json()["error"]["fields"]
+    wrong = api.post("/api/v1/data/purge/", {"password": "guess"}, format="json")
+    assert wrong.status_code == 400 and wrong.json()["error"]["code"] == "wrong_password"
+    assert ExternalItem.objects.filter(connection__user=ada["user"]).count() == 4
+
+
+def test_the_password_tries_are_counted_across_both_endpoints(octo, octo_api):
+    codes = [octo_api.delete("/api/v1/account/", {"password": f"guess-{n}"},
+                             format="json").status_code for n in range(3)]
+    codes += [octo_api.post("/api/v1/data/purge/", {"password": f"guess-{n}"},
+                            format="json").status_code for n in range(3)]
+    assert codes == [400] * 5 + [429]
+    # even the right password waits for the next hour
+    refused = octo_api.delete("/api/v1/account/", {"password": PASSWORD}, format="json")
+    assert refused.status_code == 429 and int(refused["Retry-After"]) > 0
+    assert refused.json()["error"]["code"] == "too_many_tries"
+    assert get_user_model().objects.filter(pk=octo["user"].pk).exists()
+
+
+def test_the_password_limit_survives_a_full_cache(octo, octo_api):
+    """The tries are rows, not cache keys: filling the cache (the database cache culls a third
+    of its keys once full; anyone can fill it with proxy requests) gives no fresh tries."""
+    from django.core.cache import cache
+
+    codes = []
+    for n in range(8):
+        for k in range(400):  # more than MAX_ENTRIES (300) between two tries
+            cache.set(f"thinkalike:proxy:v1:entry:fill:{n}:{k}", "x", timeout=600)
+        codes.append(octo_api.delete("/api/v1/account/", {"password": f"guess-{n}"},
+                                     format="json").status_code)
+    assert codes == [400] * 5 + [429] * 3
+
+
+def test_a_slot_is_claimed_by_one_request_only(octo, monkeypatch):
+    """Two requests that both find a slot free: the conditional UPDATE (or the unique INSERT)
+    lets one of them have it."""
+    from privacy.models import PasswordTrySlot
+    from privacy.password_tries import PASSWORD_TRIES, password_try_claim
+
+    user_pk = octo["user"].pk
+    assert all(password_try_claim(user_id=user_pk) is None for _ in range(PASSWORD_TRIES))
+    assert PasswordTrySlot.objects.filter(user_id=user_pk).count() == PASSWORD_TRIES
+    assert password_try_claim(user_id=user_pk) is not None
+
+
+def test_the_hour_slides_so_the_top_of_the_hour_gives_nothing_back(octo, fake_clock):
+    from privacy.password_tries import PASSWORD_TRIES, password_try_claim
+
+    user_pk = octo["user"].pk
+    fake_clock.advance(3600 - fake_clock.time() % 3600 - 1)  # xx:59:59
+    assert all(password_try_claim(user_id=user_pk) is None for _ in range(PASSWORD_TRIES))
+    fake_clock.advance(2)  # the next clock hour has begun
+    wait = password_try_claim(user_id=user_pk)
+    assert wait is not None and 3590 <= wait <= 3600
+
+
+def test_the_tries_come_back_in_the_next_hour(octo, octo_api, fake_clock):
+    from privacy.password_tries import PASSWORD_TRIES, password_try_claim
+
+    user_pk = octo["user"].pk
+    assert [password_try_claim(user_id=user_pk) for _ in range(PASSWORD_TRIES)] == [
+        None] * PASSWORD_TRIES
+    wait = password_try_claim(user_id=user_pk)
+    assert wait is not None and 0 < wait <= 3600
+    fake_clock.advance(wait)
+    assert password_try_claim(user_id=user_pk) is None
+
+
+def test_a_stopped_deletion_is_told_on_the_page_and_the_api(octo, client, octo_api, monkeypatch):
+    from privacy import services as privacy_services
+    from privacy.services import ACCOUNT_DELETION_INCOMPLETE
+
+    user = octo["user"]
+    monkeypatch.setattr(privacy_services, "DISCONNECT_ROUNDS", 0)  # as if one kept coming
+    page = reauthenticated(client, user).post(reverse("privacy:delete_account"),
+                                              {"confirm": "DELETE"}, follow=True)
+    assert ACCOUNT_DELETION_INCOMPLETE in page.content.decode()
+    user.refresh_from_db()
+    assert user.is_active and Connection.objects.filter(user=user).count() == 3
+
+    response = octo_api.delete("/api/v1/account/", {"password": PASSWORD}, format="json")
+    assert response.status_code == 409
+    assert response.json()["error"]["code"] == "deletion_incomplete"
+    assert get_user_model().objects.filter(pk=user.pk, is_active=True).exists()
+
+
+def test_an_account_saved_whole_meanwhile_stops_the_deletion(closing):
+    """A flow that saves the whole user it loaded before the account was closed (allauth's
+    connect does) opens it again: the deletion notices under the user lock and stops."""
+    from privacy.services import AccountDeletionIncomplete
+
+    user = make_user("closing@example.com")
+    make_connection(user, "spotify", external_id="s")
+    stale = get_user_model().objects.get(pk=user.pk)  # loaded while still active
+    closing.append(lambda connection: stale.save())
+    with pytest.raises(AccountDeletionIncomplete):
+        account_delete(user=user)
+    assert get_user_model().objects.filter(pk=user.pk, is_active=True).exists()
+
+
+def test_two_deletions_of_one_account_at_once_both_end_well(closing):
+    """A double submit or two tabs: the later one to reach the user row finds it gone, which
+    is done, not a 500."""
+    user = make_user("closing@example.com")
+    make_connection(user, "spotify", external_id="s")
+    other = get_user_model().objects.get(pk=user.pk)
+    ran = []
+
+    def other_request(connection):
+        if not ran:
+            ran.append(1)
+            account_delete(user=other)   # the other request gets through first
+    closing.append(other_request)
+    account_delete(user=user)
+    assert not get_user_model().objects.filter(pk=user.pk).exists()
+
+
+def test_a_connect_callback_finishing_after_the_deletion_cannot_bring_the_account_back(
+        monkeypatch):
+    """allauth's connect saves the request's user whole: after another tab deleted the
+    account, that save would INSERT it again (active, with its password) and store a token."""
+    from allauth.socialaccount.models import SocialAccount, SocialLogin
+
+    from tests.integrations.test_connect_oauth import callback, mock_spotify, start
+
+    user = make_user("tabs@example.com")
+    browser = Client()
+    browser.force_login(user)
+    _, query = start(browser)
+    real_save = SocialLogin.save
+
+    def deleted_meanwhile(self, request, connect=False):
+        account_delete(user=get_user_model().objects.get(pk=user.pk))  # the other tab
+        return real_save(self, request, connect=connect)
+
+    monkeypatch.setattr(SocialLogin, "save", deleted_meanwhile)
+    with responses.RequestsMock() as mocked:
+        mock_spotify(mocked)
+        response = callback(browser, query["state"])
+
+    assert response.status_code in (302, 403)  # refused (allauth's error page or ours)
+    assert not get_user_model().objects.filter(pk=user.pk).exists()
+    assert not Connection.objects.filter(user_id=user.pk).exists()
+    assert not SocialAccount.objects.filter(user_id=user.pk).exists()
+
+
+def test_saving_named_fields_or_a_new_user_is_not_checked(django_assert_num_queries):
+    user = make_user("plain@example.com")
+    with django_assert_num_queries(1):
+        user.save(update_fields=["last_login"])
+    with django_assert_num_queries(2):  # the guard's SELECT, then the UPDATE
+        user.save()

@@ -91,6 +91,20 @@ def test_the_higher_value_is_drawn_higher():
     assert float(second[1]) < float(first[1])  # SVG y grows downwards
 
 
+def test_negative_values_stay_inside_the_plot_area():
+    from thinkalike.charts import LINE_HEIGHT, TOP
+
+    root = parse(line_chart(["a", "b", "c"], [("Change", [-40, 5, 20])], title="t",
+                            what="v", dom_id="n"))
+    points = [tuple(map(float, pair.split(","))) for pair in
+              root.find(".//svg:polyline", NS).get("points").split()]
+    frame = root.find("svg:rect", NS)
+    bottom = float(frame.get("y")) + float(frame.get("height"))
+    assert all(TOP <= y <= bottom <= LINE_HEIGHT for _, y in points)
+    assert points[0][1] > points[1][1] > points[2][1]  # still in order
+    assert "-40" in texts(root) or any(t.startswith("-") for t in texts(root))  # a tick below 0
+
+
 def test_the_include_renders_the_svg_and_a_table_fallback():
     chart = bar_chart([("rock & roll", 3)], title="Top", what="strength", dom_id="t")
     html = render_to_string("charts/_chart.html", {"chart": chart})

@@ -29,9 +29,10 @@ SCHEDULES = (
                  "integrations.tasks.refresh_expiring_tokens", Schedule.MINUTES, 10),
     ScheduleSpec("thinkalike-purge-api-calls", "integrations.tasks.purge_api_calls",
                  Schedule.DAILY),
-    # The staff health digest e-mail; sends at most once a day (integrations/digest.py).
+    # The staff health digest e-mail: hourly, so a failed day is completed by the next run; it
+    # goes out at most once a day, from THINKALIKE_DIGEST_HOUR (integrations/digest.py).
     ScheduleSpec("thinkalike-staff-health-digest",
-                 "integrations.tasks.send_staff_health_digest", Schedule.DAILY),
+                 "integrations.tasks.send_staff_health_digest", Schedule.HOURLY),
     ScheduleSpec("thinkalike-close-stale-action-runs",
                  "integrations.tasks.close_stale_action_runs", Schedule.MINUTES, 10),
     # Periodic connection tests, spread over THINKALIKE_CONNECTION_TEST_INTERVAL_MINUTES; keep
