@@ -45,7 +45,7 @@ from .providers.retired import is_retired, provider_or_retired
 from .proxy.store import connection_entries_delete
 from .reauth import audit
 from .redaction import fingerprint, redact_text
-from .signals import data_purging
+from .signals import data_purging, stream_purged
 from .sync import sync_holds, sync_request
 from .tokens import (
     TokenGrant,
@@ -428,6 +428,8 @@ def connection_stream_purge(*, connection: Connection, stream: str, actor: str =
     declared = provider.get_stream(stream)
     # A stream's rows are those of its kind: providers declare one kind per stream.
     deleted, _ = ExternalItem.objects.filter(connection=connection, kind=declared.kind).delete()
+    # An export holds the stream's items too: no copy of them may outlive this (privacy).
+    stream_purged.send(sender=Connection, connection=connection, stream=declared.name)
     connection.stream_states.filter(stream=declared.name).delete()
     interests_recompute(connection=connection, provider=provider)
     audit(connection, AuditEvent.Action.DATA_PURGED, f"{declared.label}: {deleted} items", actor)

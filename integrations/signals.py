@@ -13,6 +13,11 @@ items_changed = Signal()
 # never half happens. The library deletes the entries only this connection fed.
 data_purging = Signal()
 
+# Sent by services.connection_stream_purge inside its transaction, after one stream's items
+# were deleted, with ``connection`` and ``stream`` (its name). The export discards the person's
+# zips, which hold those items too.
+stream_purged = Signal()
+
 # Sent by health_record.connection_health_record when a connection's recorded health changes,
 # inside the transaction of that change, with ``connection``, ``old`` (the state recorded
 # before, "" when none was), ``health`` (the new health.Health) and ``at``. Sent once per

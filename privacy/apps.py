@@ -12,7 +12,7 @@ class PrivacyConfig(AppConfig):
         from django.conf import settings
         from django.db.models.signals import post_delete, pre_save
 
-        from integrations.signals import data_purging
+        from integrations.signals import data_purging, stream_purged
 
         from .account_guard import refuse_saving_a_deleted_account
         from .models import DataExport
@@ -23,5 +23,7 @@ class PrivacyConfig(AppConfig):
         # A purge or disconnect discards the person's exports (ready zips, one being built).
         data_purging.connect(discard_exports_with_data,
                              dispatch_uid="privacy.discard_exports_with_data")
+        stream_purged.connect(discard_exports_with_data,
+                              dispatch_uid="privacy.discard_exports_with_stream")
         pre_save.connect(refuse_saving_a_deleted_account, sender=settings.AUTH_USER_MODEL,
                          dispatch_uid="privacy.refuse_saving_a_deleted_account")

@@ -21,6 +21,8 @@ from integrations.models import ApiCall, AuditEvent, Connection
 from integrations.services import connection_data_purge, connection_disconnect
 from library.models import LibraryEntry
 
+from .export_services import exports_discard_for_user
+
 logger = logging.getLogger(__name__)
 
 # Messages people see; tests import them.
@@ -99,6 +101,9 @@ def user_data_purge_all(*, user: AbstractBaseUser, actor: str = "") -> PurgeAllR
 def _library_purge(*, user: AbstractBaseUser, actor: str) -> dict[str, int]:
     """The library entries of ``user`` that no imported item links (added here, or left by a
     service already purged), with their pushes and conflicts. Shared titles stay."""
+    # The library's rows are in every export too: discarded here as well, for a person with
+    # library entries and no connection (whose purge sends no data_purging).
+    exports_discard_for_user(user_id=user.pk)
     entries = LibraryEntry.objects.filter(user=user, external_items__isnull=True)
     _, deleted = LibraryEntry.objects.filter(pk__in=list(entries.values_list("pk", flat=True))
                                              ).delete()

@@ -19,7 +19,11 @@ from django.utils import timezone
 
 from integrations.api_tokens import api_token_create
 from integrations.models import ApiCall, Connection, ExternalItem
-from integrations.services import connection_data_purge, connection_disconnect
+from integrations.services import (
+    connection_data_purge,
+    connection_disconnect,
+    connection_stream_purge,
+)
 from privacy import export as writer
 from privacy import export_services as services
 from privacy.export_services import export_build, export_request, exports_orphans_delete
@@ -30,6 +34,8 @@ from tests.api.schema_check import CheckedClient
 from tests.privacy import test_export as export_tests
 
 pytestmark = pytest.mark.django_db
+
+STREAM = "top_artists"  # one of Spotify's streams: its purge alone discards the zip too
 
 # The export tests' person with one of everything, and their built export.
 people = export_tests.people
@@ -50,7 +56,7 @@ def _export_files(settings) -> list:
 # --- a purge discards the person's exports ----------------------------------------------------
 
 
-@pytest.mark.parametrize("purge", ["service", "everything", "disconnect"])
+@pytest.mark.parametrize("purge", ["service", "stream", "everything", "disconnect"])
 def test_a_purge_discards_the_ready_zip(built, client, settings, purge,
                                         django_capture_on_commit_callbacks):
     user, export = built
@@ -61,6 +67,10 @@ def test_a_purge_discards_the_ready_zip(built, client, settings, purge,
         if purge == "service":
             connection_data_purge(connection=Connection.objects.get(user=user,
                                                                     provider="spotify"))
+        elif purge == "stream":
+            connection_stream_purge(connection=Connection.objects.get(user=user,
+                                                                      provider="spotify"),
+                                    stream=STREAM)
         elif purge == "everything":
             user_data_purge_all(user=user, actor="test")
         else:
@@ -70,6 +80,23 @@ def test_a_purge_discards_the_ready_zip(built, client, settings, purge,
     assert export.status == DataExport.Status.EXPIRED and not export.file_name
     assert client.get(url).status_code == 404
     assert _export_files(settings) == []
+
+
+def test_delete_everything_discards_the_zip_of_a_person_with_no_connection_left(
+        people, q_sync, settings, django_capture_on_commit_callbacks):
+    """Their library entries (added here) are in the zip; no connection means no per-connection
+    purge, so "delete everything" discards the exports itself."""
+    user = people[0]
+    for connection in Connection.objects.filter(user=user):
+        connection_disconnect(connection=connection)
+    export = _build(user, django_capture_on_commit_callbacks)
+    assert export.status == DataExport.Status.READY and _export_files(settings)
+
+    with django_capture_on_commit_callbacks(execute=True):
+        user_data_purge_all(user=user, actor="test")
+
+    export.refresh_from_db()
+    assert export.status == DataExport.Status.EXPIRED and _export_files(settings) == []
 
 
 def test_a_rolled_back_purge_keeps_the_zip(built, settings):
