@@ -458,9 +458,9 @@ class ApiCallAdmin(ReadOnlyAdmin):
 
 @admin.register(ProxyStat)
 class ProxyStatAdmin(ReadOnlyAdmin):
-    list_display = ["day", "connection", "hits", "misses", "refreshes", "stale", "errors",
-                    "hit_rate"]
-    list_filter = ["connection__provider", "day"]
+    list_display = ["day", "provider", "connection", "hits", "misses", "refreshes", "stale",
+                    "errors", "hit_rate"]
+    list_filter = ["provider", "day"]
     list_select_related = ["connection", "connection__user"]
     search_fields = ["connection__user__email"]
     date_hierarchy = "day"

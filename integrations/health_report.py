@@ -183,10 +183,10 @@ class ProviderCache:
 
 def cache_by_provider(*, since: date) -> list[ProviderCache]:
     """The external-API proxy's cache hit rate per provider since ``since`` (1 query)."""
-    rows = (ProxyStat.objects.filter(day__gte=since).values("connection__provider")
+    rows = (ProxyStat.objects.filter(day__gte=since).values("provider")
             .annotate(h=Sum("hits"), m=Sum("misses"), r=Sum("refreshes"), s=Sum("stale"),
-                      e=Sum("errors")).order_by("connection__provider"))
-    return [ProviderCache(row["connection__provider"], provider_name(row["connection__provider"]),
+                      e=Sum("errors")).order_by("provider"))
+    return [ProviderCache(row["provider"], provider_name(row["provider"]),
                           row["h"] or 0, (row["h"] or 0) + (row["m"] or 0) + (row["r"] or 0)
                           + (row["s"] or 0), row["e"] or 0)
             for row in rows]
@@ -229,7 +229,7 @@ def usage_charts_by_provider(*, today: date, span: int = CHART_DAYS) -> list[Pro
     """A usage chart per provider over the last ``span`` days (2 queries)."""
     since = today - timedelta(days=span - 1)
     found = _usage_days(UsageDay.objects.all(), ProxyStat.objects.all(), "provider",
-                        "connection__provider", since=since)
+                        "provider", since=since)
     return [ProviderChart(slug, provider_name(slug),
                           usage_chart(found[slug], today=today, span=span,
                                       title=f"{provider_name(slug)}: usage a day, last {span} days",

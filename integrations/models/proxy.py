@@ -9,10 +9,14 @@ class ProxyStat(models.Model):
     hit rate. Counters are raised with F() expressions: concurrent requests never lose counts.
     """
 
+    # SET_NULL, with the provider kept beside it: a disconnect or an account deletion leaves
+    # the staff's cache figures as they were, with no link to the person. (Rows without a
+    # connection may repeat per provider and day: the figures are sums.)
     connection = models.ForeignKey(
-        "integrations.Connection", on_delete=models.CASCADE, related_name="proxy_stats",
-        verbose_name=_("connection"),
+        "integrations.Connection", on_delete=models.SET_NULL, null=True, blank=True,
+        related_name="proxy_stats", verbose_name=_("connection"),
     )
+    provider = models.CharField(_("provider"), max_length=50, blank=True, default="")
     day = models.DateField(_("day"))
     hits = models.PositiveIntegerField(_("hits"), default=0)
     misses = models.PositiveIntegerField(_("misses"), default=0)
@@ -31,6 +35,11 @@ class ProxyStat(models.Model):
 
     def __str__(self) -> str:
         return f"proxy {self.day} of {self.connection_id}"
+
+    def save(self, *args, **kwargs) -> None:
+        if not self.provider and self.connection_id is not None:
+            self.provider = self.connection.provider  # the figures are summed by provider
+        super().save(*args, **kwargs)
 
     @property
     def hit_rate(self) -> float | None:

@@ -205,9 +205,11 @@ def proxy_request(*, connection: Connection, user: AbstractBaseUser, method: str
     try:
         result = _answer(connection, user, provider, spec, method, path, params, refresh, body)
     except ProxyError:
-        proxy_stat_count(connection_id=connection.pk, outcome="ERROR")
+        proxy_stat_count(connection_id=connection.pk, provider=connection.provider,
+                         outcome="ERROR")
         raise
-    proxy_stat_count(connection_id=connection.pk, outcome=result.cache)
+    proxy_stat_count(connection_id=connection.pk, provider=connection.provider,
+                     outcome=result.cache)
     return result
 
 

@@ -12,7 +12,7 @@ OUTCOME_FIELDS = {"HIT": "hits", "MISS": "misses", "REFRESH": "refreshes", "STAL
                   "ERROR": "errors"}
 
 
-def proxy_stat_count(*, connection_id: int, outcome: str) -> None:
+def proxy_stat_count(*, connection_id: int, provider: str, outcome: str) -> None:
     """Add one to today's counter of ``outcome`` (HIT, MISS, REFRESH, STALE or ERROR).
 
     An UPDATE with F() first (the common case: the row exists); the first answer of a day
@@ -26,6 +26,7 @@ def proxy_stat_count(*, connection_id: int, outcome: str) -> None:
         return
     try:
         with transaction.atomic():
-            ProxyStat.objects.create(connection_id=connection_id, day=day, **{field: 1})
+            ProxyStat.objects.create(connection_id=connection_id, provider=provider, day=day,
+                                     **{field: 1})
     except IntegrityError:
         rows.update(**{field: F(field) + 1})

@@ -365,3 +365,22 @@ def test_the_entry_has_no_per_connection_page_of_its_own(client, world, staff):
     assert "Connections by health" in body and "label-ext-1" not in body
     staff.user_permissions.clear()
     assert client.get(url).status_code == 403
+
+
+@pytest.mark.django_db
+def test_the_cache_figures_outlive_a_disconnect():
+    """A disconnect (or an account deletion) keeps the staff's cache hit figures: the rows stay,
+    with the provider and no link to the person."""
+    from integrations.health_report import cache_by_provider
+    from integrations.services import connection_disconnect
+
+    today = timezone.now().date()
+    gone = make_connection(make_user("leaving@example.com"), "stripe", expires_in=None)
+    ProxyStat.objects.create(connection=gone, day=today, hits=8, misses=2)
+    before = {row.provider: (row.hits, row.answered) for row in cache_by_provider(since=today)}
+
+    connection_disconnect(connection=gone)
+
+    after = {row.provider: (row.hits, row.answered) for row in cache_by_provider(since=today)}
+    assert before == after == {"stripe": (8, 10)}
+    assert ProxyStat.objects.get().connection_id is None
