@@ -236,11 +236,14 @@ def test_smtp_has_a_timeout(monkeypatch):
 
 def test_a_successful_sync_ends_the_failed_tests_in_a_row_a_failed_one_does_not(connection,
                                                                                sync):
-    Connection.objects.filter(pk=connection.pk).update(consecutive_test_failures=2)
+    Connection.objects.filter(pk=connection.pk).update(consecutive_test_failures=2,
+                                                       last_test_error="a test failed")
     sync(connection, works=False)
-    assert Connection.objects.get(pk=connection.pk).consecutive_test_failures == 2
+    row = Connection.objects.get(pk=connection.pk)
+    assert (row.consecutive_test_failures, row.last_test_error) == (2, "a test failed")
     sync(connection, works=True)
-    assert Connection.objects.get(pk=connection.pk).consecutive_test_failures == 0
+    row = Connection.objects.get(pk=connection.pk)
+    assert (row.consecutive_test_failures, row.last_test_error) == (0, "")  # and its error
 
 
 # --- the queued e-mail judges again when it runs ------------------------------------------------
