@@ -194,7 +194,7 @@ class ConnectionAdmin(ReadOnlyAdmin):
                                       "next_sync_at", "sync_claimed_at"]}),
         ("Health", {"fields": ["last_sync_at", "last_sync_status", "last_success_at",
                                "consecutive_failures", "consecutive_test_failures",
-                               "last_error", "health_state", "health_changed_at",
+                               "last_error", "last_test_error", "health_state", "health_changed_at",
                                "last_tested_at", "next_test_at"]}),
         (None, {"fields": ["created_at", "updated_at"]}),
     ]

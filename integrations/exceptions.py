@@ -32,6 +32,12 @@ class TryLater(IntegrationError):
     code = "try_later"
 
 
+class RenewingElsewhere(TryLater):
+    """Another worker holds the token renewal (or its renewal just failed): this worker did
+    nothing wrong and asked nothing. A periodic test that meets it is not charged: it is
+    tested again on the next tick."""
+
+
 class ProviderUnavailable(TryLater):
     code = "provider_unavailable"
 

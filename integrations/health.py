@@ -93,7 +93,8 @@ def connection_health(connection: Connection, *, now: datetime) -> Health:
     failures = max(sync_failures, test_failures)
     by_tests = test_failures > sync_failures
     one, several = (TEST_FAILED, TEST_N_FAILED) if by_tests else (LAST_FAILED, LAST_N_FAILED)
-    error = _error(connection.last_error)
+    # Each count has its own error: a failed sync's is no reason for failed tests, and back.
+    error = _error(connection.last_test_error if by_tests else connection.last_error)
     if failures >= FAILING_AFTER_FAILURES:
         return Health(FAILING, several.format(count=failures, error=error))
     if connection.status == Connection.Status.ERROR:

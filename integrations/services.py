@@ -93,6 +93,7 @@ def _activate(connection: Connection, provider: Provider) -> None:
     connection.last_error = ""
     connection.consecutive_failures = 0
     connection.consecutive_test_failures = 0
+    connection.last_test_error = ""
     connection.next_sync_at = timezone.now() if provider.streams else None
 
 

@@ -351,6 +351,7 @@ def _finish(run: SyncRun, connection: Connection, outcome: RunOutcome) -> SyncRu
         # no longer "in a row". (A passing test never resets the sync failures.)
         if status == SyncRun.Status.SUCCEEDED:
             updates["consecutive_test_failures"] = 0
+            updates["last_test_error"] = ""
     mine = Connection.objects.filter(pk=connection.pk)
     if run.claim_token is not None:
         # Only the run that holds the claim releases it and reports health; a run whose lease

@@ -53,7 +53,7 @@ from django.db.models import Case, F, Q, Value, When
 from . import clock
 from .auth import ClientApp
 from .credentials import credential_for_use
-from .exceptions import ProviderDataError, ReauthRequired, TryLater
+from .exceptions import ProviderDataError, ReauthRequired, RenewingElsewhere, TryLater
 from .models import Connection, Credential
 from .oauth_apps import client_for_credential
 from .providers.registry import get_provider
@@ -248,7 +248,7 @@ def _refresh(connection: Connection, stale_access_token: str) -> str:
             # The holder we waited for released its lease without storing a token: it failed,
             # and asking the same endpoint again at once, once per waiting worker, would only
             # repeat its failure.
-            raise TryLater(RENEW_FAILED_ELSEWHERE.format(provider=provider.name))
+            raise RenewingElsewhere(RENEW_FAILED_ELSEWHERE.format(provider=provider.name))
         lease = _lease_take(credential)
         if lease is not None:
             return _refresh_holding_lease(connection, credential, lease)
@@ -256,7 +256,7 @@ def _refresh(connection: Connection, stale_access_token: str) -> str:
             waited_at_generation = credential.refresh_generation
         now = clock.now()
         if now >= give_up_at:
-            raise TryLater(RENEWING_ELSEWHERE.format(provider=provider.name))
+            raise RenewingElsewhere(RENEWING_ELSEWHERE.format(provider=provider.name))
         # Back off, but look again the moment the holder's lease runs out: a dead holder
         # blocks nobody past its lease.
         until = credential.refresh_lease_until or now

@@ -15,7 +15,9 @@ import logging
 import math
 import random
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
@@ -46,6 +48,37 @@ logger = logging.getLogger(__name__)
 def sleep(seconds: float) -> None:
     """Every backoff and Retry-After wait; on ``integrations.clock`` so tests need not wait."""
     clock.sleep(seconds)
+
+
+@dataclass
+class SentCount:
+    """Requests this thread (context) really sent while counting: every attempt that went out,
+    a token renewal's included; not a request refused a slot of the budget."""
+
+    sent: int = 0
+
+
+_sent_count: ContextVar[SentCount | None] = ContextVar("thinkalike_sent_count", default=None)
+
+
+@contextmanager
+def requests_counted() -> Iterator[SentCount]:
+    """Count the requests ``send()`` sends in this thread while the block runs (the periodic
+    connection tests pace on it: another worker's requests for the same connection are not
+    this one's)."""
+    count = SentCount()
+    token = _sent_count.set(count)
+    try:
+        yield count
+    finally:
+        _sent_count.reset(token)
+
+
+def request_sent() -> None:
+    """Note that one request went out (``send()`` calls it as it sends each attempt)."""
+    count = _sent_count.get()
+    if count is not None:
+        count.sent += 1
 
 
 RETRYABLE_STATUS = frozenset({500, 502, 503, 504})
@@ -292,6 +325,7 @@ def send(
                 if slot_wait:
                     waits, waited = waits + 1, waited + slot_wait
             sent = True
+            request_sent()
             try:
                 response = session.request(
                     method, url, timeout=timeout or settings.THINKALIKE_HTTP_TIMEOUT,

@@ -93,9 +93,16 @@ def notice_email_queue(*, notice_id: int) -> None:
 
 def notice_email_send(*, notice_id: int) -> bool:
     """Send a notice's e-mail once. A failure is logged and not retried: the notice is in the
-    app either way, and the next change of health sends the next e-mail."""
+    app either way, and the next change of health sends the next e-mail.
+
+    Judged again when the queued task runs, since things change between the two: nothing is
+    sent once the person has opted out, the account is closed (inactive), or the notice is no
+    longer open (the connection works again, or changed state)."""
     notice = Notice.objects.select_related("user").filter(pk=notice_id).first()
     if notice is None or notice.emailed_at is not None or not notice.user.email:
+        return False
+    if (notice.state != Notice.State.OPEN or not notice.user.is_active
+            or not email_on_health(user_id=notice.user_id)):
         return False
     site = settings.THINKALIKE_SITE_URL.rstrip("/")
     link = site + (reverse("integrations:connection_detail", args=[notice.connection_id])

@@ -73,6 +73,10 @@ class Connection(models.Model):
     # (and a successful sync, which proves the connection works), never the sync failures.
     consecutive_test_failures = models.PositiveIntegerField(
         _("consecutive test failures"), default=0)
+    # Why the last periodic test failed, apart from the syncs' ``last_error``: the health's
+    # reason quotes this one when the failed tests decide, the syncs' otherwise. A passing
+    # test, a successful sync and a (re)connect clear it.
+    last_test_error = models.TextField(_("last test error"), blank=True, default="")
     created_at = models.DateTimeField(_("created"), auto_now_add=True)
     updated_at = models.DateTimeField(_("updated"), auto_now=True)
 

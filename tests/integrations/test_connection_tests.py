@@ -13,20 +13,26 @@ import time_machine
 from django.core.cache import cache
 from django.db import transaction
 
-from integrations import connection_tests, health, ratelimit, txguard
+from integrations import connection_tests, health, ratelimit, transport, txguard
 from integrations.connection_tests import (
     CRASHED,
     FAILED,
     OK,
     RATE_LIMITED,
     RECONNECT,
+    RENEWING,
     UNAVAILABLE,
     connection_tests_run_due,
     next_slot,
     slot_after_test,
     tick_cap,
 )
-from integrations.exceptions import ProviderDataError, ProviderTimeout, ProviderUnavailable
+from integrations.exceptions import (
+    ProviderDataError,
+    ProviderTimeout,
+    ProviderUnavailable,
+    RenewingElsewhere,
+)
 from integrations.models import ApiCall, Connection, RateBucket
 from integrations.providers.registry import PROVIDERS
 from notices.models import Notice
@@ -165,20 +171,42 @@ def test_a_tick_paces_a_provider_within_its_share_of_every_window(tested, pace, 
     assert tick(T0 + timedelta(minutes=5)).per_provider == {"anilist": 13}
 
 
-def test_a_tick_waits_no_longer_than_its_pacing_bound(tested, pace, settings):
+def test_a_tick_waits_no_longer_than_its_pacing_bound(tested, pace, settings, caplog):
     settings.THINKALIKE_CONNECTION_TEST_MAX_PACING_SECONDS = 60
     many("anilist", 40)
     many("spotify", 5, start=100)  # not paced: all tested whatever the bound
     Connection.objects.update(next_test_at=T0)
+    pace.cost = {"anilist": 0.3}  # a real test takes some time, and its wait starts after it
 
     result = tick(T0)
 
-    # AniList's tests are 20 s apart: at 0, 20, 40 and 60 s, then the bound stops the waiting.
-    assert result.per_provider == {"anilist": 4, "spotify": 5}
+    # AniList's tests are 20 s apart after each one's 0.3 s: at 0, 20.3 and 40.6 s; the next
+    # would be at 60.9, past the bound. Three a tick, not four.
+    assert result.per_provider == {"anilist": 3, "spotify": 5}
     assert sum(pace.waits) <= 60
     anilist_at = [t for t, p in zip(tested.at, tested.providers, strict=True) if p == "anilist"]
-    assert anilist_at == [0, 20, 40, 60]
-    assert Connection.objects.filter(provider="anilist", next_test_at__lte=T0).count() == 36
+    assert anilist_at == pytest.approx([0, 20.3, 40.6])
+    assert Connection.objects.filter(provider="anilist", next_test_at__lte=T0).count() == 37
+    # The backlog is counted and logged for operators.
+    assert result.left_due == {"anilist": 37}
+    warnings = [r for r in caplog.records if r.levelname == "WARNING"
+                and r.name == "integrations.connection_tests"]
+    assert len(warnings) == 1 and "'anilist': 37" in warnings[0].getMessage()
+
+
+def test_a_tick_that_tests_every_due_connection_leaves_no_backlog(tested, caplog):
+    many("openlibrary", 3)
+    Connection.objects.update(next_test_at=T0)
+    result = tick(T0)
+    assert result.tested == 3 and result.left_due == {}
+    assert not [r for r in caplog.records if r.levelname == "WARNING"]
+
+
+def test_a_blocked_provider_counts_in_the_backlog(tested, fake_clock):
+    many("anilist", 2)
+    Connection.objects.update(next_test_at=T0)
+    ratelimit.block_until(ratelimit.provider_key("anilist"), fake_clock.time() + 120)
+    assert tick(T0).left_due == {"anilist": 2}
 
 
 def test_pacing_counts_the_requests_a_test_sent(monkeypatch, pace, settings):
@@ -190,13 +218,57 @@ def test_pacing_counts_the_requests_a_test_sent(monkeypatch, pace, settings):
     def two_requests(*, connection, budget_max_wait, quick):  # a token renewal, then the test
         at.append(pace.now)
         for _ in range(2):
-            ApiCall.objects.create(connection=connection, provider="anilist", method="GET",
-                                   host="graphql.anilist.co", path="/")
+            transport.request_sent()  # what send() notes as each request goes out
 
     monkeypatch.setattr(connection_tests, "connection_test", two_requests)
     result = tick(T0)
     assert at == [0.0, 40.0, 80.0]
     assert result.requests == {"anilist": 6} and len(connections) == 3
+
+
+def test_a_concurrent_syncs_requests_are_not_charged_to_the_test(monkeypatch, pace, settings):
+    settings.THINKALIKE_CONNECTION_TEST_MAX_PACING_SECONDS = 240
+    many("anilist", 3)
+    Connection.objects.update(next_test_at=T0)
+    at = []
+
+    def test_while_a_sync_runs(*, connection, budget_max_wait, quick):
+        at.append(pace.now)
+        transport.request_sent()  # the test's one request
+        # Pages a sync of the same connection fetched meanwhile, on another worker: their
+        # ApiCall rows land beside the test's.
+        for _ in range(5):
+            ApiCall.objects.create(connection=connection, provider="anilist", method="POST",
+                                   host="graphql.anilist.co", path="/")
+
+    monkeypatch.setattr(connection_tests, "connection_test", test_while_a_sync_runs)
+    result = tick(T0)
+    assert result.requests == {"anilist": 3}
+    assert at == [0.0, 20.0, 40.0]  # paced on one request each, not six
+
+
+def test_the_requests_a_real_test_sends_are_counted(mocked_responses):
+    many("openlibrary", 2)
+    Connection.objects.update(next_test_at=T0)
+    for i in range(2):
+        mocked_responses.get(f"{OL}/people/acct-{i}/books/want-to-read.json",
+                             json={"page": 1, "numFound": 0, "reading_log_entries": []})
+    result = tick(T0)
+    assert result.outcomes == {OK: 2}
+    assert result.requests == {"openlibrary": 2} == {"openlibrary": len(mocked_responses.calls)}
+
+
+def test_a_request_refused_a_slot_is_not_counted(mocked_responses, fake_clock, settings):
+    settings.THINKALIKE_RATE_BUDGETS = True
+    many("openlibrary", 1)
+    Connection.objects.update(next_test_at=T0)
+    now = fake_clock.time()
+    RateBucket.objects.create(key=ratelimit.provider_key("openlibrary"),
+                              stamps=[now - 0.3, now - 0.2, now - 0.1])
+    result = tick(T0)
+    assert result.outcomes == {RATE_LIMITED: 1}
+    assert result.requests == {"openlibrary": 0}  # its ApiCall row was written, nothing sent
+    assert ApiCall.objects.count() == 1
 
 
 def test_the_overall_cap_holds_across_providers(tested, settings):
@@ -344,7 +416,8 @@ def test_a_transient_failure_counts_as_a_failed_test(monkeypatch):
         assert tick(T0).outcomes == {UNAVAILABLE: 1}
     connection.refresh_from_db()
     assert (connection.consecutive_test_failures, connection.consecutive_failures) == (3, 0)
-    assert connection.last_error == "Open Library answered 503; will try again later."
+    assert connection.last_test_error == "Open Library answered 503; will try again later."
+    assert connection.last_error == ""  # the syncs' error is not the tests'
     assert connection.health_state == health.FAILING
     notice = Notice.objects.get(kind=Notice.Kind.FAILING)
     assert notice.body.startswith("The last 3 connection tests failed: Open Library answered")
@@ -387,11 +460,49 @@ def test_a_passing_test_leaves_the_sync_failures_alone(tested):
     connection = many("openlibrary", 1)[0]
     Connection.objects.filter(pk=connection.pk).update(
         next_test_at=T0, consecutive_failures=2, consecutive_test_failures=2,
-        last_error="a sync failed")
+        last_error="a sync failed", last_test_error="a test failed")
     assert tick(T0).outcomes == {OK: 1}
     connection.refresh_from_db()
     assert (connection.consecutive_failures, connection.consecutive_test_failures,
-            connection.last_tested_at, connection.last_error) == (2, 0, T0, "a sync failed")
+            connection.last_tested_at, connection.last_error,
+            connection.last_test_error) == (2, 0, T0, "a sync failed", "")
+
+
+def test_failed_tests_then_a_failed_sync_quote_the_tests_error(monkeypatch):
+    connection = many("openlibrary", 1)[0]
+
+    def down(*, connection, budget_max_wait, quick):
+        raise ProviderDataError("TEST error")
+
+    monkeypatch.setattr(connection_tests, "connection_test", down)
+    for _ in range(3):
+        Connection.objects.filter(pk=connection.pk).update(next_test_at=T0)
+        tick(T0)
+    # A sync then fails once, with its own error (what sync._finish writes).
+    Connection.objects.filter(pk=connection.pk).update(consecutive_failures=1,
+                                                       last_error="SYNC error")
+    row = Connection.objects.select_related("credential").get(pk=connection.pk)
+    assert health.connection_health(row, now=T0) == health.Health(
+        health.FAILING, "The last 3 connection tests failed: TEST error")
+
+
+def test_another_workers_renewal_is_no_failed_test_and_ends_no_turn(monkeypatch):
+    connections = many("openlibrary", 3)
+    Connection.objects.update(next_test_at=T0, health_state=health.HEALTHY)
+    seen = []
+
+    def renewing_elsewhere(*, connection, budget_max_wait, quick):
+        seen.append(connection.pk)
+        if len(seen) == 1:
+            raise RenewingElsewhere("Open Library access is being renewed elsewhere")
+
+    monkeypatch.setattr(connection_tests, "connection_test", renewing_elsewhere)
+    result = tick(T0)
+    assert result.outcomes == {RENEWING: 1, OK: 2}  # the others were still tested
+    first = Connection.objects.get(pk=seen[0])
+    assert (first.consecutive_test_failures, first.last_test_error, first.last_tested_at,
+            first.next_test_at) == (0, "", None, T0)  # uncharged, due again next tick
+    assert len(seen) == len(connections)
 
 
 # --- a provider down, a slow one, ticks that overlap ---------------------------------------------
@@ -479,6 +590,43 @@ def test_a_tick_started_while_another_runs_does_nothing(monkeypatch):
     assert outer.tested == 3 and len(seen) == len(set(seen)) == 3
     # Once it ends the lock is given back: the next tick runs.
     assert not tick(T0 + timedelta(minutes=5)).overlapped
+
+
+def test_the_tick_lock_outlives_the_longest_tick(monkeypatch, settings):
+    from integrations.tokens import refresh_lease_ttl
+
+    taken = []
+    real_add = cache.add
+
+    def add(key, value, timeout=None):
+        taken.append((key, timeout))
+        return real_add(key, value, timeout=timeout)
+
+    monkeypatch.setattr(connection_tests.cache, "add", add)
+    tick(T0)
+    ttl = dict(taken)[connection_tests.TICK_LOCK]
+    # The last test may start at 80% of the tick and then wait for another worker's token
+    # renewal, make its own, and send its request on the short timeout.
+    connect, read = settings.THINKALIKE_CONNECTION_TEST_HTTP_TIMEOUT
+    worst_test = (settings.THINKALIKE_REFRESH_WAIT_SECONDS
+                  + refresh_lease_ttl().total_seconds() + connect + 2 * read)
+    assert ttl >= 0.8 * 300 + worst_test
+    assert ttl == 2 * 300 + 300
+
+
+def test_the_ticks_time_runs_from_the_lock_not_after_seeding(monkeypatch, tested, pace):
+    many("openlibrary", 3)
+    Connection.objects.update(next_test_at=T0)
+    real_seed = connection_tests.connection_tests_seed
+
+    def slow_seed(*, now):
+        pace.now += 250.0  # seeding (and the baseline) took most of the tick
+        return real_seed(now=now)
+
+    monkeypatch.setattr(connection_tests, "connection_tests_seed", slow_seed)
+    result = tick(T0)
+    assert result.tested == 0  # 250 s after the lock is past 80% of the tick
+    assert Connection.objects.filter(next_test_at=T0).count() == 3  # still due
 
 
 def test_a_late_claim_is_not_tested_again_minutes_later(tested):

@@ -89,15 +89,17 @@ def test_failures_in_a_row_degrade_then_fail(user, failures, state, reason):
 
 
 @pytest.mark.parametrize("syncs, tests, state, reason", [
-    (0, 1, health.DEGRADED, "The last connection test failed: down"),
-    (1, 2, health.DEGRADED, "The last 2 connection tests failed: down"),
-    (1, 3, health.FAILING, "The last 3 connection tests failed: down"),
-    (3, 1, health.FAILING, "The last 3 syncs failed: down"),
-    (2, 2, health.DEGRADED, "The last 2 syncs failed: down"),  # a tie names the syncs
+    # Each count quotes its own error: the tests' when they decide, the syncs' otherwise.
+    (0, 1, health.DEGRADED, "The last connection test failed: test down"),
+    (1, 2, health.DEGRADED, "The last 2 connection tests failed: test down"),
+    (1, 3, health.FAILING, "The last 3 connection tests failed: test down"),
+    (3, 1, health.FAILING, "The last 3 syncs failed: sync down"),
+    (2, 2, health.DEGRADED, "The last 2 syncs failed: sync down"),  # a tie names the syncs
 ])
 def test_sync_and_test_failures_are_counted_apart_the_larger_judges(user, syncs, tests, state,
                                                                      reason):
-    connection = connection_with(user, last_sync_at=T0, last_success_at=T0, last_error="down",
+    connection = connection_with(user, last_sync_at=T0, last_success_at=T0,
+                                 last_error="sync down", last_test_error="test down",
                                  consecutive_failures=syncs, consecutive_test_failures=tests)
     assert health_at(connection, T0) == health.Health(state, reason)
 

@@ -16,7 +16,12 @@ from hypothesis import settings as hypothesis_settings
 from hypothesis import strategies as st
 
 from integrations import tokens, txguard
-from integrations.exceptions import ProviderDataError, ReauthRequired, TryLater
+from integrations.exceptions import (
+    ProviderDataError,
+    ReauthRequired,
+    RenewingElsewhere,
+    TryLater,
+)
 from integrations.models import ApiCall, AuditEvent, Connection, Credential, ExternalItem
 from integrations.tokens import access_token_for, token_refresh
 from integrations.transport import parse_json
@@ -248,7 +253,7 @@ def test_waiting_for_a_live_holder_is_bounded(user, mocked_responses, clock, set
     settings.THINKALIKE_REFRESH_WAIT_SECONDS = 12
     connection = make_connection(user, expires_in=10)
     hold_lease(seconds=3600)  # a holder that keeps its lease longer than anyone waits
-    with pytest.raises(TryLater) as caught:
+    with pytest.raises(RenewingElsewhere) as caught:  # no failure of this worker's
         access_token_for(connection=connection)
     assert caught.value.message == tokens.RENEWING_ELSEWHERE.format(provider="Spotify")
     assert sum(clock.waits) == pytest.approx(12)
@@ -419,7 +424,7 @@ def test_waiting_workers_do_not_repeat_a_failed_refresh(user, mocked_responses, 
         clock.sleep(seconds)
 
     monkeypatch.setattr("integrations.tokens.sleep", holder_fails)
-    with pytest.raises(TryLater) as caught:
+    with pytest.raises(RenewingElsewhere) as caught:  # no failure of this worker's
         access_token_for(connection=connection)
     assert caught.value.message == tokens.RENEW_FAILED_ELSEWHERE.format(provider="Spotify")
     assert len(mocked_responses.calls) == 0

@@ -20,6 +20,7 @@ from notices.services import (
     EMAIL_SUBJECT,
     EMAIL_TASK,
     TITLES,
+    notice_email_send,
     notification_settings_update,
 )
 from tests.factories import make_connection, make_user
@@ -235,8 +236,61 @@ def test_smtp_has_a_timeout(monkeypatch):
 
 def test_a_successful_sync_ends_the_failed_tests_in_a_row_a_failed_one_does_not(connection,
                                                                                sync):
-    Connection.objects.filter(pk=connection.pk).update(consecutive_test_failures=2)
+    Connection.objects.filter(pk=connection.pk).update(consecutive_test_failures=2,
+                                                       last_test_error="a test failed")
     sync(connection, works=False)
-    assert Connection.objects.get(pk=connection.pk).consecutive_test_failures == 2
+    row = Connection.objects.get(pk=connection.pk)
+    assert (row.consecutive_test_failures, row.last_test_error) == (2, "a test failed")
     sync(connection, works=True)
-    assert Connection.objects.get(pk=connection.pk).consecutive_test_failures == 0
+    row = Connection.objects.get(pk=connection.pk)
+    assert (row.consecutive_test_failures, row.last_test_error) == (0, "")  # and its error
+
+
+# --- the queued e-mail judges again when it runs ------------------------------------------------
+
+def _queued_failing_notice(connection, monkeypatch, django_capture_on_commit_callbacks):
+    """A change to failing whose e-mail is queued (not sent yet): returns the notice."""
+    from django_q.conf import Conf
+
+    monkeypatch.setattr(Conf, "SYNC", False)
+    monkeypatch.setattr("notices.services.enqueue_many", lambda func, calls: None)
+    Connection.objects.filter(pk=connection.pk).update(
+        consecutive_failures=3, last_error="down", health_state=health.DEGRADED)
+    with django_capture_on_commit_callbacks(execute=True):
+        connection_health_record(connection=connection, now=timezone.now())
+    return Notice.objects.get(kind=Notice.Kind.FAILING)
+
+
+def test_the_queued_email_is_sent_while_everything_still_holds(
+        connection, mailoutbox, monkeypatch, django_capture_on_commit_callbacks):
+    notice = _queued_failing_notice(connection, monkeypatch, django_capture_on_commit_callbacks)
+    assert notice_email_send(notice_id=notice.pk) is True
+    assert len(mailoutbox) == 1
+
+
+def test_opting_out_before_the_queued_email_runs_sends_nothing(
+        user, connection, mailoutbox, monkeypatch, django_capture_on_commit_callbacks):
+    notice = _queued_failing_notice(connection, monkeypatch, django_capture_on_commit_callbacks)
+    notification_settings_update(user=user, email_on_health=False)
+    assert notice_email_send(notice_id=notice.pk) is False
+    assert mailoutbox == [] and Notice.objects.get(pk=notice.pk).emailed_at is None
+
+
+def test_a_closed_account_gets_no_queued_email(
+        user, connection, mailoutbox, monkeypatch, django_capture_on_commit_callbacks):
+    notice = _queued_failing_notice(connection, monkeypatch, django_capture_on_commit_callbacks)
+    type(user).objects.filter(pk=user.pk).update(is_active=False)  # account deletion started
+    assert notice_email_send(notice_id=notice.pk) is False
+    assert mailoutbox == []
+
+
+def test_a_notice_resolved_before_the_queued_email_runs_sends_nothing(
+        connection, mailoutbox, monkeypatch, django_capture_on_commit_callbacks):
+    notice = _queued_failing_notice(connection, monkeypatch, django_capture_on_commit_callbacks)
+    # It works again before a worker picks the e-mail up: the notice is resolved.
+    Connection.objects.filter(pk=connection.pk).update(
+        consecutive_failures=0, last_error="", last_success_at=timezone.now())
+    connection_health_record(connection=connection, now=timezone.now())
+    assert Notice.objects.get(pk=notice.pk).state == Notice.State.RESOLVED
+    assert notice_email_send(notice_id=notice.pk) is False
+    assert mailoutbox == []
