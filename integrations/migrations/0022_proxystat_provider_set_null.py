@@ -18,7 +18,7 @@ def provider_from_connection(apps, schema_editor):
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('integrations', '0019_usageday_connection_set_null'),
+        ('integrations', '0021_health_baseline'),
     ]
 
     operations = [
