@@ -250,7 +250,8 @@ THINKALIKE_SYNC_INTERVAL_MINUTES = int(os.environ.get("THINKALIKE_SYNC_INTERVAL_
 THINKALIKE_CONNECTION_TEST_INTERVAL_MINUTES = int(
     os.environ.get("THINKALIKE_CONNECTION_TEST_INTERVAL_MINUTES", "360"))
 THINKALIKE_CONNECTION_TEST_TICK_MINUTES = 5  # keep equal to the schedule's (setup_schedules)
-THINKALIKE_CONNECTION_TEST_BUDGET_SHARE = 0.1
+THINKALIKE_CONNECTION_TEST_BUDGET_SHARE = float(
+    os.environ.get("THINKALIKE_CONNECTION_TEST_BUDGET_SHARE", "0.1"))
 THINKALIKE_CONNECTION_TESTS_PER_TICK = 200  # all providers together, whatever their budgets
 # Seconds a tick may spend waiting between paced tests (see integrations/connection_tests.py):
 # beyond, the rest wait for the next tick rather than hold a worker that syncs need.

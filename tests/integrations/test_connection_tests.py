@@ -653,3 +653,31 @@ def test_no_test_starts_once_most_of_the_tick_has_gone(monkeypatch, tested):
     monkeypatch.setattr(connection_tests, "monotonic", lambda: 241.0 if tested else 0.0)
     assert tick(T0).tested == 1
     assert Connection.objects.filter(next_test_at=T0).count() == 2  # unclaimed, still due
+
+
+def test_one_notice_and_one_email_as_failed_tests_go_on_slot_after_slot(
+        monkeypatch, mailoutbox, q_sync, django_capture_on_commit_callbacks):
+    """Time travelled from one of the connection's slots to the next (an interval apart), the
+    tests failing each time: the third makes it failing, with one notice and one e-mail; the
+    fourth and fifth, still failing, add nothing."""
+    connection = many("openlibrary", 1)[0]
+    user = connection.user
+    user.email = "ada@example.com"
+    user.save(update_fields=["email"])
+
+    def down(*, connection, budget_max_wait, quick):
+        raise ProviderUnavailable("Open Library answered 503; will try again later.")
+
+    monkeypatch.setattr(connection_tests, "connection_test", down)
+    moment = T0
+    with django_capture_on_commit_callbacks(execute=True):
+        tick(moment)  # seeds its first slot
+    for attempt in range(1, 6):
+        moment = Connection.objects.get(pk=connection.pk).next_test_at
+        with django_capture_on_commit_callbacks(execute=True):
+            assert tick(moment).outcomes == {UNAVAILABLE: 1}
+        connection.refresh_from_db()
+        assert connection.consecutive_test_failures == attempt
+        assert Notice.objects.filter(kind=Notice.Kind.FAILING).count() == (attempt >= 3)
+        assert len(mailoutbox) == (attempt >= 3)
+    assert moment >= T0 + timedelta(minutes=4 * 360)  # the slots were an interval apart
