@@ -75,7 +75,9 @@ def requests_counted() -> Iterator[SentCount]:
 
 
 def request_sent() -> None:
-    """Note that one request went out (``send()`` calls it as it sends each attempt)."""
+    """Note one attempt (``send()`` calls it as each attempt, granted its budget slot, is
+    handed to the HTTP session: one refused locally after that, by the address guard or DNS,
+    counts too, as it used a slot of the provider's budget)."""
     count = _sent_count.get()
     if count is not None:
         count.sent += 1

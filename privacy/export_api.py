@@ -43,7 +43,8 @@ COOLDOWN = "Your last export finished too recently; try again after Retry-After 
 class ExportSerializer(serializers.ModelSerializer):
     percent = serializers.IntegerField(read_only=True, help_text="0 to 100.")
     download_url = serializers.SerializerMethodField(
-        help_text="Where to fetch the zip, while it is ready and not expired; else null.")
+        help_text="Where to fetch the newest ready, unexpired zip (this export's, or the "
+                  "previous one's while this one is prepared); else null.")
 
     class Meta:
         model = DataExport
@@ -58,7 +59,11 @@ class ExportSerializer(serializers.ModelSerializer):
         }
 
     def get_download_url(self, export: DataExport) -> str | None:
-        if not export_downloadable(export):
+        """Where the newest ready zip is fetched: this export's, or, while a newer one is on
+        its way, the previous one's (``/export/download/`` serves the newest ready zip)."""
+        ready = export if export_downloadable(export) else export_latest_ready_for_user(
+            user=self.context["request"].user)
+        if not export_downloadable(ready):
             return None
         return self.context["request"].build_absolute_uri(reverse("api:export-download"))
 

@@ -8,6 +8,9 @@ from django.utils import timezone
 
 from .models import DataExport
 
+# The error of an export a deletion of the person's data discarded (ready or being prepared).
+DISCARDED = "Discarded with the data you deleted. Prepare a new one."
+
 
 def export_latest_for_user(*, user) -> DataExport | None:
     return DataExport.objects.filter(user=user).order_by("-created_at", "-pk").first()
@@ -20,17 +23,30 @@ def export_latest_ready_for_user(*, user) -> DataExport | None:
             .order_by("-finished_at", "-pk").first())
 
 
+# However they end (failed, discarded by a purge), at most this many exports start per person
+# in any hour: each one reads every table of theirs.
+EXPORTS_PER_HOUR = 6
+
+
 def export_next_allowed_at(*, user) -> datetime | None:
     """When the person may start a new export, or None when they may now: one per
-    THINKALIKE_EXPORT_COOLDOWN_MINUTES after the last one finished (a failed one does not
-    count: it was not theirs to wait for)."""
+    THINKALIKE_EXPORT_COOLDOWN_MINUTES after the last one finished (a failed one, or one a
+    purge discarded, does not count: it was not theirs to keep), and EXPORTS_PER_HOUR in any
+    hour whatever became of them."""
+    now = timezone.now()
+    waits = []
     last = (DataExport.objects.filter(user=user, finished_at__isnull=False)
-            .exclude(status=DataExport.Status.FAILED)
+            .exclude(status=DataExport.Status.FAILED).exclude(error=DISCARDED)
             .order_by("-finished_at").values_list("finished_at", flat=True).first())
-    if last is None:
-        return None
-    allowed = last + timedelta(minutes=settings.THINKALIKE_EXPORT_COOLDOWN_MINUTES)
-    return allowed if allowed > timezone.now() else None
+    if last is not None:
+        waits.append(last + timedelta(minutes=settings.THINKALIKE_EXPORT_COOLDOWN_MINUTES))
+    started = list(DataExport.objects.filter(user=user, created_at__gt=now - timedelta(hours=1))
+                   .order_by("-created_at").values_list("created_at", flat=True)
+                   [:EXPORTS_PER_HOUR])
+    if len(started) >= EXPORTS_PER_HOUR:
+        waits.append(started[-1] + timedelta(hours=1))
+    allowed = max(waits, default=None)
+    return allowed if allowed is not None and allowed > now else None
 
 
 def export_get_for_user(*, user, pk: int) -> DataExport:

@@ -24,7 +24,7 @@ from django.utils import timezone
 from integrations.queue import enqueue_many
 
 from .export import export_write
-from .export_selectors import export_next_allowed_at
+from .export_selectors import DISCARDED, export_next_allowed_at
 from .models import DataExport
 
 logger = logging.getLogger(__name__)
@@ -33,7 +33,6 @@ EXPORT_TASK = "privacy.tasks.export_build_task"  # stored in queued payloads: ke
 BUILD_FAILED = "The export could not be prepared. Please try again."
 NO_STORAGE = ("The export could not be written: the server's export storage is unavailable. "
               "Please try again later.")
-DISCARDED = "Your data was deleted while this export was being prepared. Prepare a new one."
 LOST = "The worker preparing this export stopped; it was queued again."
 
 
@@ -121,6 +120,8 @@ def export_build(*, export_id: int) -> DataExport | None:
         return DataExport.objects.filter(pk=export_id).first()
     token, export = claim
     final = export.path
+    if final is None:  # a purge discarded it between the claim and this read
+        return export
     part = final.with_suffix(".part")
     mine = DataExport.objects.filter(pk=export_id, claim_token=token)
     try:
@@ -213,19 +214,26 @@ def export_files_delete(*, export_pk: int) -> None:
     transaction.on_commit(delete)
 
 
-def exports_discard_for_user(*, user_id: int) -> int:
+def exports_discard_for_user(*, user_id: int, again_on_commit: bool = True) -> int:
     """A person's data is being deleted: none of their exports may outlive it. Inside the
     deleting transaction: ready ones are expired, a queued or running one is ended with its
     lease token dropped (its worker's later writes change nothing and it deletes its own
-    file), and every file goes once the transaction commits. Returns the exports discarded."""
+    file), and every file goes once the transaction commits. Returns the exports discarded.
+
+    Once more when the deletion commits: an export started while it ran could not see its
+    uncommitted deletes, read the data being deleted, and may be ready by then."""
+    if again_on_commit:
+        transaction.on_commit(
+            lambda: exports_discard_for_user(user_id=user_id, again_on_commit=False))
     now = timezone.now()
     pks = list(DataExport.objects.filter(
         user_id=user_id, status__in=[*DataExport.ACTIVE, DataExport.Status.READY],
     ).values_list("pk", flat=True))
     if not pks:
         return 0
+    # Marked with DISCARDED: the cool-down does not count a zip the person never got to keep.
     DataExport.objects.filter(pk__in=pks, status=DataExport.Status.READY).update(
-        status=DataExport.Status.EXPIRED, file_name="", expires_at=now)
+        status=DataExport.Status.EXPIRED, file_name="", expires_at=now, error=DISCARDED)
     DataExport.objects.filter(pk__in=pks, status__in=DataExport.ACTIVE).update(
         status=DataExport.Status.FAILED, claim_token=None, file_name="", finished_at=now,
         error=DISCARDED)

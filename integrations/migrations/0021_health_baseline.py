@@ -10,9 +10,15 @@ cannot see (a credential that can no longer be read, a stale connection, a provi
 nothing to sync) may differ from the full judgement: the next real record (a sync, a test, a
 tick's record) corrects it, and that correction is told as a change like any other.
 Reversing leaves the states (they are what the app would record anyway).
+
+Before 0020 a failed periodic test wrote its error to ``last_error``: where the tests' count
+is the larger (it is the one health quotes), that error moves to ``last_test_error`` (and
+leaves ``last_error`` when no sync failure goes with it). Not atomic: each batch commits on
+its own, so a deploy's still-running workers never wait on a lock held for the whole table.
 """
 
 from django.db import migrations
+from django.db.models import F
 from django.utils import timezone
 
 BATCH = 1000
@@ -53,12 +59,24 @@ def fill(apps, schema_editor):
         last = batch[-1].pk
 
 
+def move_test_errors(apps, schema_editor):
+    Connection = apps.get_model("integrations", "Connection")
+    by_tests = Connection.objects.filter(
+        consecutive_test_failures__gt=F("consecutive_failures"), last_test_error="")
+    by_tests.filter(consecutive_failures=0).update(last_test_error=F("last_error"),
+                                                   last_error="")
+    by_tests.update(last_test_error=F("last_error"))
+
+
 class Migration(migrations.Migration):
+
+    atomic = False
 
     dependencies = [
         ("integrations", "0020_connection_last_test_error"),
     ]
 
     operations = [
+        migrations.RunPython(move_test_errors, migrations.RunPython.noop),
         migrations.RunPython(fill, migrations.RunPython.noop),
     ]

@@ -38,8 +38,10 @@ def test_unrecorded_rows_get_a_baseline_and_their_next_change_is_told(monkeypatc
         "reauth": ({"status": "needs_reauth", **ok}, health.NEEDS_RECONNECT),
         "disabled": ({"status": "disabled", **ok}, health.IDLE),
         "sync_off": ({"sync_enabled": False, "consecutive_failures": 5}, health.IDLE),
-        "tests_failing": ({"consecutive_test_failures": 3, **ok}, health.FAILING),
-        "syncs_failing": ({"consecutive_failures": 4, **ok}, health.FAILING),
+        "tests_failing": ({"consecutive_test_failures": 3, "last_error": "test boom", **ok},
+                          health.FAILING),
+        "syncs_failing": ({"consecutive_failures": 4, "last_error": "sync boom", **ok},
+                          health.FAILING),
         "in_error": ({"status": "error", **ok}, health.FAILING),
         "one_failure": ({"consecutive_failures": 1, **ok}, health.DEGRADED),
         "two_test_failures": ({"consecutive_test_failures": 2, **ok}, health.DEGRADED),
@@ -69,6 +71,15 @@ def test_unrecorded_rows_get_a_baseline_and_their_next_change_is_told(monkeypatc
     assert Connection.objects.filter(pk=recorded.pk, health_state=health.DEGRADED,
                                      health_changed_at=earlier).exists()
     assert Notice.objects.count() == 0  # a baseline tells no one
+    # A test's error written to last_error before 0020 moves to last_test_error, where health
+    # quotes it; a sync's stays.
+    errors = dict((pk, (sync, test)) for pk, sync, test in Connection.objects.filter(
+        pk__in=[pks["tests_failing"], pks["syncs_failing"]]).values_list(
+            "pk", "last_error", "last_test_error"))
+    assert errors == {pks["tests_failing"]: ("", "test boom"),
+                      pks["syncs_failing"]: ("sync boom", "")}
+    tests_failing = Connection.objects.select_related("credential").get(pk=pks["tests_failing"])
+    assert "test boom" in health.connection_health(tests_failing, now=now).reason
 
     # A working old row is then refused: a change from healthy, told.
     working = Connection.objects.get(pk=pks["working"])

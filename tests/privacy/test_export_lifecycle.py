@@ -13,6 +13,7 @@ from datetime import timedelta
 import pytest
 import time_machine
 from django.db import connection as db
+from django.db import transaction
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
@@ -273,6 +274,9 @@ def test_the_api_download_serves_the_latest_ready_zip_while_a_new_one_is_prepare
         response = api.get("/api/v1/export/download/")
         assert response.status_code == 200
         assert b"".join(response.streaming_content) == first.path.read_bytes()
+        latest = api.get("/api/v1/export/").json()  # the newer one, pointing at the zip
+        assert latest["id"] == newer.pk and latest["download_url"].endswith(
+            "/api/v1/export/download/")
     with time_machine.travel(first.expires_at + timedelta(seconds=1), tick=False):
         assert api.get("/api/v1/export/download/").status_code == 404
 
@@ -386,3 +390,50 @@ def test_an_export_being_prepared_is_returned_during_the_cooldown(people, api):
                               finished_at=timezone.now())
     response = api.post("/api/v1/export/")
     assert response.status_code == 202 and response.json()["id"] == running.pk
+
+
+def test_an_export_built_while_a_purge_runs_is_discarded_when_the_purge_commits(
+        built, settings, q_sync, django_capture_on_commit_callbacks):
+    """The export could not see the purge's uncommitted deletes: it read the data being
+    deleted. The purge discards once more as it commits."""
+    user, first = built
+    with django_capture_on_commit_callbacks(execute=True), transaction.atomic():
+        connection_data_purge(connection=Connection.objects.get(user=user, provider="spotify"))
+        # meanwhile, elsewhere: a new export is asked for and built (here, inside the purge's
+        # transaction, the nearest a single-connection test gets to "before it commits")
+        DataExport.objects.filter(pk=first.pk).update(finished_at=None)  # past the cool-down
+        second = export_request(user=user)
+        export_build(export_id=second.pk)
+        assert DataExport.objects.get(pk=second.pk).status == DataExport.Status.READY
+    second.refresh_from_db()
+    assert second.status == DataExport.Status.EXPIRED and not second.file_name
+    assert _export_files(settings) == []
+
+
+def test_a_purge_does_not_hold_the_person_to_the_cooldown(built, q_sync,
+                                                          django_capture_on_commit_callbacks):
+    user, first = built
+    with django_capture_on_commit_callbacks(execute=True):
+        connection_data_purge(connection=Connection.objects.get(user=user, provider="spotify"))
+    first.refresh_from_db()
+    assert first.status == DataExport.Status.EXPIRED and first.error == services.DISCARDED
+    with django_capture_on_commit_callbacks(execute=True):
+        again = export_request(user=user)  # at once: the discarded zip does not count
+    assert DataExport.objects.get(pk=again.pk).status == DataExport.Status.READY
+
+
+def test_at_most_six_exports_start_in_an_hour_however_they_end(people, monkeypatch):
+    from privacy.export_selectors import EXPORTS_PER_HOUR
+
+    user = people[0]
+    monkeypatch.setattr(services, "_enqueue", lambda pk: None)
+    for _ in range(EXPORTS_PER_HOUR):
+        export = export_request(user=user)
+        # ended by a purge each time: failed, so the cool-down alone would not stop the next
+        DataExport.objects.filter(pk=export.pk).update(
+            status=DataExport.Status.FAILED, finished_at=timezone.now(), error=services.DISCARDED)
+    with pytest.raises(services.ExportCooldown) as refused:
+        export_request(user=user)
+    assert refused.value.retry_at > timezone.now() + timedelta(minutes=59)
+    with _later(61):
+        assert export_request(user=user).status == DataExport.Status.QUEUED
