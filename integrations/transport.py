@@ -316,6 +316,9 @@ def send(
     waits, waited = 0, 0.0
     try:
         while True:
+            # The row and the counters tell how the request ended: an attempt that failed
+            # before a later one succeeded shows only in ``retries``.
+            status, error = None, ""
             if budget is not None:
                 try:
                     slot_wait = ratelimit.acquire(budget.key, budget.limit, budget.window,

@@ -69,6 +69,18 @@ def test_a_transport_error_is_an_error(conn, mocked_responses, no_sleep):
 
 
 @responses.activate(registry=responses.registries.OrderedRegistry)
+def test_a_request_that_worked_after_a_failed_attempt_is_no_error(conn, no_sleep):
+    """The provider unreachable once (a server still starting), then answering: the request
+    worked. Its row and counters say so; the failed attempt shows only as a retry."""
+    responses.get(TOP, body=requests.ConnectionError("refused"))
+    responses.get(TOP, json=OK)
+    client_for(conn).get_json("me/top/artists")
+    assert figures(today_row(conn)) == (1, 0, 0, 0.0)
+    call = ApiCall.objects.get()
+    assert (call.status_code, call.error, call.retries) == (200, "", 1)
+
+
+@responses.activate(registry=responses.registries.OrderedRegistry)
 def test_a_429_waited_out_is_a_wait_not_an_error(conn, no_sleep):
     responses.get(TOP, status=429, headers={"Retry-After": "3"})
     responses.get(TOP, json=OK)
