@@ -705,3 +705,29 @@ def test_saving_named_fields_or_a_new_user_is_not_checked(django_assert_num_quer
         user.save(update_fields=["last_login"])
     with django_assert_num_queries(2):  # the guard's SELECT, then the UPDATE
         user.save()
+
+
+def test_staff_delete_an_account_with_the_action_that_revokes_first(octo, admin_client):
+    """Django's own delete cascades in one transaction, where no provider may be called: for a
+    person with connections it is refused, and the action deletes as the person would."""
+    user = octo["user"]
+    assert admin_client.get(reverse("admin:auth_user_delete", args=[user.pk])).status_code == 403
+    changelist = reverse("admin:auth_user_changelist")
+    choices = admin_client.get(changelist).context["action_form"].fields["action"].choices
+    assert [name for name, _ in choices if name] == ["delete_accounts"]
+
+    response = admin_client.post(changelist, {"action": "delete_accounts",
+                                              "_selected_action": [user.pk]}, follow=True)
+
+    assert not get_user_model().objects.filter(pk=user.pk).exists()
+    assert len(github_revoke_calls(octo)) == 1
+    text = response.content.decode()
+    assert "account deleted; 2 of 3 services" in text and "Spotify was not revoked" in text
+
+
+def test_staff_may_still_delete_an_account_without_connections(admin_client):
+    plain = make_user("plain@example.com")
+    response = admin_client.post(reverse("admin:auth_user_delete", args=[plain.pk]),
+                                 {"post": "yes"})
+    assert response.status_code == 302
+    assert not get_user_model().objects.filter(pk=plain.pk).exists()
