@@ -43,6 +43,15 @@ def merge_section(section: str, results: dict) -> None:
     print(f"\nmerged into {RESULTS}", file=sys.stderr)
 
 
+def run_alone(section: str, run, table) -> int:
+    """``python -m benchmarks.<name>``: run one benchmark, print its table, merge its section."""
+    setup_django()
+    results = run()
+    print(table(results))
+    merge_section(section, results)
+    return 0
+
+
 def main() -> int:
     setup_django()
     from benchmarks import (

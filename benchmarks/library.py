@@ -218,13 +218,9 @@ def table(results: dict) -> str:
 
 def main() -> int:
     """This section alone, merged into benchmarks/results.json."""
-    from benchmarks.__main__ import merge_section, setup_django
+    from benchmarks.__main__ import run_alone
 
-    setup_django()
-    results = run()
-    print(table(results))
-    merge_section(SECTION, results)
-    return 0
+    return run_alone(SECTION, run, table)
 
 
 if __name__ == "__main__":

@@ -54,7 +54,6 @@ from .tokens import (
     token_grant_by_password,
     token_revoke,
 )
-from .usage import usage_fold_into_provider
 
 logger = logging.getLogger(__name__)
 
@@ -341,11 +340,11 @@ def connection_disconnect(*, connection: Connection, actor: str = "") -> Disconn
         # which can name the person (/users/<name>/...). Here, under the row lock: a request
         # a running sync logs later fails on the missing row instead of keeping its path.
         ApiCall.objects.filter(connection=connection).exclude(path="").update(path="")
-        # The staff's per-day counts stay, as the provider's (connection-less) counts.
-        usage_fold_into_provider(connection_id=connection.pk)
         social_account_id = connection.social_account_id
         connection_pk = connection.pk
-        connection.delete()  # cascades to the credential, runs and what the purge left
+        # Cascades to the credential, runs and what the purge left; its pre_delete receiver
+        # folds the staff's per-day counts into the provider's (integrations/usage.py).
+        connection.delete()
         if social_account_id:
             SocialAccount.objects.filter(pk=social_account_id).delete()
         consent_clear_provider(

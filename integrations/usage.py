@@ -96,5 +96,6 @@ def usage_fold_into_provider(*, connection_id: int) -> int:
 def fold_usage_before_delete(sender, instance, **kwargs) -> None:
     """pre_delete of a Connection, however it is deleted: fold its counts first. Django sends
     it inside the deletion's transaction and before its SET_NULL updates, so the connection's
-    rows are gone by then (a disconnect has folded them already: nothing left to do)."""
+    rows are gone by then. A disconnect's delete runs it under the connection row lock it
+    already holds."""
     usage_fold_into_provider(connection_id=instance.pk)
